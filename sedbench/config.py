@@ -96,3 +96,10 @@ def config_hash(obj: Any, length: int = 12) -> str:
     """Stable short hash of a JSON-able object (key order does not matter)."""
     blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
+
+
+def default_profile() -> str:
+    """``full`` on a machine with a GPU, ``quick`` otherwise (SPEC.md 9)."""
+    import torch
+
+    return "full" if torch.cuda.is_available() else "quick"

@@ -1,0 +1,133 @@
+"""A benchmark: a resolved profile plus its data, features, targets and device, built lazily.
+
+Everything that every method shares lives here, so that no method can see different data.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sedbench.config import config_hash, load_profile
+from sedbench.errors import ConfigError
+
+
+class Benchmark:
+    def __init__(self, config: dict[str, Any], results_root: str | Path = "results",
+                 cache_root: str | Path = "cache", device: str | None = None, jobs: int = 1,
+                 progress: bool = True) -> None:
+        self.config = config
+        self.name: str = config["name"]
+        self.results_root = Path(results_root)
+        self.cache_root = Path(cache_root)
+        self.jobs = jobs
+        self.progress = progress
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+    @classmethod
+    def from_profile(cls, profile: str, overrides: tuple[str, ...] = (), **kwargs: Any) -> Benchmark:
+        return cls(load_profile(profile, overrides), **kwargs)
+
+    # ------------------------------------------------------------------------------ data
+    @cached_property
+    def dataset_root(self) -> Path:
+        data = self.config.get("data", {})
+        source = data.get("source", "synth")
+        if source == "synth":
+            from sedbench.data.synth import ensure_dataset
+
+            root = data.get("root")
+            return ensure_dataset(data.get("preset", "quick"), int(data.get("seed", 0)),
+                                  root=Path(root) if root else None, jobs=self.jobs)
+        if source == "desed":
+            if "config" not in data:
+                raise ConfigError(f"profile {self.name}: data.source desed needs data.config (a data-config YAML)")
+            return Path(data["config"])
+        raise ConfigError(f"profile {self.name}: data.source must be 'synth' or 'desed', not {source!r}")
+
+    @cached_property
+    def dataset(self):
+        from sedbench.data.desed import load_dataset
+
+        return load_dataset(self.dataset_root)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(self.dataset.classes)
+
+    @property
+    def data_fingerprint(self) -> str:
+        return self.dataset.fingerprint
+
+    @cached_property
+    def environments(self) -> dict[str, tuple[str, ...]]:
+        """Environment -> class subset, from the dataset (desed-synth) or the profile."""
+        envs = self.config.get("environments") or getattr(self.dataset, "environment_classes", None)
+        if not envs:
+            from sedbench.data.classes import ENVIRONMENTS
+
+            envs = ENVIRONMENTS
+        return {name: tuple(classes) for name, classes in envs.items()}
+
+    @cached_property
+    def feature_cfg(self):
+        from sedbench.data.features import FeatureConfig
+
+        return FeatureConfig.from_dict(self.config["features"])
+
+    @cached_property
+    def feature_cache(self):
+        from sedbench.data.features import FeatureCache
+
+        return FeatureCache(self.dataset, self.feature_cfg, cache_dir=self.cache_root / "features")
+
+    @cached_property
+    def encoder(self):
+        from sedbench.data.labels import LabelEncoder
+
+        return LabelEncoder(self.classes, self.feature_cfg)
+
+    @cached_property
+    def training_data(self):
+        from sedbench.data.batches import TrainingData
+
+        return TrainingData(self.dataset, self.feature_cache, self.encoder)
+
+    @cached_property
+    def validation(self):
+        from sedbench.data.batches import EvalData
+
+        return EvalData(self.dataset, self.feature_cache, self.encoder, "validation")
+
+    @cached_property
+    def evaluation(self):
+        from sedbench.data.batches import EvalData
+
+        return EvalData(self.dataset, self.feature_cache, self.encoder, "eval")
+
+    def clip_environments(self) -> np.ndarray | None:
+        envs = getattr(self.training_data, "environment", None)
+        return None if envs is None else np.asarray(envs, dtype=object)
+
+    # ---------------------------------------------------------------------------- identity
+    @property
+    def shared_settings(self) -> dict[str, Any]:
+        """What every method shares; runs are comparable only when these are equal."""
+        keys = ("data", "features", "student", "training", "teachers", "teacher_training")
+        return {k: self.config.get(k) for k in keys}
+
+    @cached_property
+    def benchmark_hash(self) -> str:
+        return config_hash({"settings": self.shared_settings, "data": self.data_fingerprint})
+
+    @property
+    def student_model(self) -> str:
+        return self.config["student"]["model"]
+
+    @property
+    def student_kwargs(self) -> dict[str, Any]:
+        return {k: v for k, v in self.config["student"].items() if k not in ("model", "max_params", "max_macs")}

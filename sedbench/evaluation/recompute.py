@@ -1,0 +1,35 @@
+"""``sedbench evaluate RUN_DIR``: metrics recomputed from a run's stored scores and ground truth."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sedbench.evaluation.metrics import METRICS, compute_metrics
+from sedbench.evaluation.scores import read_clip_scores, read_run_inputs
+from sedbench.results import now_iso, read_record, write_record
+
+
+def evaluate_run(
+    run_dir: str | os.PathLike, which: list[str] | None = None, update: bool = False, num_jobs: int = 1
+) -> dict:
+    """Recompute metrics of a run folder; with ``update``, merge them into its record atomically.
+
+    Clip-level metrics need the stored clip scores (``clip_scores.tsv``); without that file they are
+    not recomputed (and an update keeps the stored values).
+    """
+    run_dir = Path(run_dir)
+    scores, gt, durations = read_run_inputs(run_dir)
+    clip_ids = sorted(scores)
+    classes = [str(c) for c in next(iter(scores.values())).columns[2:]]
+    clip = read_clip_scores(run_dir, clip_ids, classes)
+    wanted = list(which) if which else list(METRICS)
+    if clip is None:
+        wanted = [m for m in wanted if m not in ("weak_f1", "weak_map")]
+    metrics = compute_metrics(scores, clip, clip_ids, gt, durations, classes, which=wanted, num_jobs=num_jobs)
+    if update:
+        record = read_record(run_dir)  # one-line error when the folder has no record
+        record["metrics"] = {**(record.get("metrics") or {}), **metrics}
+        record["evaluated"] = now_iso()
+        write_record(run_dir, record)
+    return metrics

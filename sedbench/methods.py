@@ -1,0 +1,241 @@
+"""The public plugin API for distillation methods.
+
+A method is one class registered with ``@register_method("name")``. It declares its hyperparameters
+(a dataclass; defaults in configs/methods/<name>.yaml), the teachers it needs, the training-only
+modules it adds, the extra loss terms of a step, and which network is deployed. It sees model
+outputs, the teacher cache and the loss helpers of ``sedbench.training.losses``; never the engine's
+internals. Everything else (data, schedule, student architecture, seeds) belongs to the benchmark
+and is the same for every method.
+
+Methods are discovered from three places: the top-level ``methods/`` folder of the repository
+(built-in), installed packages exposing the entry-point group ``sedbench.methods``, and plugin files
+given with ``--plugin path/to/file.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib.util
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from sedbench.config import CONFIG_DIR, REPO_ROOT, load_yaml
+from sedbench.errors import ConfigError, SedbenchError
+from sedbench.models import ModelOutput
+from sedbench.teachers import TeacherBatch, TeacherInfo
+
+BUILTIN_DIR = REPO_ROOT / "methods"
+ENTRY_POINT_GROUP = "sedbench.methods"
+
+# Hyperparameter names a method may not declare: they belong to the benchmark, not to a method.
+FORBIDDEN_PARAMS = frozenset(
+    {"steps", "lr", "learning_rate", "batch_size", "seed", "seeds", "student", "model", "data",
+     "dataset", "features", "n_mels", "warmup_steps", "ema_decay", "epochs", "schedule"}
+)
+
+
+@dataclass
+class NoParams:
+    """A method without hyperparameters."""
+
+
+@dataclass
+class Partition:
+    """A slice of the training run: one student is trained per partition, same schedule each.
+
+    ``rows`` restricts the training clips (None: all); ``classes`` restricts supervision, KD and
+    the deployed outputs to a class subset (None: all); ``environment`` routes evaluation clips of
+    that environment to this partition's student.
+    """
+
+    name: str = "all"
+    rows: np.ndarray | None = None
+    classes: tuple[str, ...] | None = None
+    environment: str | None = None
+
+
+@dataclass
+class SetupContext:
+    """What a method sees before training one partition's student."""
+
+    student: nn.Module
+    example_output: ModelOutput  # the student's outputs on a dummy batch: feature names and sizes
+    classes: tuple[str, ...]
+    teachers: dict[str, TeacherInfo]
+    environments: dict[str, tuple[str, ...]]  # environment -> its class subset
+    clip_environments: np.ndarray | None  # environment of each training row (None: unknown)
+    partition: Partition = field(default_factory=Partition)
+
+
+@dataclass
+class StepContext:
+    """What a method sees at every training step (inputs and targets already mixed)."""
+
+    step: int
+    total_steps: int
+    batch: dict[str, torch.Tensor]
+    features: torch.Tensor
+    student_out: ModelOutput
+    mean_out: ModelOutput  # the mean student on the same inputs, without gradient
+    teachers: dict[str, TeacherBatch]
+    student: nn.Module
+    mean_student: nn.Module
+    modules: nn.ModuleDict  # this method's training-only modules
+    ema_factor: float  # the factor this step's mean-student update uses
+    class_mask: torch.Tensor | None  # (C,) bool for the partition's classes, None for all
+
+
+class Method:
+    """Base class of every distillation method; the default is the base recipe alone."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    source: ClassVar[str] = ""
+    Params: ClassVar[type] = NoParams
+    # "student" or "mean_student": the network that is evaluated and deployed
+    deploy: ClassVar[str] = "student"
+
+    def __init__(self, params: Any | None = None) -> None:
+        self.params = params if params is not None else self.Params()
+
+    def teachers(self) -> list[str]:
+        """Names of the profile's teachers this method reads from the cache."""
+        return []
+
+    def partitions(self, classes: tuple[str, ...], environments: dict[str, tuple[str, ...]],
+                   clip_environments: np.ndarray | None) -> list[Partition]:
+        return [Partition()]
+
+    def setup(self, ctx: SetupContext) -> nn.ModuleDict:
+        """Build the training-only modules (heads, projections); they are never deployed."""
+        return nn.ModuleDict()
+
+    def loss(self, ctx: StepContext) -> dict[str, torch.Tensor]:
+        """Extra loss terms for this step, already weighted; the engine adds them to the base loss."""
+        return {}
+
+    def on_step_end(self, ctx: StepContext) -> None:
+        """Called after the optimiser step and the mean-student update."""
+
+
+# ------------------------------------------------------------------------------------ registry
+_REGISTRY: dict[str, type[Method]] = {}
+_loading_source = "python"
+_discovered = False
+
+
+def register_method(name: str) -> Callable[[type[Method]], type[Method]]:
+    """Class decorator: ``@register_method("vanilla") class Vanilla(Method): ...``."""
+
+    def decorator(cls: type[Method]) -> type[Method]:
+        if not (isinstance(cls, type) and issubclass(cls, Method)):
+            raise TypeError(f"@register_method({name!r}) must decorate a subclass of sedbench.methods.Method")
+        bad = {f.name for f in dataclasses.fields(cls.Params)} & FORBIDDEN_PARAMS
+        if bad:
+            raise ConfigError(
+                f"method {name}: hyperparameter(s) {sorted(bad)} belong to the benchmark, not to a method; "
+                "methods may not change data, schedule, student or seeds"
+            )
+        if cls.deploy not in ("student", "mean_student"):
+            raise ConfigError(f"method {name}: deploy must be 'student' or 'mean_student', not {cls.deploy!r}")
+        cls.name = name
+        cls.source = _loading_source
+        if not cls.description and cls.__doc__:
+            cls.description = cls.__doc__.strip().splitlines()[0]
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorator
+
+
+def _load_file(path: Path, source: str) -> None:
+    global _loading_source
+    if not path.is_file():
+        raise SedbenchError(f"--plugin {path}: no such file; give the path to a Python file")
+    module_name = f"sedbench_plugin_{path.stem.replace('-', '_')}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    previous, _loading_source = _loading_source, source
+    try:
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    except SedbenchError:
+        raise
+    except Exception as exc:
+        raise SedbenchError(f"{path}: the method plugin failed to import ({type(exc).__name__}: {exc})") from exc
+    finally:
+        _loading_source = previous
+
+
+def discover(plugins: list[str | Path] | tuple[str | Path, ...] = ()) -> dict[str, type[Method]]:
+    """Load built-in methods, entry-point plugins and plugin files; return the registry."""
+    global _discovered, _loading_source
+    if not _discovered:
+        for path in sorted(BUILTIN_DIR.glob("*.py")):
+            if not path.name.startswith("_"):
+                _load_file(path, "built-in")
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            previous, _loading_source = _loading_source, f"entry point ({ep.value})"
+            try:
+                ep.load()
+            finally:
+                _loading_source = previous
+        _discovered = True
+    for plugin in plugins:
+        _load_file(Path(plugin), f"file ({plugin})")
+    return dict(_REGISTRY)
+
+
+def method_names(plugins: tuple[str | Path, ...] = ()) -> list[str]:
+    return sorted(discover(plugins))
+
+
+def get_method(name: str, plugins: tuple[str | Path, ...] = ()) -> type[Method]:
+    registry = discover(plugins)
+    if name not in registry:
+        close = difflib.get_close_matches(name, registry, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(sorted(registry))}"
+        raise SedbenchError(f"unknown method {name!r}; {hint} (see `sedbench methods`)")
+    return registry[name]
+
+
+def method_defaults(name: str) -> dict[str, Any]:
+    path = CONFIG_DIR / "methods" / f"{name}.yaml"
+    return load_yaml(path) if path.is_file() else {}
+
+
+def build_params(cls: type[Method], overrides: dict[str, Any] | None = None) -> Any:
+    """Hyperparameters: dataclass defaults < configs/methods/<name>.yaml < profile/CLI overrides."""
+    values = {**method_defaults(cls.name), **(overrides or {})}
+    known = {f.name for f in dataclasses.fields(cls.Params)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        bad = set(unknown) & FORBIDDEN_PARAMS
+        if bad:
+            raise ConfigError(
+                f"method {cls.name}: {sorted(bad)} cannot be set per method; the benchmark fixes data, "
+                "schedule, student and seeds for every method"
+            )
+        raise ConfigError(
+            f"method {cls.name}: unknown hyperparameter(s) {unknown}; valid: {sorted(known) or 'none'}"
+        )
+    return cls.Params(**values)
+
+
+def build_method(name: str, overrides: dict[str, Any] | None = None,
+                 plugins: tuple[str | Path, ...] = ()) -> Method:
+    cls = get_method(name, plugins)
+    return cls(build_params(cls, overrides))
+
+
+def params_dict(method: Method) -> dict[str, Any]:
+    return dataclasses.asdict(method.params)

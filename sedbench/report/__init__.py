@@ -1,0 +1,1 @@
+"""Comparison tables and plots over the results store (SPEC 8)."""

@@ -1,0 +1,262 @@
+"""Run records and the results store (SPEC 8).
+
+A run is (benchmark, method, seed); its record ``run.json`` lives in
+``<results_root>/<benchmark>/<method>/seed-<n>/`` next to its score files. Runs are comparable only
+within one (benchmark, benchmark_hash) group: ``load`` returns every record, ``select_comparable``
+picks one group and keeps completed runs only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sedbench import __version__
+from sedbench.errors import SedbenchError
+from sedbench.io import atomic_write_json
+
+RECORD_FILE = "run.json"
+SCHEMA_VERSION = 1
+ID_COLUMNS = [
+    "benchmark",
+    "benchmark_hash",
+    "config_hash",
+    "method",
+    "seed",
+    "status",
+    "error",
+    "run_dir",
+    "started",
+    "finished",
+    "recorded",
+]
+# record["complexity"]["latency"][key] -> column prefix
+LATENCY_COLUMNS = {
+    "cpu_1thread": "latency_cpu_1t",
+    "cpu_all_threads": "latency_cpu_all",
+    "cpu_1thread_features": "latency_cpu_1t_features",
+    "cpu_all_threads_features": "latency_cpu_all_features",
+    "cuda": "latency_cuda",
+}
+LATENCY_FIELDS = {"median_ms": "_ms", "iqr_ms": "_iqr_ms", "cv": "_cv"}
+
+
+def run_dir(results_root: str | os.PathLike, benchmark: str, method: str, seed: int) -> Path:
+    return Path(results_root) / benchmark / method / f"seed-{int(seed)}"
+
+
+def write_record(run_dir: str | os.PathLike, record: dict) -> Path:
+    """Write ``run.json`` atomically: a reader sees the old record or the new one, never half of one."""
+    record = dict(record)
+    record.setdefault("schema_version", SCHEMA_VERSION)
+    return atomic_write_json(Path(run_dir) / RECORD_FILE, record)
+
+
+def read_record(run_dir: str | os.PathLike) -> dict:
+    path = Path(run_dir)
+    if path.is_dir():
+        path = path / RECORD_FILE
+    if not path.is_file():
+        raise SedbenchError(f"no run record at {path}; run `sedbench run` to produce it")
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SedbenchError(f"{path}: unreadable run record ({exc}); re-run that method and seed") from exc
+    if not isinstance(record, dict):
+        raise SedbenchError(f"{path}: a run record must be a JSON object")
+    version = record.get("schema_version", SCHEMA_VERSION)
+    if version > SCHEMA_VERSION:
+        raise SedbenchError(
+            f"{path}: record schema {version} is newer than this sedbench ({SCHEMA_VERSION}); "
+            "upgrade sedbench"
+        )
+    return record
+
+
+# ------------------------------------------------------------------------------------ environment
+def environment_info() -> dict[str, Any]:
+    """Versions, machine and git state, so a number can be traced to the code and hardware behind it."""
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "sedbench": __version__,
+        "torch": None,
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "hostname": socket.gethostname(),
+        "device": "cpu",
+        "cuda": None,
+    }
+    if "torch" in sys.modules or _importable("torch"):
+        import torch
+
+        info["torch"] = torch.__version__
+        if torch.cuda.is_available():
+            info["device"] = torch.cuda.get_device_name(0)
+            info["cuda"] = torch.version.cuda
+    info.update(_git_state(Path(__file__).resolve().parent.parent))
+    return info
+
+
+def _importable(name: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(name) is not None
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _git_state(path: Path) -> dict[str, Any]:
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"git_commit": None, "git_dirty": None}
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"git_commit": commit, "git_dirty": bool(status) if status is not None else None}
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------------------------- loading
+def load(path: str | os.PathLike = "results", benchmark: str | None = None) -> pd.DataFrame:
+    """One row per run record under ``path`` (a results root, a benchmark folder or a run folder).
+
+    Columns: the identity (benchmark, benchmark_hash, method, seed, status, run_dir, ...), flattened
+    metrics (psds1, psds2, event_f1, ..., ``per_class_psds1.<class>``), validation metrics
+    (``val_<name>``), complexity (params, macs, latency_cpu_1t_ms, ...) and timings (train_s, ...).
+    Nothing is filtered except by ``benchmark``: records of different benchmarks or hashes stay
+    distinct rows; use ``select_comparable`` before comparing.
+    """
+    root = Path(path)
+    if not root.exists():
+        return pd.DataFrame(columns=ID_COLUMNS)
+    files = [root] if root.is_file() else sorted(root.rglob(RECORD_FILE))
+    rows = []
+    for f in files:
+        try:
+            record = read_record(f)
+        except SedbenchError as exc:
+            warnings.warn(str(exc), stacklevel=2)
+            continue
+        if benchmark is not None and record.get("benchmark") != benchmark:
+            continue
+        rows.append(flatten_record(record, f.parent))
+    if not rows:
+        return pd.DataFrame(columns=ID_COLUMNS)
+    df = pd.DataFrame(rows)
+    df["seed"] = pd.to_numeric(df["seed"], errors="coerce").astype("Int64")
+    return df.sort_values(["benchmark", "benchmark_hash", "method", "seed"], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def flatten_record(record: dict, directory: str | os.PathLike | None = None) -> dict[str, Any]:
+    row: dict[str, Any] = {k: record.get(k) for k in ID_COLUMNS if k not in ("run_dir", "recorded")}
+    row["run_dir"] = str(directory) if directory is not None else None
+    row["recorded"] = record.get("finished") or record.get("started") or _mtime(directory)
+    _flatten_into(row, record.get("metrics") or {}, "")
+    _flatten_into(row, record.get("validation") or {}, "val_")
+    complexity = dict(record.get("complexity") or {})
+    latency = complexity.pop("latency", None) or {}
+    _flatten_into(row, complexity, "")
+    for key, value in latency.items():
+        prefix = LATENCY_COLUMNS.get(key, f"latency_{key}")
+        if isinstance(value, dict):
+            for field, suffix in LATENCY_FIELDS.items():
+                row[prefix + suffix] = value.get(field)
+        else:
+            row[prefix + "_ms"] = value
+    _flatten_into(row, record.get("timings") or {}, "")
+    return row
+
+
+def _flatten_into(row: dict, d: dict, prefix: str) -> None:
+    for key, value in d.items():
+        if isinstance(value, dict):
+            for sub, v in value.items():
+                if not isinstance(v, dict | list):
+                    row[f"{prefix}{key}.{sub}"] = v
+        elif not isinstance(value, list):
+            row[f"{prefix}{key}"] = value
+
+
+def _mtime(directory) -> str | None:
+    if directory is None:
+        return None
+    try:
+        ts = (Path(directory) / RECORD_FILE).stat().st_mtime
+    except OSError:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
+
+
+def select_comparable(
+    df: pd.DataFrame,
+    benchmark: str | None = None,
+    benchmark_hash: str | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The completed runs of one (benchmark, benchmark_hash) group, plus notes saying what was chosen.
+
+    Several benchmarks and no ``benchmark``: refused (they are never mixed). Several hashes for one
+    benchmark: the newest group (latest recorded run) unless ``benchmark_hash`` is given.
+    """
+    notes: list[str] = []
+    if df.empty:
+        raise SedbenchError("no run records found; `sedbench run` produces them")
+    if benchmark is not None:
+        df = df[df["benchmark"] == benchmark]
+        if df.empty:
+            raise SedbenchError(
+                f"no runs of benchmark {benchmark!r}; `sedbench run --profile {benchmark}` produces them"
+            )
+    names = sorted(df["benchmark"].dropna().unique())
+    if len(names) > 1:
+        raise SedbenchError(
+            f"results hold several benchmarks ({', '.join(names)}); choose one with --benchmark"
+        )
+    if benchmark_hash is not None:
+        df = df[df["benchmark_hash"].astype(str).str.startswith(benchmark_hash)]
+        if df.empty:
+            raise SedbenchError(f"no runs with benchmark hash {benchmark_hash!r}")
+    recorded = pd.to_datetime(df["recorded"], utc=True, errors="coerce", format="ISO8601")
+    hashes = recorded.groupby(df["benchmark_hash"], dropna=False).max().sort_values()
+    if len(hashes) > 1:
+        newest = hashes.index[-1]
+        others = ", ".join(str(h) for h in hashes.index[:-1])
+        notes.append(
+            f"benchmark {names[0]} has runs under {len(hashes)} settings hashes; showing the newest "
+            f"({newest}), not {others} (choose with --hash)"
+        )
+        df = df[df["benchmark_hash"] == newest]
+    incomplete = df[df["status"] != "complete"]
+    if len(incomplete):
+        counts = incomplete["status"].fillna("unknown").value_counts()
+        notes.append("left out: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + " run(s)")
+    return df[df["status"] == "complete"].reset_index(drop=True), notes

@@ -1,0 +1,386 @@
+"""Running the benchmark: one (method, seed) run end to end, and the run matrix with its executors.
+
+``run_one`` is the single run function every executor calls: train each of the method's partitions
+with the engine, select checkpoints on validation, evaluate on eval, measure the deployed model,
+and write the run record atomically (status ``running`` while it works, ``complete`` or ``failed``
+at the end; an interrupted run is never left marked complete).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from sedbench import results
+from sedbench.benchmark import Benchmark
+from sedbench.config import config_hash, merge
+from sedbench.errors import SedbenchError
+from sedbench.methods import Method, SetupContext, build_method, params_dict
+from sedbench.models import build_model
+from sedbench.training.engine import (
+    TrainConfig,
+    TrainedPartition,
+    environment_rows,
+    predict,
+    train_partition,
+)
+
+
+@dataclass
+class TrainResult:
+    method: Method
+    partitions: list[TrainedPartition]
+    validation: dict[str, Any]  # full metrics of the routed deployed model(s) on validation
+    train_s: float
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def method_overrides(bench: Benchmark, name: str) -> dict[str, Any]:
+    return dict((bench.config.get("methods") or {}).get(name) or {})
+
+
+def routed_predict(partitions: list[TrainedPartition], data, device: torch.device,
+                   batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Predict every clip with the student of its partition (environment-aware routing)."""
+    if len(partitions) == 1 and partitions[0].partition.environment is None:
+        return predict(partitions[0].deployed.to(device), data, device, batch_size)
+    n = len(data.clip_ids)
+    frames = clips = None
+    covered = np.zeros(n, dtype=bool)
+    for part in partitions:
+        env = part.partition.environment
+        rows = environment_rows(data, env) if env else np.arange(n)
+        if len(rows) == 0:
+            continue
+        f, c = predict(part.deployed.to(device), data, device, batch_size, rows=rows)
+        if frames is None:
+            frames = np.zeros((n, *f.shape[1:]), np.float32)
+            clips = np.zeros((n, c.shape[1]), np.float32)
+        frames[rows], clips[rows] = f, c
+        covered[rows] = True
+        part.deployed.cpu()
+    if not covered.all():
+        missing = sorted({str(data.environments.get(data.clip_ids[i])) for i in np.flatnonzero(~covered)})
+        raise SedbenchError(f"no student was trained for environment(s) {missing} of the evaluated clips")
+    return frames, clips
+
+
+def score_split(bench: Benchmark, data, frame_probs: np.ndarray, clip_probs: np.ndarray,
+                rows: np.ndarray | None = None, which: tuple[str, ...] | None = None
+                ) -> tuple[dict[str, Any], dict]:
+    """Metrics of predictions on a split (or on ``rows`` of it); returns (metrics, scores)."""
+    from sedbench.evaluation import compute_metrics, scores_from_probs
+
+    clip_ids = list(data.clip_ids) if rows is None else [data.clip_ids[i] for i in rows]
+    scores = scores_from_probs(frame_probs, clip_ids, list(bench.classes), bench.encoder.frame_hop_s)
+    ground_truth = {c: data.ground_truth.get(c, []) for c in clip_ids}
+    durations = {c: data.durations[c] for c in clip_ids}
+    metrics = compute_metrics(scores, clip_probs, clip_ids, ground_truth, durations, list(bench.classes),
+                              which=which)
+    return metrics, scores
+
+
+def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model_name: str | None = None,
+                     model_kwargs: dict[str, Any] | None = None,
+                     training_overrides: dict[str, Any] | None = None, augment=None, progress=None,
+                     label: str | None = None, plugins: tuple[str, ...] = ()) -> TrainResult:
+    """Train a method's student(s) under the benchmark's recipe; checkpoints chosen on validation."""
+    from sedbench.complexity import check_budget
+    from sedbench.teachers import load_teacher
+
+    if isinstance(method, str):
+        method = build_method(method, method_overrides(bench, method), plugins)
+    cfg = TrainConfig.from_dict(merge(bench.config["training"], training_overrides or {}))
+    is_student = model_name is None
+    name = model_name or bench.student_model
+    kwargs = bench.student_kwargs if is_student else dict(model_kwargs or {})
+    n_mels, n_classes = bench.feature_cfg.n_mels, len(bench.classes)
+
+    def build_student() -> nn.Module:
+        return build_model(name, n_mels=n_mels, n_classes=n_classes, **kwargs)
+
+    if is_student:  # the student budget is a benchmark rule: enforce it before any training
+        student = bench.config["student"]
+        check_budget(build_student(), max_params=student.get("max_params"), max_macs=student.get("max_macs"),
+                     n_frames=bench.feature_cfg.n_frames, name=name)
+    teachers = {t: load_teacher(bench, t, bench.device) for t in method.teachers()}
+    data, validation = bench.training_data, bench.validation
+
+    def validate(model: nn.Module, rows: np.ndarray | None) -> float:
+        frames, clips = predict(model, validation, bench.device, cfg.eval_batch_size, rows=rows)
+        metrics, _ = score_split(bench, validation, frames, clips, rows=rows, which=("psds1",))
+        return float(metrics["psds1"])
+
+    partitions = method.partitions(bench.classes, bench.environments, bench.clip_environments())
+    example = build_student().eval()
+    with torch.no_grad():
+        example_out = example(torch.zeros(2, n_mels, bench.feature_cfg.n_frames))
+    trained: list[TrainedPartition] = []
+    start = time.perf_counter()
+    for i, partition in enumerate(partitions):
+        what = label or f"{method.name} seed {seed}"
+        if len(partitions) > 1:
+            what += f" [{partition.name}]"
+        task = progress.add_task(what, total=cfg.steps) if progress is not None else None
+        setup = SetupContext(
+            student=example, example_output=example_out, classes=bench.classes,
+            teachers={t: c.info for t, c in teachers.items()}, environments=bench.environments,
+            clip_environments=bench.clip_environments(), partition=partition,
+        )
+        trained.append(train_partition(
+            build_student=build_student, method=method, partition=partition, setup=setup, data=data,
+            validation=validation, validate=validate, teachers=teachers, cfg=cfg,
+            seed=seed * 1000 + i, device=bench.device, augment=augment,
+            on_step=(lambda step, loss, task=task: progress.update(task, completed=step,
+                                                                   description=f"{what} loss {loss:.3f}"))
+            if progress is not None else None,
+        ))
+        if progress is not None:
+            progress.remove_task(task)
+    train_s = time.perf_counter() - start
+    frames, clips = routed_predict(trained, validation, bench.device, cfg.eval_batch_size)
+    val_metrics, _ = score_split(bench, validation, frames, clips)
+    return TrainResult(method, trained, val_metrics, train_s)
+
+
+def run_config(bench: Benchmark, method: Method) -> dict[str, Any]:
+    return {**bench.config, "method": {"name": method.name, "params": params_dict(method)}}
+
+
+def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = False, progress=None,
+            plugins: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Train, evaluate and measure one (method, seed); returns its run record (also on failure)."""
+    from sedbench.complexity import measure
+    from sedbench.evaluation import write_scores
+    from sedbench.io import atomic_path
+
+    method = build_method(method_name, method_overrides(bench, method_name), plugins)
+    config = run_config(bench, method)
+    run_hash = config_hash({"config": config, "seed": seed, "data": bench.data_fingerprint})
+    out = results.run_dir(bench.results_root, bench.name, method_name, seed)
+    previous = results.read_record(out) if (out / "run.json").is_file() else None
+    if previous and previous.get("status") == "complete" and previous.get("config_hash") == run_hash and not force:
+        previous["skipped"] = True
+        return previous
+
+    record: dict[str, Any] = {
+        "schema_version": 1, "benchmark": bench.name, "benchmark_hash": bench.benchmark_hash,
+        "config_hash": run_hash, "method": method_name, "seed": seed, "config": config,
+        "status": "running", "error": None, "started": _now(), "environment": results.environment_info(),
+    }
+    results.write_record(out, record)
+    try:
+        result = train_and_select(bench, method, seed, progress=progress, plugins=plugins)
+        start = time.perf_counter()
+        frames, clips = routed_predict(result.partitions, bench.evaluation, bench.device)
+        metrics, scores = score_split(bench, bench.evaluation, frames, clips)
+        write_scores(out / "scores", scores, ground_truth=bench.evaluation.ground_truth,
+                     durations=bench.evaluation.durations, clip_probs=clips)
+        eval_s = time.perf_counter() - start
+        deployed = result.partitions[0].deployed
+        complexity = measure(deployed.net, bench.feature_cfg, **bench.config.get("complexity", {}))
+        complexity["params_training_only"] = sum(p.training_only_params for p in result.partitions)
+        # training keeps a second copy of the network (the mean student, or the student when the
+        # mean student is deployed); it is never deployed in addition
+        complexity["params_ema_copy"] = complexity["params"]
+        complexity["n_deployed_models"] = len(result.partitions)
+        complexity["params_all_models"] = sum(
+            sum(p.numel() for p in part.deployed.parameters()) for part in result.partitions)
+        with atomic_path(out / "model.pt") as tmp:
+            torch.save({"model": bench.student_model, "kwargs": bench.student_kwargs,
+                        "partitions": [{"name": p.partition.name, "environment": p.partition.environment,
+                                        "classes": p.partition.classes, "state_dict": p.deployed.net.state_dict()}
+                                       for p in result.partitions]}, tmp)
+        record.update(
+            status="complete", metrics=metrics, validation={
+                **result.validation, "best_steps": [p.best_step for p in result.partitions],
+                "history": [p.history for p in result.partitions]},
+            complexity=complexity,
+            timings={"train_s": result.train_s, "eval_s": eval_s, "energy_kwh": None},
+        )
+    except KeyboardInterrupt:
+        record.update(status="interrupted", error="interrupted by the user")
+        raise
+    except SedbenchError as exc:
+        record.update(status="failed", error=str(exc))
+    except Exception as exc:  # a crash in one run must not stop the matrix; keep the reason
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}",
+                      traceback=traceback.format_exc(limit=8))
+    finally:
+        record["finished"] = _now()
+        record.setdefault("timings", {})
+        results.write_record(out, record)
+    return record
+
+
+# ----------------------------------------------------------------------------------- the matrix
+@dataclass
+class Pair:
+    method: str
+    seed: int
+    status: str = "pending"  # pending | cached | complete | failed
+
+
+def resolve_methods(spec: str, plugins: tuple[str, ...] = ()) -> list[str]:
+    """``all``, a comma list, or globs (``*kd``) against the registry, in registry order."""
+    import fnmatch
+
+    from sedbench.methods import get_method, method_names
+
+    names = method_names(plugins)
+    if spec.strip() == "all":
+        return _reference_first(names)
+    chosen: list[str] = []
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        if any(ch in part for ch in "*?["):
+            hits = fnmatch.filter(names, part)
+            if not hits:
+                raise SedbenchError(f"--methods {part}: no method matches; see `sedbench methods`")
+            chosen += [h for h in hits if h not in chosen]
+        else:
+            get_method(part, plugins)  # raises with close matches when unknown
+            if part not in chosen:
+                chosen.append(part)
+    return chosen
+
+
+def _reference_first(names: list[str]) -> list[str]:
+    order = ["scratch", "vanilla", "multi-teacher", "temporal-attention", "environment-aware", "takd",
+             "eefd", "dual"]
+    return [n for n in order if n in names] + sorted(n for n in names if n not in order)
+
+
+def resolve_seeds(seeds: str | None, bench: Benchmark) -> list[int]:
+    """``3`` -> 0, 1, 2; ``0,4,7`` -> those seeds; None -> the profile's seeds."""
+    if seeds is None:
+        return [int(s) for s in bench.config.get("seeds", [0])]
+    try:
+        if "," in seeds:
+            return [int(s) for s in seeds.split(",") if s.strip()]
+        return list(range(int(seeds)))
+    except ValueError:
+        raise SedbenchError(f"--seeds {seeds}: give a count (3) or a comma list of seeds (0,1,2)") from None
+
+
+def teachers_needed(methods: list[str], bench: Benchmark, plugins: tuple[str, ...] = ()) -> list[str]:
+    needed: list[str] = []
+    for name in methods:
+        method = build_method(name, method_overrides(bench, name), plugins)
+        for t in method.teachers():
+            for part in t.split("+"):
+                if part not in needed:
+                    needed.append(part)
+    return needed
+
+
+def pair_status(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ...] = ()) -> str:
+    """``cached`` when a complete record with this exact configuration exists."""
+    out = results.run_dir(bench.results_root, bench.name, method, seed)
+    if not (out / "run.json").is_file():
+        return "pending"
+    record = results.read_record(out)
+    m = build_method(method, method_overrides(bench, method), plugins)
+    run_hash = config_hash({"config": run_config(bench, m), "seed": seed, "data": bench.data_fingerprint})
+    return "cached" if record.get("status") == "complete" and record.get("config_hash") == run_hash else "pending"
+
+
+def run_task(config: dict[str, Any], method: str, seed: int, results_root: str, cache_root: str,
+             force: bool, plugins: tuple[str, ...], threads: int | None = None,
+             device: str | None = None) -> dict[str, Any]:
+    """The one run function of every executor (local processes, Ray): self-contained arguments."""
+    if threads:
+        torch.set_num_threads(threads)
+    bench = Benchmark(config, results_root=results_root, cache_root=cache_root, device=device, progress=False)
+    record = run_one(bench, method, seed, force=force, plugins=plugins)
+    return {k: record.get(k) for k in ("method", "seed", "status", "error", "skipped")}
+
+
+def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: int = 1,
+               executor: str = "local", address: str | None = None, force: bool = False,
+               plugins: tuple[str, ...] = (), console=None) -> list[dict[str, Any]]:
+    """Data -> features -> teachers -> every (method, seed); returns one summary per pair."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from sedbench.teachers import train_teacher
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        bench.progress = progress
+        for split in ("train_strong", "train_weak", "train_unlabeled", "validation", "eval"):
+            if split in bench.dataset.splits:
+                bench.feature_cache.get(split)
+        for name in teachers_needed(methods, bench, plugins):
+            train_teacher(bench, name, progress=progress)
+        pairs = [(m, s) for m in methods for s in seeds]
+        overall = progress.add_task("benchmark", total=len(pairs))
+        summaries: list[dict[str, Any]] = []
+        if executor == "ray":
+            summaries = _run_ray(bench, pairs, address, force, plugins, progress, overall)
+        elif jobs > 1:
+            summaries = _run_processes(bench, pairs, jobs, force, plugins, progress, overall)
+        else:
+            for method, seed in pairs:
+                record = run_one(bench, method, seed, force=force, progress=progress, plugins=plugins)
+                summaries.append({k: record.get(k) for k in ("method", "seed", "status", "error", "skipped")})
+                progress.advance(overall)
+    return summaries
+
+
+def _task_args(bench: Benchmark, force: bool, plugins: tuple[str, ...]) -> dict[str, Any]:
+    return dict(config=bench.config, results_root=str(bench.results_root), cache_root=str(bench.cache_root),
+                force=force, plugins=tuple(str(p) for p in plugins))
+
+
+def _run_processes(bench, pairs, jobs, force, plugins, progress, overall) -> list[dict[str, Any]]:
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    args = _task_args(bench, force, plugins)
+    summaries = []
+    # spawn, not fork: torch's thread pools do not survive a fork
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = {pool.submit(run_task, method=m, seed=s, threads=threads, device=str(bench.device), **args): (m, s)
+                   for m, s in pairs}
+        for future in as_completed(futures):
+            method, seed = futures[future]
+            try:
+                summaries.append(future.result())
+            except Exception as exc:  # a worker that died still counts as a failed run
+                summaries.append({"method": method, "seed": seed, "status": "failed", "error": str(exc)})
+            progress.advance(overall)
+    return summaries
+
+
+def _run_ray(bench, pairs, address, force, plugins, progress, overall) -> list[dict[str, Any]]:
+    try:
+        import ray
+    except ImportError:
+        raise SedbenchError("--executor ray needs Ray: pip install 'sedbench[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+    gpus = 1 if torch.cuda.is_available() else 0
+    remote = ray.remote(num_gpus=gpus, num_cpus=1)(run_task)
+    args = _task_args(bench, force, plugins)
+    refs = {remote.remote(method=m, seed=s, threads=1, device=None, **args): (m, s) for m, s in pairs}
+    summaries, pending = [], list(refs)
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        method, seed = refs[done[0]]
+        try:
+            summaries.append(ray.get(done[0]))
+        except Exception as exc:
+            summaries.append({"method": method, "seed": seed, "status": "failed", "error": str(exc)})
+        progress.advance(overall)
+    return summaries

@@ -1,0 +1,1 @@
+"""Training: the engine (DCASE mean-teacher recipe with method hooks), losses, EMA and mixup."""

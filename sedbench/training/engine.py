@@ -1,0 +1,244 @@
+"""The training engine: the DCASE mean-teacher recipe at student size, identical for every method.
+
+A plain PyTorch loop. Methods plug in at four points (see sedbench.methods.Method): ``setup``
+(training-only modules), ``loss`` (extra terms per step), ``on_step_end``, and ``deploy`` (which
+network is evaluated). Everything else, the data order, the schedule, the student and the seeds,
+is fixed here so that every method is trained under the same conditions.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from sedbench.data.batches import EvalData, MixedBatchSampler, TrainingData
+from sedbench.errors import ConfigError, TrainingError
+from sedbench.methods import Method, Partition, SetupContext, StepContext
+from sedbench.models import ModelOutput
+from sedbench.teachers import TeacherCache
+from sedbench.training import losses
+from sedbench.training.ema import ema_factor, make_mean_student, update_mean_student
+from sedbench.training.mixup import draw_mix
+
+# Logit given to classes outside a partition's subset: sigmoid(-1e4) == 0 exactly in float32.
+MASKED_LOGIT = -1e4
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 600
+    batch_size: dict[str, int] = field(default_factory=lambda: {"strong": 6, "weak": 6, "unlabeled": 12})
+    lr: float = 1e-3
+    warmup_steps: int = 50
+    ema_decay: float = 0.999
+    consistency_weight: float = 2.0
+    consistency_rampup_steps: int = 300
+    mixup_prob: float = 0.5
+    mixup_alpha: float = 0.2
+    clip_grad: float = 5.0
+    val_every: int = 100
+    eval_batch_size: int = 64
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"training: unknown option(s) {unknown}; valid: {sorted(known)}")
+        return cls(**values)
+
+
+class DeployedModel(nn.Module):
+    """The network a method deploys, with classes outside its subset forced to probability 0."""
+
+    def __init__(self, net: nn.Module, class_mask: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.net = net
+        self.register_buffer("class_mask", class_mask, persistent=False)  # None is allowed
+
+    def forward(self, x: torch.Tensor) -> ModelOutput:
+        out = self.net(x)
+        if self.class_mask is None:
+            return out
+        keep = self.class_mask.to(out.frame_logits.device)
+        return ModelOutput(
+            frame_logits=out.frame_logits.masked_fill(~keep, MASKED_LOGIT),
+            clip_logits=out.clip_logits.masked_fill(~keep, MASKED_LOGIT),
+            features=out.features,
+        )
+
+
+@dataclass
+class TrainedPartition:
+    partition: Partition
+    deployed: DeployedModel  # best checkpoint by validation PSDS1, in eval mode, on CPU
+    training_only_params: int
+    best_step: int
+    best_score: float
+    history: list[dict[str, float]]
+
+
+def class_mask_for(classes: tuple[str, ...], subset: tuple[str, ...] | None) -> torch.Tensor | None:
+    if subset is None:
+        return None
+    unknown = set(subset) - set(classes)
+    if unknown:
+        raise ConfigError(f"partition classes {sorted(unknown)} are not among the dataset's classes")
+    return torch.tensor([c in subset for c in classes])
+
+
+def architecture_signature(model: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
+    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data: EvalData, device: torch.device, batch_size: int = 64,
+            rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Frame and clip probabilities (N, T, C), (N, C) for the clips of ``data`` (or ``rows``)."""
+    model.eval()
+    rows = np.arange(len(data.clip_ids)) if rows is None else np.asarray(rows)
+    frames, clips = [], []
+    for start in range(0, len(rows), batch_size):
+        features = torch.from_numpy(np.asarray(data.features[rows[start:start + batch_size]]))
+        out = model(features.to(device))
+        frames.append(torch.sigmoid(out.frame_logits.float()).cpu().numpy())
+        clips.append(torch.sigmoid(out.clip_logits.float()).cpu().numpy())
+    return np.concatenate(frames), np.concatenate(clips)
+
+
+def train_partition(
+    *,
+    build_student: Callable[[], nn.Module],
+    method: Method,
+    partition: Partition,
+    setup: SetupContext,
+    data: TrainingData,
+    validation: EvalData | None,
+    validate: Callable[[nn.Module, np.ndarray | None], float] | None,
+    teachers: dict[str, TeacherCache],
+    cfg: TrainConfig,
+    seed: int,
+    device: torch.device,
+    augment: Callable[[torch.Tensor, np.random.Generator], torch.Tensor] | None = None,
+    on_step: Callable[[int, float], None] | None = None,
+) -> TrainedPartition:
+    """Train one student on one partition and return its best deployed checkpoint.
+
+    ``validate(model, val_rows)`` scores a deployed model on the validation clips (higher is better).
+    """
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    student = build_student().to(device)
+    signature = architecture_signature(student)
+    mean_student = make_mean_student(student)
+    class_mask = class_mask_for(setup.classes, partition.classes)
+    class_mask_dev = class_mask.to(device) if class_mask is not None else None
+
+    setup.student, setup.partition = student, partition
+    modules = method.setup(setup).to(device)
+    if architecture_signature(student) != signature:
+        raise TrainingError(
+            f"method {method.name} changed the student's architecture in setup(); add training-only "
+            "modules through the returned ModuleDict instead"
+        )
+    training_only_params = sum(p.numel() for p in modules.parameters())
+    params = [p for p in student.parameters()] + [p for p in modules.parameters()]
+    optimizer = torch.optim.Adam(params, lr=cfg.lr, betas=(0.9, 0.999))
+    sampler = MixedBatchSampler(data, cfg.batch_size, seed=seed, steps=cfg.steps, rows=partition.rows)
+    val_rows = _validation_rows(validation, partition)
+    use_amp = device.type == "cuda"
+
+    best = (-float("inf"), 0, None)
+    history: list[dict[str, float]] = []
+    for step, indices in enumerate(sampler, start=1):
+        student.train()
+        mean_student.train()
+        modules.train()
+        for group in optimizer.param_groups:
+            group["lr"] = cfg.lr * losses.exp_rampup(step, cfg.warmup_steps)
+        batch = {k: v.to(device, non_blocking=True) for k, v in data.batch(indices).items()}
+        mix = draw_mix([batch["is_strong"], batch["is_weak"]], len(indices), rng, cfg.mixup_prob,
+                       cfg.mixup_alpha)
+        mix.perm, mix.lam = mix.perm.to(device), mix.lam.to(device)
+        features = batch["features"] if mix.is_identity else mix.apply(batch["features"])
+        if augment is not None:
+            features = augment(features, rng)
+        strong_targets = mix.apply(batch["strong"]).clamp(0, 1)
+        weak_targets = mix.apply(batch["weak"]).clamp(0, 1)
+
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            student_out = student(features)
+            with torch.no_grad():
+                mean_out = mean_student(features)
+            terms = {
+                "strong": losses.bce_with_logits(student_out.frame_logits[batch["is_strong"]].float(),
+                                                 strong_targets[batch["is_strong"]], class_mask_dev),
+                "weak": losses.bce_with_logits(student_out.clip_logits[batch["is_weak"]].float(),
+                                               weak_targets[batch["is_weak"]], class_mask_dev),
+            }
+            weight = cfg.consistency_weight * losses.exp_rampup(step, cfg.consistency_rampup_steps)
+            terms["consistency"] = weight * (
+                losses.consistency_mse(student_out.frame_logits.float(), mean_out.frame_logits.float(),
+                                       class_mask_dev)
+                + losses.consistency_mse(student_out.clip_logits.float(), mean_out.clip_logits.float(),
+                                         class_mask_dev)
+            )
+            ctx = StepContext(
+                step=step, total_steps=cfg.steps, batch=batch, features=features,
+                student_out=student_out, mean_out=mean_out,
+                teachers={name: cache.batch(batch["index"], mix) for name, cache in teachers.items()},
+                student=student, mean_student=mean_student, modules=modules,
+                ema_factor=ema_factor(step, cfg.ema_decay), class_mask=class_mask_dev,
+            )
+            for name, value in method.loss(ctx).items():
+                terms[f"{method.name}/{name}"] = value.float()
+        total = sum(terms.values())
+        if not torch.isfinite(total):
+            bad = ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
+            raise TrainingError(
+                f"loss is not finite at step {step} ({bad}); lower the learning rate or the method's "
+                "loss weights"
+            )
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        if cfg.clip_grad:
+            torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad)
+        optimizer.step()
+        update_mean_student(mean_student, student, ctx.ema_factor)
+        method.on_step_end(ctx)
+        if on_step is not None:
+            on_step(step, float(total.detach()))
+
+        if validate is not None and (step % cfg.val_every == 0 or step == cfg.steps):
+            net = mean_student if method.deploy == "mean_student" else student
+            deployed = DeployedModel(net, class_mask_dev)
+            score = validate(deployed, val_rows)
+            history.append({"step": step, "val_score": score, "loss": float(total.detach())})
+            if score > best[0]:
+                best = (score, step, copy.deepcopy(net.state_dict()))
+    net = mean_student if method.deploy == "mean_student" else student
+    if best[2] is not None:
+        net.load_state_dict(best[2])
+    deployed = DeployedModel(net, class_mask).cpu().eval()
+    return TrainedPartition(partition, deployed, training_only_params, best[1], best[0], history)
+
+
+def _validation_rows(validation: EvalData | None, partition: Partition) -> np.ndarray | None:
+    if validation is None or partition.environment is None:
+        return None
+    return environment_rows(validation, partition.environment)
+
+
+def environment_rows(data: EvalData, environment: str) -> np.ndarray:
+    """Rows of an evaluation split that belong to one environment."""
+    if data.environments is None:
+        raise ConfigError(f"the {data.split} split has no environments; environment-aware methods need them")
+    envs = np.array([data.environments.get(c) for c in data.clip_ids], dtype=object)
+    return np.flatnonzero(envs == environment)
+

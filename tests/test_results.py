@@ -1,0 +1,75 @@
+import json
+
+import pytest
+
+from sedbench.errors import SedbenchError
+from sedbench.evaluation.synthetic import fake_record
+from sedbench.results import environment_info, load, read_record, run_dir, select_comparable, write_record
+
+
+def test_run_dir_layout(tmp_path):
+    assert run_dir(tmp_path, "quick", "vanilla", 3) == tmp_path / "quick" / "vanilla" / "seed-3"
+
+
+def test_record_round_trip_is_atomic_json(tmp_path):
+    d = run_dir(tmp_path, "quick", "scratch", 0)
+    write_record(d, fake_record("scratch", 0, 0.31))
+    assert read_record(d)["metrics"]["psds1"] == 0.31
+    assert [p.name for p in d.iterdir()] == ["run.json"]
+    (d / "run.json").write_text("{broken")
+    with pytest.raises(SedbenchError, match="unreadable"):
+        read_record(d)
+
+
+def test_load_flattens_and_keeps_benchmarks_and_hashes_apart(tmp_path):
+    write_record(run_dir(tmp_path, "quick", "scratch", 0), fake_record("scratch", 0, 0.3, benchmark="quick"))
+    write_record(
+        run_dir(tmp_path, "quick", "vanilla", 0),
+        fake_record(
+            "vanilla", 0, 0.4, benchmark="quick", benchmark_hash="new", finished="2026-02-01T00:00:00+00:00"
+        ),
+    )
+    write_record(run_dir(tmp_path, "full", "scratch", 0), fake_record("scratch", 0, 0.5, benchmark="full"))
+    df = load(tmp_path)
+    assert len(df) == 3
+    assert set(zip(df["benchmark"], df["benchmark_hash"], strict=False)) == {
+        ("quick", "synth0000000"),
+        ("quick", "new"),
+        ("full", "synth0000000"),
+    }
+    row = df[df["benchmark"] == "full"].iloc[0]
+    assert row["psds1"] == 0.5 and row["per_class_psds1.a"] == 0.5 and row["val_psds1"] == 0.5
+    assert row["params"] == 300_000 and row["latency_cpu_1t_ms"] == 3.0 and row["train_s"] == 100.0
+    assert len(load(tmp_path, benchmark="quick")) == 2
+    assert load(tmp_path / "missing").empty
+
+    with pytest.raises(SedbenchError, match="several benchmarks"):
+        select_comparable(df)
+    runs, notes = select_comparable(df, "quick")
+    assert list(runs["method"]) == ["vanilla"] and "newest" in notes[0]
+    runs, _ = select_comparable(df, "quick", benchmark_hash="synth")
+    assert list(runs["method"]) == ["scratch"]
+
+
+def test_only_complete_runs_enter_comparisons(tmp_path):
+    write_record(run_dir(tmp_path, "b", "scratch", 0), fake_record("scratch", 0, 0.3))
+    write_record(run_dir(tmp_path, "b", "scratch", 1), fake_record("scratch", 1, 0.0, status="failed"))
+    runs, notes = select_comparable(load(tmp_path))
+    assert list(runs["seed"]) == [0] and "1 failed" in notes[0]
+
+
+def test_environment_info_is_json_ready():
+    info = environment_info()
+    for key in (
+        "python",
+        "torch",
+        "sedbench",
+        "platform",
+        "device",
+        "cpu_count",
+        "git_commit",
+        "git_dirty",
+        "hostname",
+    ):
+        assert key in info
+    json.dumps(info)
