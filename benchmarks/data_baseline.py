@@ -18,6 +18,7 @@ Reports:
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -70,10 +71,11 @@ def clip_targets(root: Path, split: str) -> tuple[list[str], np.ndarray]:
     y = np.zeros((len(names), len(CLASSES)), dtype=int)
     if synth.SPLIT_KINDS[split] == "weak":
         weak = pd.read_csv(root / "metadata" / f"{split}.tsv", sep="\t")
-        pairs = [(f, lab) for f, labs in zip(weak["filename"], weak["event_labels"]) for lab in labs.split(",")]
+        tags = zip(weak["filename"], weak["event_labels"], strict=True)
+        pairs = [(f, lab) for f, labs in tags for lab in labs.split(",")]
     else:
         strong = read_strong(root, split)
-        pairs = list(zip(strong["filename"], strong["event_label"]))
+        pairs = list(zip(strong["filename"], strong["event_label"], strict=True))
     for f, lab in pairs:
         y[row[f], CLASSES.index(lab)] = 1
     return names, y
@@ -161,7 +163,7 @@ def markdown_table(table: pd.DataFrame) -> str:
     if isinstance(table.columns, pd.MultiIndex):
         header = [""] + [f"{a} {b}" for a, b in table.columns]
     else:
-        header = [table.columns.name or ""] + [str(c) for c in table.columns]
+        header = [table.index.name or ""] + [str(c) for c in table.columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, row in table.iterrows():
         cells = [_fmt(v) for v in row]
@@ -180,33 +182,28 @@ def spectrogram_figure(root: Path, out: Path, names: list[tuple[str, str]]) -> N
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colours = dict(zip(CLASSES, plt.get_cmap("tab10").colors))
+    colours = dict(zip(CLASSES, plt.get_cmap("tab10").colors, strict=True))
     envs = pd.read_csv(root / "metadata" / "environments.tsv", sep="\t").set_index("filename")["environment"]
-    fig = plt.figure(figsize=(12, 3.2 * len(names)))
-    grid = fig.add_gridspec(2 * len(names), 1, height_ratios=[3, 1.2] * len(names), hspace=0.08)
-    for k, (split, name) in enumerate(names):
+    fig = plt.figure(figsize=(12, 3.6 * len(names)), layout="constrained")
+    for sub, (split, name) in zip(fig.subfigures(len(names), 1), names, strict=True):
         audio = sf.read(root / "audio" / split / name, dtype="float64")[0]
         mel = logmel(audio, n_fft=2048, hop=256, n_mels=128)
-        ax = fig.add_subplot(grid[2 * k])
+        ax, lanes = sub.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
         ax.imshow(mel, origin="lower", aspect="auto", cmap="magma", extent=(0, 10, 0, 128),
                   vmin=mel.max() - 80, vmax=mel.max())
         ax.set_title(f"{split}/{name}  ({envs[name].replace('_', ' ')})", fontsize=11, loc="left")
         ax.set_ylabel("mel band")
-        ax.set_xticklabels([])
-        lanes = ax.figure.add_subplot(grid[2 * k + 1], sharex=ax)
+        ax.tick_params(labelbottom=False)
         events = read_strong(root, split).query("filename == @name")
         labels = sorted(events["event_label"].unique(), key=CLASSES.index)
         for _, e in events.iterrows():
-            lane = labels.index(e["event_label"])
-            lanes.barh(lane, e["offset"] - e["onset"], left=e["onset"], height=0.7,
+            lanes.barh(labels.index(e["event_label"]), e["offset"] - e["onset"], left=e["onset"], height=0.7,
                        color=colours[e["event_label"]], edgecolor="black", linewidth=0.5)
         lanes.set_yticks(range(len(labels)), [lab.replace("_", " ") for lab in labels], fontsize=9)
-        lanes.set_ylim(-0.6, len(labels) - 0.4)
-        lanes.invert_yaxis()
+        lanes.set_ylim(len(labels) - 0.4, -0.6)
         lanes.set_xlim(0, 10)
         lanes.grid(axis="x", alpha=0.3)
-        if k == len(names) - 1:
-            lanes.set_xlabel("time (s)")
+        lanes.set_xlabel("time (s)")
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=90, bbox_inches="tight")
     plt.close(fig)
@@ -238,11 +235,28 @@ def replace_block(text: str, key: str, body: str) -> str:
     return pattern.sub(lambda m: m.group(1) + body.rstrip() + "\n" + m.group(2), text)
 
 
+def timed_generation(preset: str, seed: int, root: Path, jobs: int) -> str:
+    """Regenerate and describe the cost: wall time, CPU time of all processes, machine load."""
+    load = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), _cpu_seconds()
+    synth.generate(preset, seed, out=root, jobs=jobs, force=True)
+    wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
+    # CPU time says what an idle machine would need; the load says how shared this one was
+    return (f"{wall:.0f} s wall, {cpu:.0f} s CPU over all processes "
+            f"({1000 * cpu / sum(synth.PRESETS[preset].values()):.0f} ms per clip), "
+            f"load average {load:.1f} on {os.cpu_count()} cores at the start")
+
+
+def _cpu_seconds() -> float:
+    t = os.times()  # children count once the worker pool has been joined
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="quick", choices=list(synth.PRESETS))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--root", type=Path, default=None, help="dataset folder (default: data/desed-synth/...)")
+    parser.add_argument("--root", type=Path, default=None, help="dataset folder [data/desed-synth/...]")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--regenerate", action="store_true", help="regenerate (and time) the dataset")
     parser.add_argument("--tightness-clips", type=int, default=200, help="clips per split re-rendered")
@@ -250,12 +264,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     root = args.root or synth.default_root(args.preset, args.seed)
-    gen_seconds = None
+    generation = None
     if args.regenerate or synth.read_manifest(root) is None:
-        t0 = time.perf_counter()
-        synth.generate(args.preset, args.seed, out=root, jobs=args.jobs, force=args.regenerate)
-        gen_seconds = time.perf_counter() - t0
-        print(f"generation of {args.preset} (seed {args.seed}, --jobs {args.jobs}): {gen_seconds:.1f} s")
+        generation = timed_generation(args.preset, args.seed, root, args.jobs)
+        print(f"generation of {args.preset} (seed {args.seed}, --jobs {args.jobs}): {generation}")
     else:
         print(f"using {root} (pass --regenerate to time a fresh generation)")
 
@@ -285,8 +297,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{f1['validation']:.3f}, eval {f1['eval']:.3f}",
         ]
         lines += [f"- label tightness, {s}: {v:.3f} of {n} labelled frames" for s, (v, n) in tight.items()]
-        if gen_seconds is not None:
-            lines.append(f"- generation time with --jobs {args.jobs}: {gen_seconds:.0f} s")
+        if generation is not None:
+            lines.append(f"- generation with --jobs {args.jobs}: {generation}")
         text = replace_block(text, "difficulty", "\n".join(lines))
         path.write_text(text, encoding="utf-8")
         spectrogram_figure(root, DOCS / "img" / "spectrograms.png", pick_examples(root))

@@ -120,7 +120,7 @@ def main(resolution: str, batch: int, steps: int, models: str | None, variants: 
                           f"{cpu_rate:.1f}", f"{batch / rate:.2f}")
             Console().print(f"{name} {options} {res}: {n:,} params, {rate:.1f} clips/s, "
                             f"{cpu_rate:.1f} clips/CPU-s", highlight=False)
-    Console().print(table)
+    Console(width=200).print(table)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ only, with supervision, consistency and KD all restricted to C_e (other classes 
 loss) and its outputs for classes outside C_e set to zero at inference:
 L_e = L_base|C_e + lambda_kd * KD(S_e, T)|C_e. Evaluation routes each clip to its environment's
 student (the environment is known metadata of the clip). Every S_e has the benchmark's student
-architecture and schedule. Reported params: one deployed student; the total of all K students is
+architecture; it gets the benchmark's schedule scaled by its share of the training clips, so each
+specialist makes as many passes over its own data as the general student over all data, and the
+K students together cost what one general student costs (our reading: the papers train each
+specialist to convergence; equal compute keeps the comparison fair). Reported params: one deployed student; the total of all K students is
 in the record as ``params_all_models``. Compare with `vanilla`, the general student distilled from
 the same teacher without environments.
 Defaults (configs/methods/environment-aware.yaml): teacher crnn-large, lambda_kd 1, tau 2.
@@ -45,11 +48,13 @@ class EnvironmentAware(Method):
                 "environments.tsv); this dataset has none"
             )
         parts = []
+        known = np.isin(clip_environments, list(environments))
         for env, subset in environments.items():
             rows = np.flatnonzero(clip_environments == env)
             if len(rows) == 0:
                 raise ConfigError(f"environment-aware: no training clips for environment {env!r}")
-            parts.append(Partition(name=env, rows=rows, classes=tuple(subset), environment=env))
+            parts.append(Partition(name=env, rows=rows, classes=tuple(subset), environment=env,
+                                   share=len(rows) / max(1, int(known.sum()))))
         return parts
 
     def loss(self, ctx: StepContext) -> dict:

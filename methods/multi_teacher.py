@@ -53,7 +53,8 @@ class MultiTeacher(Method):
 
     def setup(self, ctx: SetupContext) -> nn.ModuleDict:
         scores = torch.tensor([
-            [ctx.teachers[t].per_class_scores().get(c, 0.0) for c in ctx.classes] for t in self.params.teachers
+            # a class without validation events has no score (None): no teacher is preferred there
+            [ctx.teachers[t].per_class_scores().get(c) or 0.0 for c in ctx.classes] for t in self.params.teachers
         ], dtype=torch.float32)
         self.weights = teacher_weights(scores, self.params.combination, self.params.weight_temperature)
         return nn.ModuleDict()

@@ -47,6 +47,28 @@ def data() -> None:
     """Generate, check and inspect datasets in the DESED layout."""
 
 
+# the names of sedbench.data.synth.PRESETS, spelled out so `sedbench --help` does not import numpy
+SYNTH_PRESETS = ("tiny", "quick", "full")
+
+
+@data.command("synth")
+@click.option("--preset", type=click.Choice(SYNTH_PRESETS), default="quick", show_default=True,
+              help="Dataset size: tiny (tests), quick (CPU benchmark) or full (DESED sizes).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Generator seed.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output folder [default: data/desed-synth/<preset>-seed<seed>].")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes (the files are identical whatever the number).")
+@click.option("--force", is_flag=True, help="Regenerate even if a complete dataset is already there.")
+def data_synth(preset: str, seed: int, out: Path | None, jobs: int, force: bool) -> None:
+    """Generate the embedded desed-synth dataset in the DESED layout."""
+    from sedbench.data.synth import generate, summary_table
+
+    root = generate(preset, seed, out=out, jobs=jobs, progress=True, force=force)
+    console.print(str(root), highlight=False, soft_wrap=True)
+    console.print(summary_table(root))
+
+
 @data.command("check")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--max-problems", default=20, show_default=True, help="How many problems to list.")

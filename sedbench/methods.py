@@ -54,13 +54,16 @@ class Partition:
 
     ``rows`` restricts the training clips (None: all); ``classes`` restricts supervision, KD and
     the deployed outputs to a class subset (None: all); ``environment`` routes evaluation clips of
-    that environment to this partition's student.
+    that environment to this partition's student. ``share`` is the fraction of the benchmark's
+    schedule this student gets (steps, warm-up and ramp-ups scaled alike); the engine refuses
+    shares that add up to more than 1, so a method never trains for longer than the others.
     """
 
     name: str = "all"
     rows: np.ndarray | None = None
     classes: tuple[str, ...] | None = None
     environment: str | None = None
+    share: float = 1.0
 
 
 @dataclass

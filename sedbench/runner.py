@@ -21,7 +21,7 @@ from torch import nn
 from sedbench import results
 from sedbench.benchmark import Benchmark
 from sedbench.config import config_hash, merge
-from sedbench.errors import SedbenchError
+from sedbench.errors import SedbenchError, TrainingError
 from sedbench.methods import Method, SetupContext, build_method, params_dict
 from sedbench.models import build_model
 from sedbench.training.engine import (
@@ -122,6 +122,9 @@ def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model
         return float(metrics["psds1"])
 
     partitions = method.partitions(bench.classes, bench.environments, bench.clip_environments())
+    if sum(p.share for p in partitions) > 1.0 + 1e-6:
+        raise TrainingError(f"method {method.name}: its partitions' schedule shares add up to more than 1; "
+                            "a method may not train for longer than the benchmark's schedule")
     example = build_student().eval()
     with torch.no_grad():
         example_out = example(torch.zeros(2, n_mels, bench.feature_cfg.n_frames))
@@ -131,7 +134,7 @@ def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model
         what = label or f"{method.name} seed {seed}"
         if len(partitions) > 1:
             what += f" [{partition.name}]"
-        task = progress.add_task(what, total=cfg.steps) if progress is not None else None
+        task = progress.add_task(what, total=cfg.scaled(partition.share).steps) if progress is not None else None
         setup = SetupContext(
             student=example, example_output=example_out, classes=bench.classes,
             teachers={t: c.info for t, c in teachers.items()}, environments=bench.environments,

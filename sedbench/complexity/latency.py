@@ -1,7 +1,8 @@
 """Latency and peak memory of one inference at batch 1, with and without the feature front end.
 
 CPU timings use ``time.perf_counter`` around each call with a fixed thread count (restored
-afterwards); CUDA timings use events and synchronise per run. Machines are shared, so every
+afterwards), plus the process CPU time of each call; CUDA timings use events and synchronise per
+run. Machines are shared, so every
 figure comes with its spread: median, IQR and coefficient of variation (std / mean).
 """
 
@@ -45,14 +46,26 @@ def time_cpu(fn: Callable[[], object], runs: int = 50, warmup: int = 10, threads
         with torch.inference_mode():
             for _ in range(warmup):
                 fn()
-            seconds = []
+            seconds, cpu_seconds = [], []
             for _ in range(runs):
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 fn()
                 seconds.append(time.perf_counter() - start)
+                cpu_seconds.append(time.process_time() - cpu_start)
     finally:
         torch.set_num_threads(previous)
-    return {**summarize(seconds), "threads": n, "warmup": warmup, "device": "cpu"}
+    # CPU time of the process is the figure that survives busy neighbours (it excludes time spent
+    # descheduled); with several threads it also counts their spinning, so read it at 1 thread.
+    cpu = summarize(cpu_seconds)
+    return {
+        **summarize(seconds),
+        "cpu_median_ms": cpu["median_ms"],
+        "cpu_iqr_ms": cpu["iqr_ms"],
+        "cpu_cv": cpu["cv"],
+        "threads": n,
+        "warmup": warmup,
+        "device": "cpu",
+    }
 
 
 def time_cuda(fn: Callable[[], object], runs: int = 50, warmup: int = 10) -> dict:

@@ -6,7 +6,10 @@ from rich.table import Table
 
 
 def _latency(stats: dict) -> str:
-    return f"{stats['median_ms']:.2f} ms (IQR {stats['iqr_ms']:.2f}, CV {stats['cv']:.1%}, n={stats['runs']})"
+    text = f"{stats['median_ms']:.2f} ms (IQR {stats['iqr_ms']:.2f}, CV {stats['cv']:.1%}, n={stats['runs']})"
+    if "cpu_median_ms" in stats:
+        text += f", CPU time {stats['cpu_median_ms']:.2f} ms"
+    return text
 
 
 def complexity_table(record: dict, title: str = "complexity") -> Table:

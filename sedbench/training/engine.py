@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,16 @@ class TrainConfig:
     clip_grad: float = 5.0
     val_every: int = 100
     eval_batch_size: int = 64
+
+    def scaled(self, share: float) -> TrainConfig:
+        """The same schedule compressed to ``share`` of its steps (a partition's student)."""
+        if share >= 1.0:
+            return self
+        def scale(n: int) -> int:
+            return max(1, round(n * share))
+        return replace(self, steps=scale(self.steps), warmup_steps=scale(self.warmup_steps),
+                       consistency_rampup_steps=scale(self.consistency_rampup_steps),
+                       val_every=scale(self.val_every))
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -132,6 +142,10 @@ def train_partition(
 
     ``validate(model, val_rows)`` scores a deployed model on the validation clips (higher is better).
     """
+    if not 0.0 < partition.share <= 1.0:
+        raise TrainingError(f"method {method.name}: partition {partition.name} asks for a share of "
+                            f"{partition.share} of the schedule; shares must be in (0, 1]")
+    cfg = cfg.scaled(partition.share)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     student = build_student().to(device)
