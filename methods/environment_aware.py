@@ -10,7 +10,8 @@ student (the environment is known metadata of the clip). Every S_e has the bench
 architecture; it gets the benchmark's schedule scaled by its share of the training clips, so each
 specialist makes as many passes over its own data as the general student over all data, and the
 K students together cost what one general student costs (our reading: the papers train each
-specialist to convergence; equal compute keeps the comparison fair). Reported params: one deployed student; the total of all K students is
+specialist to convergence; equal compute keeps the comparison fair).
+Reported params: one deployed student; the total of all K students is
 in the record as ``params_all_models``. Compare with `vanilla`, the general student distilled from
 the same teacher without environments.
 Defaults (configs/methods/environment-aware.yaml): teacher crnn-large, lambda_kd 1, tau 2.

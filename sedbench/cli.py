@@ -175,11 +175,18 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
     for s in failed:
         err_console.print(f"[red]failed[/] {s['method']} seed {s['seed']}: {s.get('error')}", highlight=False)
     if not no_table:
+        from sedbench.report import plots
         from sedbench.report.tables import print_table
+        from sedbench.results import load
 
         reference = bench.config.get("reference", "scratch")
+        # with a single seed there is no seed-level test: the clip-level bootstrap stands in
         print_table(results, metric="psds1", benchmark=bench.name,
-                    reference=reference if reference in methods else methods[0], console=console)
+                    reference=reference if reference in methods else methods[0], console=console,
+                    bootstrap=len(seed_list) < 2, n_resamples=500)
+        png = plots.pareto(load(results), results / "plots" / f"{bench.name}-pareto-psds1-macs.png", "psds1",
+                           "macs", benchmark=bench.name)
+        console.print(f"Pareto plot: {png}")
     return 1 if failed else 0
 
 

@@ -144,8 +144,8 @@ def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model
             build_student=build_student, method=method, partition=partition, setup=setup, data=data,
             validation=validation, validate=validate, teachers=teachers, cfg=cfg,
             seed=seed * 1000 + i, device=bench.device, augment=augment,
-            on_step=(lambda step, loss, task=task: progress.update(task, completed=step,
-                                                                   description=f"{what} loss {loss:.3f}"))
+            on_step=(lambda step, loss, task=task, what=what: progress.update(
+                task, completed=step, description=f"{what} loss {loss:.3f}"))
             if progress is not None else None,
         ))
         if progress is not None:
@@ -191,7 +191,9 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
                      durations=bench.evaluation.durations, clip_probs=clips)
         eval_s = time.perf_counter() - start
         deployed = result.partitions[0].deployed
+        start = time.perf_counter()
         complexity = measure(deployed.net, bench.feature_cfg, **bench.config.get("complexity", {}))
+        complexity_s = time.perf_counter() - start
         complexity["params_training_only"] = sum(p.training_only_params for p in result.partitions)
         # training keeps a second copy of the network (the mean student, or the student when the
         # mean student is deployed); it is never deployed in addition
@@ -209,7 +211,8 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
                 **result.validation, "best_steps": [p.best_step for p in result.partitions],
                 "history": [p.history for p in result.partitions]},
             complexity=complexity,
-            timings={"train_s": result.train_s, "eval_s": eval_s, "energy_kwh": None},
+            timings={"train_s": result.train_s, "eval_s": eval_s, "complexity_s": complexity_s,
+                     "energy_kwh": None},
         )
     except KeyboardInterrupt:
         record.update(status="interrupted", error="interrupted by the user")
@@ -311,32 +314,89 @@ def run_task(config: dict[str, Any], method: str, seed: int, results_root: str, 
 def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: int = 1,
                executor: str = "local", address: str | None = None, force: bool = False,
                plugins: tuple[str, ...] = (), console=None) -> list[dict[str, Any]]:
-    """Data -> features -> teachers -> every (method, seed); returns one summary per pair."""
+    """Data -> features -> teachers -> every (method, seed); returns one summary per pair.
+
+    Wall time per stage goes to ``results/<benchmark>/timings.json`` (benchmarks/stages.py prints it).
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from sedbench.teachers import train_teacher
+    from sedbench.io import atomic_write_json
+    from sedbench.teachers import teacher_dir, train_teacher
+
+    stages: list[dict[str, Any]] = []
+
+    def stage(name: str, start: float) -> None:
+        stages.append({"stage": name, "seconds": round(time.perf_counter() - start, 2)})
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         bench.progress = progress
+        t = time.perf_counter()
+        bench.dataset  # noqa: B018 - generates desed-synth on first use
+        stage("data", t)
+        t = time.perf_counter()
         for split in ("train_strong", "train_weak", "train_unlabeled", "validation", "eval"):
             if split in bench.dataset.splits:
                 bench.feature_cache.get(split)
-        for name in teachers_needed(methods, bench, plugins):
-            train_teacher(bench, name, progress=progress)
+        stage("features", t)
+        t = time.perf_counter()
+        missing = [n for n in teachers_needed(methods, bench, plugins)
+                   if force or not (teacher_dir(bench, n) / "info.json").is_file()]
+        if missing and jobs > 1 and executor == "local":
+            tasks = [dict(name=n, config=bench.config, cache_root=str(bench.cache_root)) for n in missing]
+            _in_processes(teacher_task, tasks, jobs, progress, "teachers")
+        else:
+            for name in missing:
+                train_teacher(bench, name, progress=progress)
+        for name in missing:
+            info = load_teacher_info(bench, name)
+            stages.append({"stage": f"teacher {name}", "seconds": round(info.get("train_s", 0.0), 2)})
+        stage("teachers (wall)", t)
         pairs = [(m, s) for m in methods for s in seeds]
-        overall = progress.add_task("benchmark", total=len(pairs))
-        summaries: list[dict[str, Any]] = []
+        t = time.perf_counter()
         if executor == "ray":
+            overall = progress.add_task("benchmark", total=len(pairs))
             summaries = _run_ray(bench, pairs, address, force, plugins, progress, overall)
         elif jobs > 1:
-            summaries = _run_processes(bench, pairs, jobs, force, plugins, progress, overall)
+            tasks = [dict(method=m, seed=s, **_task_args(bench, force, plugins)) for m, s in pairs]
+            summaries = _in_processes(run_task, tasks, jobs, progress, "benchmark")
         else:
+            overall = progress.add_task("benchmark", total=len(pairs))
+            summaries = []
             for method, seed in pairs:
                 record = run_one(bench, method, seed, force=force, progress=progress, plugins=plugins)
                 summaries.append({k: record.get(k) for k in ("method", "seed", "status", "error", "skipped")})
                 progress.advance(overall)
+        stage("runs (wall)", t)
+    for method, seed in pairs:
+        out = results.run_dir(bench.results_root, bench.name, method, seed)
+        if (out / "run.json").is_file():
+            timings = results.read_record(out).get("timings", {})
+            for part in ("train_s", "eval_s", "complexity_s"):
+                if timings.get(part) is not None:
+                    stages.append({"stage": f"{method} seed {seed} {part[:-2]}", "seconds": round(timings[part], 2)})
+    atomic_write_json(bench.results_root / bench.name / "timings.json",
+                      {"jobs": jobs, "executor": executor, "device": str(bench.device), "stages": stages})
     return summaries
+
+
+def load_teacher_info(bench: Benchmark, name: str) -> dict[str, Any]:
+    import json
+
+    from sedbench.teachers import teacher_dir
+
+    return json.loads((teacher_dir(bench, name) / "info.json").read_text())
+
+
+def teacher_task(name: str, config: dict[str, Any], cache_root: str, threads: int | None = None) -> dict[str, Any]:
+    """Train one teacher in a worker process (the teachers of a profile are independent)."""
+    from sedbench.teachers import train_teacher
+
+    if threads:
+        torch.set_num_threads(threads)
+    bench = Benchmark(config, cache_root=cache_root, progress=False)
+    train_teacher(bench, name)
+    return {"method": f"teacher {name}", "seed": None, "status": "complete", "error": None}
 
 
 def _task_args(bench: Benchmark, force: bool, plugins: tuple[str, ...]) -> dict[str, Any]:
@@ -344,24 +404,25 @@ def _task_args(bench: Benchmark, force: bool, plugins: tuple[str, ...]) -> dict[
                 force=force, plugins=tuple(str(p) for p in plugins))
 
 
-def _run_processes(bench, pairs, jobs, force, plugins, progress, overall) -> list[dict[str, Any]]:
+def _in_processes(fn, tasks: list[dict[str, Any]], jobs: int, progress, label: str) -> list[dict[str, Any]]:
+    """Run ``fn(**task)`` for every task in ``jobs`` spawned processes, one CPU thread share each."""
     import multiprocessing as mp
     import os
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    args = _task_args(bench, force, plugins)
+    overall = progress.add_task(f"{label} ({jobs} processes)", total=len(tasks))
     summaries = []
     # spawn, not fork: torch's thread pools do not survive a fork
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = {pool.submit(run_task, method=m, seed=s, threads=threads, device=str(bench.device), **args): (m, s)
-                   for m, s in pairs}
+        futures = {pool.submit(fn, threads=threads, **task): task for task in tasks}
         for future in as_completed(futures):
-            method, seed = futures[future]
+            task = futures[future]
             try:
                 summaries.append(future.result())
             except Exception as exc:  # a worker that died still counts as a failed run
-                summaries.append({"method": method, "seed": seed, "status": "failed", "error": str(exc)})
+                summaries.append({"method": task.get("method", task.get("name")), "seed": task.get("seed"),
+                                  "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
             progress.advance(overall)
     return summaries
 

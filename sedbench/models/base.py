@@ -78,6 +78,20 @@ def freq_pools(n_mels: int, n_blocks: int) -> list[int]:
     return pools
 
 
+class Dropout(nn.Dropout):
+    """nn.Dropout with a faster mask on CPU: torch's bernoulli_ draws one number at a time and was
+    a sixth of a CRNN training step on 2 cores; rand_like + compare is vectorised. Same
+    distribution (keep with probability 1 - p, scale by 1 / (1 - p)), deterministic per seed."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if self.p == 1.0:
+            return torch.zeros_like(x)
+        keep = torch.rand_like(x) >= self.p
+        return x * keep.to(x.dtype) * (1.0 / (1.0 - self.p))
+
+
 class GLU(nn.Module):
     """DESED_task's gated linear unit over channels: Linear(x) * sigmoid(x)."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sedbench.models.base import ModelOutput, SEDHead, register_model
+from sedbench.models.base import Dropout, ModelOutput, SEDHead, register_model
 from sedbench.models.crnn import BASELINE_CHANNELS, CNN
 
 
@@ -21,7 +21,7 @@ class TemporalBlock(nn.Module):
         self.conv = nn.Conv1d(channels, channels, kernel, padding=dilation * (kernel // 2), dilation=dilation)
         self.norm = nn.BatchNorm1d(channels)
         self.act = nn.ReLU()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, T)
         return x + self.dropout(self.act(self.norm(self.conv(x))))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sedbench.models.base import GLU, ModelOutput, SEDHead, freq_pools, register_model
+from sedbench.models.base import GLU, Dropout, ModelOutput, SEDHead, freq_pools, register_model
 
 BASELINE_CHANNELS = (16, 32, 64, 128, 128, 128, 128)
 
@@ -89,7 +89,7 @@ class CNN(nn.Module):
             layers.add_module(f"glu{i}", GLU(c_out))
             if se:
                 layers.add_module(f"tfwse{i}", TFWSE(c_out))
-            layers.add_module(f"dropout{i}", nn.Dropout(dropout))
+            layers.add_module(f"dropout{i}", Dropout(dropout))
             layers.add_module(f"pooling{i}", nn.AvgPool2d((t_pool, f_pool)))
         self.cnn = layers
         self.out_channels = channels[-1]
@@ -116,7 +116,7 @@ class CRNN(nn.Module):
         self.rnn = nn.GRU(
             self.cnn.out_channels, rnn_hidden, num_layers=rnn_layers, bidirectional=True, batch_first=True
         )
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.head = SEDHead(2 * rnn_hidden, n_classes)
 
     def forward(self, x: torch.Tensor, return_attention: bool = False) -> ModelOutput:

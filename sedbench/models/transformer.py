@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sedbench.models.base import ModelOutput, SEDHead, freq_pools, register_model
+from sedbench.models.base import Dropout, ModelOutput, SEDHead, freq_pools, register_model
 
 
 class ScaledDotProduct(nn.Module):
@@ -58,9 +58,9 @@ class EncoderLayer(nn.Module):
         self.attn = MultiHeadSelfAttention(dim, heads)
         self.norm2 = nn.LayerNorm(dim)
         self.ff = nn.Sequential(
-            nn.Linear(dim, ff_mult * dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(ff_mult * dim, dim)
+            nn.Linear(dim, ff_mult * dim), nn.GELU(), Dropout(dropout), nn.Linear(ff_mult * dim, dim)
         )
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, need_weights: bool = False) -> tuple[torch.Tensor, Tensor | None]:
         y, weights = self.attn(self.norm1(x), need_weights=need_weights)
@@ -117,7 +117,7 @@ class TransformerSED(nn.Module):
         self.proj = nn.Linear(stem_channels[-1], dim)
         self.layers = nn.ModuleList(EncoderLayer(dim, heads, ff_mult, dropout) for _ in range(depth))
         self.norm = nn.LayerNorm(dim)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.head = SEDHead(dim, n_classes)
 
     def forward(self, x: torch.Tensor, return_attention: bool = False) -> ModelOutput:

@@ -70,9 +70,9 @@ class Harness:
     def total(self, ctx: StepContext) -> torch.Tensor:
         return sum(self.method.loss(ctx).values())
 
-    def sgd_steps(self, n: int = 5, lr: float = 0.05, ema_factor: float = 0.9) -> None:
+    def sgd_steps(self, n: int = 5, lr: float = 0.05, ema_factor: float = 0.9, adam: bool = False) -> None:
         params = list(self.student.parameters()) + list(self.modules.parameters())
-        opt = torch.optim.SGD(params, lr=lr)
+        opt = torch.optim.Adam(params, lr=lr) if adam else torch.optim.SGD(params, lr=lr)
         for _ in range(n):
             opt.zero_grad()
             self.total(self.ctx(ema_factor)).backward()

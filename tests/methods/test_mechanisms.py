@@ -122,9 +122,10 @@ def test_temporal_attention_head_is_training_only_and_learns_the_teacher_distrib
         target = ctx.teachers["transformer"].temporal_weights()
         return float(F.kl_div(log_a, target, reduction="batchmean").detach())
 
+    h.student.eval()  # no dropout noise: the comparison is about the loss, not the sampling
     before = kl()
-    h.sgd_steps(10, lr=0.1)
-    assert kl() < before
+    h.sgd_steps(30, lr=0.003, adam=True)
+    assert kl() < 0.9 * before
 
 
 # ------------------------------------------------------------------------------------------ eefd
@@ -140,9 +141,10 @@ def test_eefd_projection_is_training_only_and_pulls_features_to_the_embedding():
         target = ctx.teachers["transformer"].embedding()
         return float((1 - F.cosine_similarity(projected, target, dim=-1)).mean().detach())
 
+    h.student.eval()
     before = distance()
-    h.sgd_steps(10, lr=0.1)
-    assert distance() < before
+    h.sgd_steps(30, lr=0.01, adam=True)
+    assert distance() < 0.9 * before
 
 
 def test_dual_is_takd_plus_eefd():

@@ -1,0 +1,50 @@
+"""Where the time of a benchmark goes: the run matrix timed stage by stage.
+
+Runs `sedbench run` for a profile (or, with --from-results, only reads the timings that an earlier
+run wrote to results/<profile>/timings.json) and prints data, features, each teacher, each
+method's training, evaluation and complexity measurement, and the table, slowest first.
+
+    python benchmarks/stages.py --profile quick --seeds 1 --jobs 2
+    python benchmarks/stages.py --profile quick --from-results
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="quick")
+    parser.add_argument("--seeds", default="1")
+    parser.add_argument("--jobs", default="2")
+    parser.add_argument("--results", default="results")
+    parser.add_argument("--from-results", action="store_true", help="only print the stored timings")
+    args = parser.parse_args()
+    timings_file = Path(args.results) / args.profile / "timings.json"
+    table_s = None
+    if not args.from_results:
+        cmd = [sys.executable, "-m", "sedbench.cli", "run", "--methods", "all", "--profile", args.profile,
+               "--seeds", args.seeds, "--jobs", args.jobs, "--results", args.results, "--no-table"]
+        start = time.perf_counter()
+        subprocess.run(cmd, check=False)
+        total = time.perf_counter() - start
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "sedbench.cli", "table", "--results", args.results,
+                        "--benchmark", args.profile], check=False)
+        table_s = time.perf_counter() - start
+        print(f"\nwhole matrix: {total:.0f} s wall; table: {table_s:.1f} s")
+    timings = json.loads(timings_file.read_text())
+    stages = timings["stages"] + ([{"stage": "table", "seconds": table_s}] if table_s is not None else [])
+    print(f"\nstages of profile {args.profile} ({timings['jobs']} job(s), {timings['device']}), slowest first:")
+    for row in sorted(stages, key=lambda r: -r["seconds"]):
+        print(f"  {row['stage']:<45s} {row['seconds']:8.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The run matrix: method/seed resolution, dry run, resume after an interruption, executors."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from sedbench import runner
+from sedbench.benchmark import Benchmark
+from sedbench.cli import cli
+from sedbench.errors import SedbenchError
+from sedbench.report.tables import comparison_table
+from sedbench.results import load
+
+
+def test_resolve_methods_all_lists_globs_and_typos():
+    assert runner.resolve_methods("all")[0] == "scratch"
+    assert len(runner.resolve_methods("all")) >= 8
+    assert runner.resolve_methods("vanilla, scratch") == ["vanilla", "scratch"]
+    assert set(runner.resolve_methods("*kd")) == {"takd"}
+    assert "eefd" in runner.resolve_methods("e*")
+    with pytest.raises(SedbenchError, match="did you mean"):
+        runner.resolve_methods("vanila")
+    with pytest.raises(SedbenchError, match="no method matches"):
+        runner.resolve_methods("zz*")
+
+
+def test_resolve_seeds(tiny_bench):
+    assert runner.resolve_seeds("3", tiny_bench) == [0, 1, 2]
+    assert runner.resolve_seeds("4,7", tiny_bench) == [4, 7]
+    assert runner.resolve_seeds(None, tiny_bench) == [0]
+    with pytest.raises(SedbenchError, match="--seeds"):
+        runner.resolve_seeds("three", tiny_bench)
+
+
+def copy_bench(bench: Benchmark, results_root) -> Benchmark:
+    return Benchmark(bench.config, results_root=results_root, cache_root=bench.cache_root, device="cpu",
+                     progress=False)
+
+
+def psds_table(bench: Benchmark):
+    df = load(bench.results_root, benchmark=bench.name)
+    table = comparison_table(df, metric="psds1", reference="scratch", benchmark=bench.name)
+    return table.set_index("method")[["mean", "n"]].sort_index()
+
+
+def test_killed_matrix_resumes_to_the_same_table(tiny_bench, tiny_teachers, tmp_path, monkeypatch):
+    methods, seeds = ["scratch", "vanilla"], [0]
+    straight = copy_bench(tiny_bench, tmp_path / "straight")
+    runner.run_matrix(straight, methods, seeds)
+
+    resumed = copy_bench(tiny_bench, tmp_path / "resumed")
+    real_run_one = runner.run_one
+
+    def killed_on_vanilla(bench, method, seed, **kwargs):
+        if method == "vanilla":
+            raise KeyboardInterrupt
+        return real_run_one(bench, method, seed, **kwargs)
+
+    monkeypatch.setattr(runner, "run_one", killed_on_vanilla)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_matrix(resumed, methods, seeds)
+    monkeypatch.setattr(runner, "run_one", real_run_one)
+    assert runner.pair_status(resumed, "scratch", 0) == "cached"
+    assert runner.pair_status(resumed, "vanilla", 0) == "pending"
+    summaries = runner.run_matrix(resumed, methods, seeds)
+    assert {s["method"]: bool(s.get("skipped")) for s in summaries} == {"scratch": True, "vanilla": False}
+    assert psds_table(resumed).equals(psds_table(straight))
+
+
+def test_dry_run_shows_cached_and_pending(tiny_bench, tiny_teachers):
+    runner.run_one(tiny_bench, "scratch", 0)
+    result = CliRunner().invoke(cli, [
+        "run", "--profile", "tiny", "--methods", "scratch,vanilla", "--dry-run",
+        "--results", str(tiny_bench.results_root), "--cache", str(tiny_bench.cache_root),
+        "--set", f"data.root={tiny_bench.config['data']['root']}"])
+    assert result.exit_code == 0, result.output
+    assert "cached" in result.output and "teacher crnn-large: cached" in result.output
+
+
+def test_local_processes_run_pairs_in_parallel(tiny_bench, tiny_teachers, tmp_path):
+    bench = copy_bench(tiny_bench, tmp_path / "jobs")
+    summaries = runner.run_matrix(bench, ["scratch"], [0, 1], jobs=2)
+    assert sorted(s["seed"] for s in summaries) == [0, 1]
+    assert all(s["status"] == "complete" for s in summaries), summaries
+
+
+def test_ray_executor_runs_tiny_runs(tiny_bench, tiny_teachers, tmp_path):
+    ray = pytest.importorskip("ray")
+    bench = copy_bench(tiny_bench, tmp_path / "ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        summaries = runner.run_matrix(bench, ["scratch"], [0, 1], executor="ray")
+    finally:
+        ray.shutdown()
+    assert all(s["status"] == "complete" for s in summaries), summaries
+    assert len(load(bench.results_root)) == 2
