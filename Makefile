@@ -3,6 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 SEEDS ?= 1
+JOBS ?= 2
 ARGS ?=
 
 .PHONY: setup benchmark test lint
@@ -17,7 +18,7 @@ setup: $(STAMP)
 
 # The whole default benchmark: desed-synth, features, teachers, every method, the table and plots.
 benchmark: $(STAMP)
-	$(VENV)/bin/sedbench run --methods all --seeds $(SEEDS) $(ARGS)
+	$(VENV)/bin/sedbench run --methods all --seeds $(SEEDS) --jobs $(JOBS) $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest

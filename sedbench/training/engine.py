@@ -90,7 +90,7 @@ class TrainedPartition:
     deployed: DeployedModel  # best checkpoint by validation PSDS1, in eval mode, on CPU
     training_only_params: int
     best_step: int
-    best_score: float
+    best_score: Any  # what validate() returned for the chosen checkpoint
     history: list[dict[str, float]]
 
 
@@ -130,7 +130,7 @@ def train_partition(
     setup: SetupContext,
     data: TrainingData,
     validation: EvalData | None,
-    validate: Callable[[nn.Module, np.ndarray | None], float] | None,
+    validate: Callable[[nn.Module, np.ndarray | None], Any] | None,
     teachers: dict[str, TeacherCache],
     cfg: TrainConfig,
     seed: int,
@@ -140,7 +140,8 @@ def train_partition(
 ) -> TrainedPartition:
     """Train one student on one partition and return its best deployed checkpoint.
 
-    ``validate(model, val_rows)`` scores a deployed model on the validation clips (higher is better).
+    ``validate(model, val_rows)`` scores a deployed model on the validation clips: a number or a tuple
+    compared lexicographically, higher is better; on a tie the later checkpoint wins.
     """
     if not 0.0 < partition.share <= 1.0:
         raise TrainingError(f"method {method.name}: partition {partition.name} asks for a share of "
@@ -168,7 +169,7 @@ def train_partition(
     val_rows = _validation_rows(validation, partition)
     use_amp = device.type == "cuda"
 
-    best = (-float("inf"), 0, None)
+    best: tuple[Any, int, dict | None] = (None, 0, None)
     history: list[dict[str, float]] = []
     for step, indices in enumerate(sampler, start=1):
         student.train()
@@ -234,7 +235,7 @@ def train_partition(
             deployed = DeployedModel(net, class_mask_dev)
             score = validate(deployed, val_rows)
             history.append({"step": step, "val_score": score, "loss": float(total.detach())})
-            if score > best[0]:
+            if best[0] is None or score >= best[0]:
                 best = (score, step, copy.deepcopy(net.state_dict()))
     net = mean_student if method.deploy == "mean_student" else student
     if best[2] is not None:
