@@ -2,7 +2,7 @@
 
 1. Repeatability: the harness runs twice on the same model in one process; the two medians
    should agree within 10 % (on a quiet machine; the CV says how quiet it was).
-2. For every model at the quick (64 mels, hop 512) and DCASE (128 mels, hop 256) front ends:
+2. For every model at the quick (32 mels, hop 512) and DCASE (128 mels, hop 256) front ends:
    params, MACs per 10 s clip from thop / ptflops / FlopCounterMode, CPU latency at batch 1.
 
     python benchmarks/latency.py --runs 50
@@ -19,7 +19,7 @@ from sedbench.complexity.latency import measure_latency
 from sedbench.models import build_model, model_names
 
 FRONT_ENDS = {
-    "quick": {"n_mels": 64, "n_fft": 1024, "win_length": 1024, "hop_length": 512},
+    "quick": {"n_mels": 32, "n_fft": 1024, "win_length": 1024, "hop_length": 512},
     "dcase": {"n_mels": 128, "n_fft": 2048, "win_length": 2048, "hop_length": 256},
 }
 console = Console(highlight=False, width=200)  # wide tables stay readable in logs

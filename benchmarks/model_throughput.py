@@ -21,7 +21,7 @@ from rich.table import Table
 
 from sedbench.models import build_model, model_names
 
-RESOLUTIONS = {"quick": (64, 313), "dcase": (128, 626)}
+RESOLUTIONS = {"quick": (32, 313), "dcase": (128, 626)}
 
 # Teacher sizes worth trying for the quick profile (only run with --candidates).
 CANDIDATES = [

@@ -308,7 +308,8 @@ def _print_teachers(bench) -> None:
         info = json.loads((teacher_dir(bench, name) / "info.json").read_text())
         per_class = info["validation"].get("per_class_psds1", {})
         if per_class:
-            console.print(f"{name} per-class PSDS1: " + ", ".join(f"{c} {v:.2f}" for c, v in per_class.items()))
+            console.print(f"{name} per-class PSDS1: " + ", ".join(
+                f"{c} {'-' if v is None else format(v, '.2f')}" for c, v in per_class.items()))
 
 
 

@@ -1,0 +1,77 @@
+"""The teacher zoo: cached outputs, mixup applied to them, attention rollout, Freq-MixStyle, CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from click.testing import CliRunner
+
+from sedbench.cli import cli
+from sedbench.teachers import TeacherBatch, TeacherCache, attention_rollout, freq_mixstyle, load_teacher
+from sedbench.training.mixup import Mix, draw_mix
+
+
+def test_cached_outputs_cover_every_training_row(tiny_bench, tiny_teachers):
+    n = len(tiny_bench.training_data)
+    transformer = tiny_teachers["transformer"]
+    assert transformer.arrays["frame_logits"].shape[:2] == (n, tiny_bench.encoder.n_out_frames)
+    weights = transformer.arrays["temporal_weights"]
+    torch.testing.assert_close(weights.sum(-1), torch.ones(n), atol=1e-4, rtol=0)
+    assert transformer.info.embedding_dim == transformer.arrays["embedding"].shape[-1]
+    assert "temporal_weights" not in tiny_teachers["crnn-large"].arrays  # a CRNN has no attention
+    assert set(transformer.info.validation) >= {"psds1", "per_class_psds1"}
+
+
+def test_teacher_targets_are_mixed_like_the_inputs(tiny_bench, tiny_teachers):
+    cache = tiny_teachers["crnn-large"]
+    batch = tiny_bench.training_data.batch(np.arange(8))
+    mix = draw_mix([batch["is_strong"], batch["is_weak"]], 8, np.random.default_rng(1), prob=1.0, alpha=0.2)
+    assert not mix.is_identity
+    tb = cache.batch(batch["index"], mix)
+    z = cache.arrays["frame_logits"][batch["index"]]
+    p = torch.sigmoid(z / 2.0)
+    lam = mix.lam.view(-1, 1, 1)
+    torch.testing.assert_close(tb.frame_probs(2.0), lam * p + (1 - lam) * p[mix.perm])
+    plain = cache.batch(batch["index"], Mix.identity(8))
+    torch.testing.assert_close(plain.frame_probs(2.0), p)
+
+
+def test_ensemble_averages_logits(tiny_bench, tiny_teachers):
+    ensemble = load_teacher(tiny_bench, "crnn-large+cnn")
+    expected = (tiny_teachers["crnn-large"].arrays["clip_logits"] + tiny_teachers["cnn"].arrays["clip_logits"]) / 2
+    torch.testing.assert_close(ensemble.arrays["clip_logits"], expected)
+    assert isinstance(ensemble, TeacherCache)
+
+
+def test_attention_rollout_of_identity_attention_is_uniform_and_follows_a_focused_layer():
+    eye = torch.eye(5).expand(2, 3, 5, 5)
+    torch.testing.assert_close(attention_rollout([eye, eye]), torch.full((2, 5), 0.2))
+    focused = torch.zeros(1, 1, 5, 5)
+    focused[..., 3] = 1.0  # every frame attends to frame 3
+    importance = attention_rollout([focused])
+    assert importance.argmax().item() == 3 and abs(importance.sum().item() - 1) < 1e-6
+
+
+def test_freq_mixstyle_mixes_per_frequency_statistics():
+    x = torch.randn(4, 8, 50) * torch.arange(1, 5).view(4, 1, 1) + torch.arange(4).view(4, 1, 1)
+    out = freq_mixstyle(p=1.0, alpha=0.1)(x, np.random.default_rng(0))
+    assert out.shape == x.shape and not torch.allclose(out, x)
+    same = freq_mixstyle(p=0.0)(x, np.random.default_rng(0))
+    assert torch.equal(same, x)
+
+
+def test_teachers_list_cli(tiny_bench, tiny_teachers):
+    result = CliRunner().invoke(cli, ["teachers", "list", "--profile", "tiny", "--cache", str(tiny_bench.cache_root),
+                                      "--set", f"data.root={tiny_bench.config['data']['root']}"])
+    assert result.exit_code == 0, result.output
+    assert "transformer" in result.output and "yes" in result.output
+
+
+def test_teacher_batch_refuses_missing_outputs():
+    import pytest
+
+    from sedbench.errors import SedbenchError
+
+    tb = TeacherBatch({"frame_logits": torch.zeros(1, 2, 3)}, Mix.identity(1))
+    with pytest.raises(SedbenchError, match="no cached 'embedding'"):
+        tb.embedding()
