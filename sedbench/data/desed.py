@@ -1,0 +1,458 @@
+"""Read a dataset in the DESED / DCASE Task 4 layout into a `DesedDataset`.
+
+Two kinds of source:
+
+* a desed-synth root (it has ``dataset.json``; the layout is fixed, see docs/architecture.md);
+* a data config (YAML path or dict) mapping each split to its audio folder and TSVs, for real DESED
+  (template: configs/data/desed.yaml). Relative paths in it resolve against ``root``; a relative
+  ``root`` in a YAML file resolves against the file's folder.
+
+Validation raises a one-line `DataError` naming the file at fault. `sedbench.data.check` reuses the
+same readers but collects every problem instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+from sedbench.config import load_yaml
+from sedbench.data.classes import CLASSES, SPLITS
+from sedbench.errors import DataError
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
+STRONG_COLUMNS = ("filename", "onset", "offset", "event_label")
+WEAK_COLUMNS = ("filename", "event_labels")
+DURATION_COLUMNS = ("filename", "duration")
+ENVIRONMENT_COLUMNS = ("filename", "environment")
+
+# Which label file each split kind needs; splits not listed here are ignored.
+SPLIT_KINDS = {
+    "train_strong": "strong",
+    "train_weak": "weak",
+    "train_unlabeled": "unlabeled",
+    "validation": "strong",
+    "eval": "strong",
+}
+
+
+@dataclass
+class Split:
+    """One split: its audio files (sorted) and labels.
+
+    ``events`` has one row per event (DESED rows with an empty label, meaning "no events in this
+    clip", are dropped); clips without events simply have no row. ``weak_labels`` maps every clip
+    of a weak split to its sorted labels. ``durations`` comes from the durations TSV, or from the
+    audio headers (read on first access) when there is none.
+    """
+
+    name: str
+    kind: str  # 'strong' | 'weak' | 'unlabeled'
+    audio_dir: Path
+    filenames: list[str]
+    events: pd.DataFrame | None = None
+    weak_labels: dict[str, list[str]] | None = None
+    environments: dict[str, str] | None = None
+    durations_tsv: Path | None = None
+    _durations: dict[str, float] | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.filenames)
+
+    def path(self, filename: str) -> Path:
+        return self.audio_dir / filename
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.audio_dir / f for f in self.filenames]
+
+    @property
+    def durations(self) -> dict[str, float]:
+        if self._durations is None:
+            self._durations = _durations_from_headers(self)
+        return self._durations
+
+    @durations.setter
+    def durations(self, value: dict[str, float]) -> None:
+        self._durations = value
+
+    def clip_events(self) -> dict[str, list[tuple[float, float, str]]]:
+        """{filename: [(onset, offset, label), ...]} for every clip (empty list: no events)."""
+        out: dict[str, list[tuple[float, float, str]]] = {f: [] for f in self.filenames}
+        if self.events is not None:
+            for fn, on, off, lab in self.events[list(STRONG_COLUMNS)].itertuples(index=False):
+                out[fn].append((float(on), float(off), str(lab)))
+        return out
+
+    def clip_labels(self) -> dict[str, list[str]]:
+        """Clip-level labels: weak labels, or the classes present in a strong clip's events."""
+        if self.weak_labels is not None:
+            return self.weak_labels
+        return {f: sorted({lab for _, _, lab in ev}) for f, ev in self.clip_events().items()}
+
+
+@dataclass
+class DesedDataset:
+    name: str
+    root: Path
+    classes: list[str]
+    splits: dict[str, Split]
+    fingerprint: str
+    # environment -> its class subset (desed-synth's dataset.json; `environment_classes:` in a config)
+    environment_classes: dict[str, list[str]] | None = None
+
+    def __getitem__(self, split: str) -> Split:
+        if split not in self.splits:
+            raise DataError(
+                f"{self.root}: dataset has no split {split!r}; it has {', '.join(self.splits) or 'none'}"
+            )
+        return self.splits[split]
+
+    def __contains__(self, split: str) -> bool:
+        return split in self.splits
+
+
+def load_dataset(source: str | Path | dict[str, Any]) -> DesedDataset:
+    """Read a desed-synth root or a data config; raise a one-line DataError on the first problem."""
+    problems: list[str] = []
+    dataset = read_dataset(source, problems)
+    if problems:
+        more = f" ({len(problems) - 1} more: run `sedbench data check`)" if len(problems) > 1 else ""
+        raise DataError(problems[0] + more)
+    assert dataset is not None
+    return dataset
+
+
+def read_dataset(source: str | Path | dict[str, Any], problems: list[str]) -> DesedDataset | None:
+    """Like `load_dataset`, but append problems to ``problems`` and read whatever is readable.
+
+    Returns None when nothing usable could be read (e.g. the root does not exist).
+    """
+    config = resolve_source(source)
+    root, classes = config["root"], config["classes"]
+    env_map = _read_environments(config.get("environments"), problems)
+    splits: dict[str, Split] = {}
+    for name, spec in config["splits"].items():
+        split = _read_split(name, spec, classes, env_map, config["missing_audio"], problems)
+        if split is not None:
+            splits[name] = split
+    if not splits and not problems:
+        problems.append(f"{config['origin']}: no splits found; expected some of {', '.join(SPLITS)}")
+    if not splits:
+        return None
+    fingerprint = _fingerprint(config, splits)
+    return DesedDataset(config["name"], root, classes, splits, fingerprint, config["environment_classes"])
+
+
+# ----------------------------------------------------------------------------------- sources
+
+
+def resolve_source(source: str | Path | dict[str, Any]) -> dict[str, Any]:
+    """Normalise a source to {name, root, classes, splits: {name: {audio, strong|weak, durations}}, ...}."""
+    if isinstance(source, dict):
+        return _from_config(source, base=Path.cwd(), origin="data config")
+    path = Path(source)
+    if path.is_dir():
+        if (path / "dataset.json").is_file():
+            return _from_synth_root(path)
+        raise DataError(
+            f"{path}: not a desed-synth root (no dataset.json); for real DESED pass a data config "
+            "such as configs/data/desed.yaml"
+        )
+    if path.suffix in (".yaml", ".yml"):
+        if not path.is_file():
+            raise DataError(f"{path}: no such data config; check the path")
+        return _from_config(load_yaml(path), base=path.resolve().parent, origin=str(path))
+    raise DataError(f"{path}: no such dataset folder or data config (.yaml); check the path")
+
+
+def _from_synth_root(root: Path) -> dict[str, Any]:
+    meta_path = root / "dataset.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{meta_path}: unreadable dataset.json ({exc}); regenerate the dataset") from exc
+    splits: dict[str, dict[str, Path]] = {}
+    for name in SPLITS:
+        audio = root / "audio" / name
+        if not audio.exists():
+            continue
+        spec = {"audio": audio, "durations": root / "metadata" / f"{name}_durations.tsv"}
+        kind = SPLIT_KINDS[name]
+        if kind == "strong":
+            spec["strong"] = root / "metadata" / f"{name}.tsv"
+        elif kind == "weak":
+            spec["weak"] = root / "metadata" / f"{name}.tsv"
+        splits[name] = spec
+    env = root / "metadata" / "environments.tsv"
+    seed = f"s{meta['seed']}" if "seed" in meta else None
+    name = meta.get("name") or "-".join(str(x) for x in ("desed-synth", meta.get("preset"), seed) if x)
+    return {
+        "name": name,
+        "root": root.resolve(),
+        "origin": str(root),
+        "classes": list(meta.get("classes") or CLASSES),
+        "splits": splits,
+        "environments": env if env.is_file() else None,
+        "environment_classes": meta.get("environments")
+        if isinstance(meta.get("environments"), dict)
+        else None,
+        "missing_audio": "error",
+    }
+
+
+def _from_config(config: dict[str, Any], base: Path, origin: str) -> dict[str, Any]:
+    if "root" not in config:
+        raise DataError(f"{origin}: missing `root:` (the dataset folder); add it")
+    root = (base / Path(os.path.expanduser(str(config["root"])))).resolve()
+    if not root.is_dir():
+        raise DataError(f"{origin}: root {root} does not exist; set `root:` to the DESED dataset folder")
+    splits_cfg = config.get("splits") or {}
+    if not isinstance(splits_cfg, dict):
+        raise DataError(f"{origin}: `splits:` must be a mapping of split name to its files")
+    splits: dict[str, dict[str, Path]] = {}
+    for name, spec in splits_cfg.items():
+        if name not in SPLIT_KINDS:
+            raise DataError(f"{origin}: unknown split {name!r}; use some of {', '.join(SPLITS)}")
+        if not spec:  # a split left empty in the template means "not available"
+            continue
+        if not isinstance(spec, dict) or "audio" not in spec:
+            raise DataError(f"{origin}: split {name} needs at least `audio:` (its audio folder)")
+        kind = SPLIT_KINDS[name]
+        if kind != "unlabeled" and kind not in spec:
+            raise DataError(f"{origin}: split {name} needs `{kind}:` (its {kind} labels TSV)")
+        splits[name] = {k: root / os.path.expanduser(str(v)) for k, v in spec.items() if v}
+    env = config.get("environments")
+    missing_audio = config.get("missing_audio", "error")
+    if missing_audio not in ("error", "drop"):
+        raise DataError(f"{origin}: missing_audio must be 'error' or 'drop', not {missing_audio!r}")
+    return {
+        "name": str(config.get("name") or root.name),
+        "root": root,
+        "origin": origin,
+        "classes": list(config.get("classes") or CLASSES),
+        "splits": splits,
+        "environments": root / env if env else None,
+        "environment_classes": config.get("environment_classes"),
+        "missing_audio": missing_audio,
+    }
+
+
+# ------------------------------------------------------------------------------------ splits
+
+
+def _read_split(
+    name: str,
+    spec: dict[str, Path],
+    classes: list[str],
+    env_map: dict[str, str] | None,
+    missing_audio: str,
+    problems: list[str],
+) -> Split | None:
+    audio_dir = Path(spec["audio"])
+    if not audio_dir.is_dir():
+        problems.append(f"{audio_dir}: audio folder of split {name} not found; check the path")
+        return None
+    filenames = list_audio(audio_dir)
+    if not filenames:
+        problems.append(f"{audio_dir}: split {name} is empty (no .wav/.flac files); add audio or drop it")
+        return None
+    kind = SPLIT_KINDS[name]
+    split = Split(name, kind, audio_dir, filenames)
+    known = set(filenames)
+    if kind == "strong":
+        split.events = _read_strong(Path(spec["strong"]), classes, known, missing_audio, problems)
+    elif kind == "weak":
+        split.weak_labels = _read_weak(Path(spec["weak"]), classes, filenames, missing_audio, problems)
+    if spec.get("durations") is not None:
+        split.durations_tsv = Path(spec["durations"])
+        durations = _read_durations(split.durations_tsv, known, problems)
+        if durations is not None:
+            split.durations = durations
+    if env_map is not None:
+        split.environments = {f: env_map[f] for f in filenames if f in env_map}
+    return split
+
+
+def list_audio(folder: Path) -> list[str]:
+    """Sorted audio file names directly in ``folder`` (hidden and temporary files skipped)."""
+    return sorted(
+        e.name
+        for e in os.scandir(folder)
+        if e.is_file() and not e.name.startswith(".") and e.name.lower().endswith(AUDIO_EXTENSIONS)
+    )
+
+
+def read_tsv(path: Path, columns: Iterable[str], problems: list[str]) -> pd.DataFrame | None:
+    """Read a tab-separated file with the given required columns (extra columns are kept)."""
+    if not path.is_file():
+        problems.append(f"{path}: TSV not found; check the path in the data config")
+        return None
+    try:
+        df = pd.read_csv(path, sep="\t", dtype={"filename": str}, keep_default_na=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        problems.append(f"{path}: unreadable TSV ({str(exc).splitlines()[0]}); fix or regenerate it")
+        return None
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        problems.append(
+            f"{path}: missing column(s) {', '.join(missing)}; expected tab-separated columns "
+            f"{' '.join(columns)} (found: {' '.join(map(str, df.columns))})"
+        )
+        return None
+    return df
+
+
+def _unknown_label(path: Path, row: int, label: str, classes: list[str]) -> str:
+    return f"{path} (row {row + 2}): unknown label {label!r}; valid labels: {', '.join(classes)}"
+
+
+def _missing_audio(path: Path, missing: list[str], policy: str, problems: list[str]) -> None:
+    if missing and policy == "error":
+        problems.append(
+            f"{path}: {len(missing)} file(s) not found in the audio folder, e.g. {missing[0]}; "
+            "add the audio or set `missing_audio: drop` in the data config"
+        )
+
+
+def _read_strong(
+    path: Path, classes: list[str], known: set[str], missing_audio: str, problems: list[str]
+) -> pd.DataFrame | None:
+    df = read_tsv(path, STRONG_COLUMNS, problems)
+    if df is None:
+        return None
+    # DESED lists clips without events as a row with an empty label (and empty onset/offset).
+    labelled = df["event_label"].notna() & (df["event_label"].astype(str).str.strip() != "")
+    valid = set(classes)
+    for i in np.flatnonzero(labelled.to_numpy()):
+        label = str(df["event_label"].iat[i]).strip()
+        if label not in valid:
+            problems.append(_unknown_label(path, int(i), label, classes))
+            return None
+    events = df.loc[labelled, list(STRONG_COLUMNS)].copy()
+    events["event_label"] = events["event_label"].astype(str).str.strip()
+    for col in ("onset", "offset"):
+        events[col] = pd.to_numeric(events[col], errors="coerce")
+    rows = np.flatnonzero(labelled.to_numpy())  # TSV row of each event, for messages
+    bad = np.flatnonzero((events["onset"].isna() | events["offset"].isna()).to_numpy())
+    if len(bad):
+        problems.append(f"{path} (row {rows[bad[0]] + 2}): onset/offset missing or not a number; fix the row")
+        return None
+    flipped = np.flatnonzero((events["onset"] > events["offset"]).to_numpy())
+    if len(flipped):
+        i = flipped[0]
+        on, off = events["onset"].iat[i], events["offset"].iat[i]
+        problems.append(f"{path} (row {rows[i] + 2}): onset {on} > offset {off}; swap or fix them")
+        return None
+    all_names = df["filename"].astype(str)
+    missing = sorted(set(all_names) - known)
+    _missing_audio(path, missing, missing_audio, problems)
+    events = events[events["filename"].isin(known)]
+    events = events.sort_values(["filename", "onset", "offset", "event_label"], kind="stable")
+    return events.reset_index(drop=True)
+
+
+def _read_weak(
+    path: Path, classes: list[str], filenames: list[str], missing_audio: str, problems: list[str]
+) -> dict[str, list[str]] | None:
+    df = read_tsv(path, WEAK_COLUMNS, problems)
+    if df is None:
+        return None
+    valid = set(classes)
+    labels: dict[str, list[str]] = {f: [] for f in filenames}
+    missing: list[str] = []
+    for i, (fn, raw) in enumerate(df[list(WEAK_COLUMNS)].itertuples(index=False)):
+        names = [] if pd.isna(raw) else [s.strip() for s in str(raw).split(",") if s.strip()]
+        for label in names:
+            if label not in valid:
+                problems.append(_unknown_label(path, i, label, classes))
+                return None
+        if fn not in labels:
+            missing.append(str(fn))
+            continue
+        labels[fn] = sorted(set(labels[fn]) | set(names))
+    _missing_audio(path, sorted(missing), missing_audio, problems)
+    return labels
+
+
+def _read_durations(path: Path, known: set[str], problems: list[str]) -> dict[str, float] | None:
+    if not path.is_file():
+        return None  # optional: durations then come from the audio headers
+    df = read_tsv(path, DURATION_COLUMNS, problems)
+    if df is None:
+        return None
+    durations = pd.to_numeric(df["duration"], errors="coerce")
+    if durations.isna().any():
+        row = int(np.flatnonzero(durations.isna().to_numpy())[0])
+        problems.append(f"{path} (row {row + 2}): duration missing or not a number; fix the row")
+        return None
+    out = {str(f): float(d) for f, d in zip(df["filename"], durations, strict=True) if f in known}
+    missing = sorted(known - set(out))
+    if missing:
+        problems.append(
+            f"{path}: no duration for {len(missing)} audio file(s), e.g. {missing[0]}; "
+            "add them or delete the TSV (durations are then read from the audio headers)"
+        )
+        return None
+    return out
+
+
+def _read_environments(path: Path | None, problems: list[str]) -> dict[str, str] | None:
+    if path is None:
+        return None
+    df = read_tsv(Path(path), ENVIRONMENT_COLUMNS, problems)
+    if df is None:
+        return None
+    return dict(zip(df["filename"].astype(str), df["environment"].astype(str), strict=True))
+
+
+def _durations_from_headers(split: Split) -> dict[str, float]:
+    """Durations for a split without a durations TSV: soundfile reads only the headers."""
+    durations = {}
+    for fn in split.filenames:
+        try:
+            info = sf.info(str(split.path(fn)))
+        except (RuntimeError, ValueError, OSError) as exc:
+            msg = f"{split.path(fn)}: unreadable audio ({_short(exc)}); replace or remove it"
+            raise DataError(msg) from exc
+        durations[fn] = info.frames / info.samplerate
+    return durations
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# ------------------------------------------------------------------------------- fingerprint
+
+
+def _fingerprint(config: dict[str, Any], splits: dict[str, Split]) -> str:
+    """Hash of file names, sizes, mtimes and label-file contents: cheap, and changes with the data."""
+    h = hashlib.sha256()
+    h.update(json.dumps(config["classes"]).encode())
+    for name in sorted(splits):
+        split = splits[name]
+        h.update(f"\0split {name} {split.kind}\0".encode())
+        wanted = set(split.filenames)
+        for entry in sorted(os.scandir(split.audio_dir), key=lambda e: e.name):
+            if entry.name in wanted:
+                st = entry.stat()
+                h.update(f"{entry.name}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+        for key, path in sorted(config["splits"][name].items()):
+            if key != "audio" and Path(path).is_file():
+                h.update(f"\0{key}\0".encode())
+                h.update(Path(path).read_bytes())
+    env = config.get("environments")
+    if env is not None and Path(env).is_file():
+        h.update(b"\0environments\0" + Path(env).read_bytes())
+    return h.hexdigest()[:16]

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import yaml
+from click.testing import CliRunner
+
+from sedbench.cli import cli
+from sedbench.data.check import check_dataset
+from sedbench.data.classes import CLASSES
+
+
+def test_clean_dataset(synth_root: Path) -> None:
+    report = check_dataset(synth_root)
+    assert report.ok and report.notes == []
+    s = report.summary
+    assert s.loc["train_strong", "clips"] == 4 and s.loc["train_strong", "events"] == 6
+    assert s.loc["train_weak", "Dog"] == 1 and s.loc["eval", "duration_s"] == 20.0
+    assert s.loc["validation", "sample_rates"] == "16000" and s.loc["validation", "channels"] == "1"
+    assert set(CLASSES) <= set(s.columns)
+
+
+def test_stereo_and_44k_are_notes(synth_root: Path, make_wav) -> None:
+    make_wav(synth_root / "audio" / "eval" / "eval_0000.wav", sr=44100, channels=2)
+    report = check_dataset(synth_root)
+    assert report.ok
+    assert any(
+        "44100 Hz" in n and "resampled to 16000 Hz" in n and "eval_0000.wav" in n for n in report.notes
+    )
+    assert any("down-mixed to mono" in n for n in report.notes)
+    assert report.summary.loc["eval", "sample_rates"] == "16000,44100"
+    assert report.summary.loc["eval", "channels"] == "1,2"
+
+
+def test_collects_every_problem(synth_root: Path, make_tsv) -> None:
+    broken = synth_root / "audio" / "train_unlabeled" / "train_unlabeled_0001.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    truncated = synth_root / "audio" / "train_strong" / "train_strong_0002.wav"
+    truncated.write_bytes(truncated.read_bytes()[:1000])  # header says 10 s, data is missing
+    make_tsv(
+        synth_root / "metadata" / "validation.tsv",
+        ["filename", "onset", "offset", "event_label"],
+        [["validation_0000.wav", 8.0, 12.0, "Dog"], ["validation_0001.wav", 3.0, 3.0, "Cat"]],
+    )
+    make_tsv(synth_root / "metadata" / "eval.tsv", ["filename", "onset", "event_label"], [])
+    report = check_dataset(synth_root)
+    text = "\n".join(report.problems)
+    assert not report.ok
+    assert str(broken) in text and "unreadable audio" in text
+    assert "offset after the clip's end" in text and "onset must be before offset" in text
+    assert "eval.tsv: missing column(s) offset" in text
+    assert f"{truncated}: audio lasts" in text and "says 10 s" in text
+    assert len(report.problems) >= 4
+
+
+def test_cli_clean(synth_root: Path) -> None:
+    result = CliRunner().invoke(cli, ["data", "check", str(synth_root)])
+    assert result.exit_code == 0, result.output
+    assert "train_strong" in result.output and "no problems" in result.output
+
+
+def test_cli_yaml_with_notes(desed_config: dict, tmp_path: Path) -> None:
+    root = Path(desed_config["root"])
+    t = np.arange(44100 * 10) / 44100
+    stereo = np.stack([np.sin(2 * np.pi * 500 * t)] * 2, axis=1).astype(np.float32) * 0.2
+    sf.write(str(root / "audio/train/weak_16k/Y0aoGB1Ev1UQ_30.000_40.000.wav"), stereo, 44100)
+    path = tmp_path / "desed.yaml"
+    path.write_text(yaml.safe_dump(desed_config))
+    result = CliRunner().invoke(cli, ["data", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "resampled" in result.output and "down-mixed" in result.output
+
+
+def test_cli_problems_exit_nonzero(synth_root: Path, make_tsv) -> None:
+    tsv = make_tsv(
+        synth_root / "metadata" / "train_strong.tsv",
+        ["filename", "onset", "offset", "event_label"],
+        [["train_strong_0000.wav", 1.0, 2.0, "Doggo"]],
+    )
+    result = CliRunner().invoke(cli, ["data", "check", str(synth_root)])
+    assert result.exit_code == 1
+    assert "unknown label 'Doggo'" in result.output and str(tsv) in result.output
+
+
+def test_cli_missing_path(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["data", "check", str(tmp_path / "nowhere")])
+    assert result.exit_code != 0
+    assert "nowhere" in result.output

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sedbench.data.classes import CLASSES
+from sedbench.data.desed import load_dataset
+from sedbench.errors import DataError
+
+
+def test_synth_root(synth_root: Path) -> None:
+    ds = load_dataset(synth_root)
+    assert ds.name == "desed-synth-handmade-s0"
+    assert ds.classes == list(CLASSES)
+    assert {n: s.kind for n, s in ds.splits.items()} == {
+        "train_strong": "strong",
+        "train_weak": "weak",
+        "train_unlabeled": "unlabeled",
+        "validation": "strong",
+        "eval": "strong",
+    }
+    strong = ds["train_strong"]
+    assert strong.filenames == sorted(strong.filenames) and len(strong) == 4
+    assert list(strong.events.columns) == ["filename", "onset", "offset", "event_label"]
+    assert len(strong.events) == 6
+    assert strong.clip_events()["train_strong_0000.wav"] == [(0.5, 4.25, "Speech"), (1.0, 2.0, "Dog")]
+    assert ds["train_weak"].weak_labels["train_weak_0002.wav"] == ["Alarm_bell_ringing", "Dishes"]
+    assert ds["train_unlabeled"].events is None and ds["train_unlabeled"].weak_labels is None
+    assert ds["eval"].durations == {"eval_0000.wav": 10.0, "eval_0001.wav": 10.0}
+    assert ds["train_strong"].environments["train_strong_0001.wav"] == "bathroom"
+    assert ds.environment_classes["bathroom"] == ["Running_water"]
+
+
+def test_fingerprint_is_stable_and_tracks_changes(synth_root: Path) -> None:
+    a = load_dataset(synth_root).fingerprint
+    assert load_dataset(synth_root).fingerprint == a
+    tsv = synth_root / "metadata" / "train_strong.tsv"
+    tsv.write_text(tsv.read_text().replace("9.0", "8.0"))
+    b = load_dataset(synth_root).fingerprint
+    assert b != a
+    wav = synth_root / "audio" / "eval" / "eval_0000.wav"
+    os.utime(wav, ns=(0, 0))
+    assert load_dataset(synth_root).fingerprint != b
+
+
+def test_real_desed_config_yaml(desed_config: dict, tmp_path: Path) -> None:
+    path = tmp_path / "desed.yaml"
+    path.write_text(yaml.safe_dump(desed_config))
+    ds = load_dataset(path)
+    assert ds.name == "desed-handmade"
+    assert ds["train_weak"].weak_labels == {
+        "Y-BJNMHMZDcU_50.000_60.000.wav": ["Dog", "Speech"],
+        "Y0aoGB1Ev1UQ_30.000_40.000.wav": ["Vacuum_cleaner"],
+    }
+    ev = ds["eval"]
+    # the empty-label row is "no events", not an event
+    assert len(ev.events) == 1
+    assert ev.clip_events()["Y05kmvM0gUA4_30.000_40.000.wav"] == []
+    assert ds["train_strong"].clip_events()["2.wav"] == []
+    # validation has no durations TSV: read from the audio headers
+    assert ds["validation"].durations == {"1000.wav": 10.0, "1001.wav": 10.0}
+    assert ds["train_strong"].environments is None
+
+
+def test_relative_root_resolves_against_yaml_folder(desed_config: dict, tmp_path: Path) -> None:
+    cfg = dict(desed_config, root="DESED/dataset")
+    path = tmp_path / "desed.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert load_dataset(path).root == Path(desed_config["root"]).resolve()
+
+
+def test_missing_splits_allowed(desed_config: dict) -> None:
+    cfg = dict(desed_config, splits={"eval": desed_config["splits"]["eval"]})
+    assert list(load_dataset(cfg).splits) == ["eval"]
+
+
+def _error(source) -> str:
+    with pytest.raises(DataError) as info:
+        load_dataset(source)
+    msg = str(info.value)
+    assert "\n" not in msg
+    return msg
+
+
+def test_missing_column(synth_root: Path, make_tsv) -> None:
+    tsv = make_tsv(
+        synth_root / "metadata" / "train_strong.tsv",
+        ["filename", "onset", "event_label"],
+        [["train_strong_0000.wav", 1.0, "Dog"]],
+    )
+    msg = _error(synth_root)
+    assert str(tsv) in msg and "offset" in msg
+
+
+def test_unknown_label(synth_root: Path, make_tsv) -> None:
+    tsv = make_tsv(
+        synth_root / "metadata" / "validation.tsv",
+        ["filename", "onset", "offset", "event_label"],
+        [["validation_0000.wav", 1.0, 2.0, "Doggo"]],
+    )
+    msg = _error(synth_root)
+    assert str(tsv) in msg and "'Doggo'" in msg and "Vacuum_cleaner" in msg
+
+
+def test_unknown_weak_label(synth_root: Path, make_tsv) -> None:
+    tsv = make_tsv(
+        synth_root / "metadata" / "train_weak.tsv",
+        ["filename", "event_labels"],
+        [["train_weak_0000.wav", "Dog,Kettle"]],
+    )
+    msg = _error(synth_root)
+    assert str(tsv) in msg and "'Kettle'" in msg
+
+
+def test_onset_after_offset(synth_root: Path, make_tsv) -> None:
+    tsv = make_tsv(
+        synth_root / "metadata" / "eval.tsv",
+        ["filename", "onset", "offset", "event_label"],
+        [["eval_0000.wav", 1.0, 2.0, "Dog"], ["eval_0001.wav", 5.0, 3.0, "Cat"]],
+    )
+    msg = _error(synth_root)
+    assert str(tsv) in msg and "row 3" in msg and "onset 5.0 > offset 3.0" in msg
+
+
+def test_nan_onset(synth_root: Path, make_tsv) -> None:
+    tsv = make_tsv(
+        synth_root / "metadata" / "eval.tsv",
+        ["filename", "onset", "offset", "event_label"],
+        [["eval_0000.wav", None, 2.0, "Dog"]],
+    )
+    assert str(tsv) in _error(synth_root)
+
+
+def test_empty_split(synth_root: Path) -> None:
+    folder = synth_root / "audio" / "validation"
+    for f in folder.iterdir():
+        f.unlink()
+    msg = _error(synth_root)
+    assert str(folder) in msg and "empty" in msg
+
+
+def test_missing_tsv_and_folder(desed_config: dict) -> None:
+    cfg = dict(desed_config)
+    cfg["splits"] = dict(cfg["splits"], train_weak={"audio": "audio/train/weak_16k", "weak": "nope.tsv"})
+    assert "nope.tsv" in _error(cfg)
+    cfg["splits"] = dict(
+        cfg["splits"], train_weak={"audio": "audio/missing", "weak": "metadata/train/weak.tsv"}
+    )
+    assert "audio/missing" in _error(cfg)
+
+
+def test_tsv_names_missing_audio(desed_config: dict) -> None:
+    root = Path(desed_config["root"])
+    tsv = root / "metadata/train/weak.tsv"
+    tsv.write_text(tsv.read_text() + "Yabsent_0.000_10.000.wav\tDog\n")
+    msg = _error(desed_config)
+    assert str(tsv) in msg and "Yabsent_0.000_10.000.wav" in msg and "missing_audio: drop" in msg
+    ds = load_dataset(dict(desed_config, missing_audio="drop"))
+    assert "Yabsent_0.000_10.000.wav" not in ds["train_weak"].weak_labels
+
+
+def test_missing_root_and_bad_source(tmp_path: Path, make_wav) -> None:
+    assert "root" in _error({"root": str(tmp_path / "nowhere"), "splits": {}})
+    assert str(tmp_path / "nothing") in _error(tmp_path / "nothing")
+    make_wav(tmp_path / "plain" / "a.wav", seconds=0.1)
+    assert "dataset.json" in _error(tmp_path / "plain")
