@@ -27,6 +27,8 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 def markdown_rows(df) -> list[str]:
     def cell(v) -> str:
+        if isinstance(v, float) and v.is_integer():
+            return f"{int(v):,}"
         return f"{v:,.3f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
 
     rows = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]

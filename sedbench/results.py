@@ -43,6 +43,7 @@ ID_COLUMNS = [
 # record["complexity"]["latency"][key] -> column prefix
 LATENCY_COLUMNS = {
     "cpu_1thread": "latency_cpu_1t",
+    "cpu_1_thread": "latency_cpu_1t",  # sedbench.complexity.measure's key
     "cpu_all_threads": "latency_cpu_all",
     "cpu_1thread_features": "latency_cpu_1t_features",
     "cpu_all_threads_features": "latency_cpu_all_features",
@@ -188,7 +189,11 @@ def flatten_record(record: dict, directory: str | os.PathLike | None = None) -> 
     _flatten_into(row, complexity, "")
     for key, value in latency.items():
         prefix = LATENCY_COLUMNS.get(key, f"latency_{key}")
-        if isinstance(value, dict):
+        if isinstance(value, dict) and "model" in value:  # measure(): {model: {...}, with_features: {...}}
+            for part, suffix in (("model", ""), ("with_features", "_features")):
+                for field, field_suffix in LATENCY_FIELDS.items():
+                    row[prefix + suffix + field_suffix] = (value.get(part) or {}).get(field)
+        elif isinstance(value, dict):
             for field, suffix in LATENCY_FIELDS.items():
                 row[prefix + suffix] = value.get(field)
         else:

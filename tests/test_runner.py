@@ -75,7 +75,7 @@ def test_dry_run_shows_cached_and_pending(tiny_bench, tiny_teachers):
         "--results", str(tiny_bench.results_root), "--cache", str(tiny_bench.cache_root),
         "--set", f"data.root={tiny_bench.config['data']['root']}"])
     assert result.exit_code == 0, result.output
-    assert "cached" in result.output and "teacher crnn-large: cached" in result.output
+    assert "cached" in result.output and "teacher transformer: cached" in result.output
 
 
 def test_local_processes_run_pairs_in_parallel(tiny_bench, tiny_teachers, tmp_path):
