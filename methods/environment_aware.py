@@ -23,7 +23,7 @@ import numpy as np
 
 from sedbench.errors import ConfigError
 from sedbench.methods import Method, Partition, StepContext, register_method
-from sedbench.training.losses import kd_frame_and_clip
+from sedbench.training.losses import kd_to_teacher
 
 
 @dataclass
@@ -60,6 +60,5 @@ class EnvironmentAware(Method):
 
     def loss(self, ctx: StepContext) -> dict:
         p, teacher = self.params, ctx.teachers[self.params.teacher]
-        kd = kd_frame_and_clip(ctx.student_out, teacher.frame_probs(p.tau), teacher.clip_probs(p.tau), p.tau,
-                               ctx.class_mask)
+        kd = kd_to_teacher(ctx.student_out, teacher, p.tau, ctx.class_mask)
         return {"kd": p.lambda_kd * kd}

@@ -17,7 +17,7 @@ Defaults (configs/methods/takd.yaml): teacher crnn-large, lambda_kd 1, tau 2.
 from dataclasses import dataclass
 
 from sedbench.methods import Method, StepContext, register_method
-from sedbench.training.losses import kd_frame_and_clip, temporal_average_forward
+from sedbench.training.losses import kd_to_teacher, temporal_average_forward
 
 
 @dataclass
@@ -33,8 +33,7 @@ def takd_term(ctx: StepContext, teacher: str, lambda_kd: float, tau: float):
     if a >= 1.0:
         return None
     averaged = temporal_average_forward(ctx.student, ctx.mean_student, a, ctx.features)
-    t = ctx.teachers[teacher]
-    kd = kd_frame_and_clip(averaged, t.frame_probs(tau), t.clip_probs(tau), tau, ctx.class_mask)
+    kd = kd_to_teacher(averaged, ctx.teachers[teacher], tau, ctx.class_mask)
     return lambda_kd / (1.0 - a) * kd
 
 

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from sedbench.methods import Method, SetupContext, StepContext, register_method
-from sedbench.training.losses import distribution_kl, kd_frame_and_clip
+from sedbench.training.losses import distribution_kl, kd_to_teacher
 
 
 @dataclass
@@ -61,6 +61,5 @@ class TemporalAttention(Method):
         log_a_s = ctx.modules["attention_head"](ctx.student_out.features["context"].float())
         terms = {"attention": p.lambda_att * distribution_kl(teacher.temporal_weights(), log_a_s)}
         if p.lambda_kd:
-            terms["kd"] = p.lambda_kd * kd_frame_and_clip(
-                ctx.student_out, teacher.frame_probs(p.tau), teacher.clip_probs(p.tau), p.tau, ctx.class_mask)
+            terms["kd"] = p.lambda_kd * kd_to_teacher(ctx.student_out, teacher, p.tau, ctx.class_mask)
         return terms

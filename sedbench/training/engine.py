@@ -181,11 +181,14 @@ def train_partition(
         mix = draw_mix([batch["is_strong"], batch["is_weak"]], len(indices), rng, cfg.mixup_prob,
                        cfg.mixup_alpha)
         mix.perm, mix.lam = mix.perm.to(device), mix.lam.to(device)
-        features = batch["features"] if mix.is_identity else mix.apply(batch["features"])
+        if mix.is_identity:  # half of the steps: nothing to mix
+            features, strong_targets, weak_targets = batch["features"], batch["strong"], batch["weak"]
+        else:
+            features = mix.apply(batch["features"])
+            strong_targets = mix.apply(batch["strong"]).clamp(0, 1)
+            weak_targets = mix.apply(batch["weak"]).clamp(0, 1)
         if augment is not None:
             features = augment(features, rng)
-        strong_targets = mix.apply(batch["strong"]).clamp(0, 1)
-        weak_targets = mix.apply(batch["weak"]).clamp(0, 1)
 
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
             student_out = student(features)

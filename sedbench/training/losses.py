@@ -74,6 +74,11 @@ def kd_frame_and_clip(
     )
 
 
+def kd_to_teacher(student_out, teacher, tau: float, class_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """KD(S, T) at frame and clip level to one teacher's cached outputs (a TeacherBatch)."""
+    return kd_frame_and_clip(student_out, teacher.frame_probs(tau), teacher.clip_probs(tau), tau, class_mask)
+
+
 def temporal_average_forward(
     student: torch.nn.Module, mean_student: torch.nn.Module, factor: float, features: torch.Tensor
 ):
