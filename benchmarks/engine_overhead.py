@@ -3,10 +3,15 @@
 Both run the same model, batch and cached features: student forward/backward, mean-student forward,
 supervised BCE + consistency MSE, Adam, EMA update. The ratio (engine / minimal, median step time)
 is the overhead of the engine's hooks, mixup, masks and bookkeeping; the target is <= 1.10.
-It also times a KD step with cached teacher outputs (vanilla) against scratch: the target there
-is <= 1.2x, since the cache removes the teacher forward pass.
+It also times a KD step with cached teacher outputs against scratch: the target there is <= 1.2x,
+since the cache removes the teacher forward pass (takd and dual are the exception by design: their
+KD term needs a second student-size forward and backward through the mean student).
 
-    python benchmarks/engine_overhead.py [--profile quick] [--steps 30]
+The machine's speed drifts by 10-20 % over tens of seconds, so the loops are timed in rounds,
+round-robin (every loop gets a chunk of steps in every round), and each ratio compares medians
+taken over the same stretch of time.
+
+    python benchmarks/engine_overhead.py [--profile quick] [--steps 10] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -96,25 +101,34 @@ def engine_loop(bench: Benchmark, cfg: TrainConfig, method_name: str, steps: int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="quick")
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--methods", default="vanilla,temporal-attention,eefd,takd",
+    parser.add_argument("--steps", type=int, default=10, help="steps per loop per round")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--methods", default="vanilla,multi-teacher,temporal-attention,eefd,takd,dual",
                         help="KD methods to compare with scratch (their teachers must be trained)")
     args = parser.parse_args()
     bench = Benchmark.from_profile(args.profile)
     cfg = TrainConfig.from_dict(bench.config["training"])
     cfg.val_every = 10**9
-    print(f"profile {bench.name}: {bench.student_model}, batch {cfg.batch_size}, {torch.get_num_threads()} threads")
-    minimal = statistics.median(minimal_loop(bench, cfg, args.steps))
-    engine = statistics.median(engine_loop(bench, cfg, "scratch", args.steps))
-    print(f"minimal loop  {minimal * 1000:8.1f} ms/step")
-    print(f"engine        {engine * 1000:8.1f} ms/step   ratio engine/minimal = {engine / minimal:.3f}")
-    for name in [m for m in args.methods.split(",") if m]:
-        try:
-            t = statistics.median(engine_loop(bench, cfg, name, args.steps))
-        except Exception as exc:  # teachers not trained yet, for example
-            print(f"{name:13s} skipped: {exc}")
-            continue
-        print(f"{name:13s} {t * 1000:8.1f} ms/step   ratio {name}/scratch = {t / engine:.3f}")
+    print(f"profile {bench.name}: {bench.student_model}, batch {cfg.batch_size}, {torch.get_num_threads()} threads, "
+          f"{args.rounds} rounds x {args.steps} steps per loop")
+    loops = {"minimal": lambda n: minimal_loop(bench, cfg, n + 1)[1:]}
+    for name in ["scratch"] + [m for m in args.methods.split(",") if m]:
+        loops[name] = lambda n, name=name: engine_loop(bench, cfg, name, n + 1)
+    times: dict[str, list[float]] = {name: [] for name in loops}
+    for _ in range(args.rounds):
+        for name, loop in list(loops.items()):
+            try:
+                times[name] += loop(args.steps)
+            except Exception as exc:  # teachers not trained yet, for example
+                print(f"{name:18s} skipped: {exc}")
+                del loops[name], times[name]
+    median = {name: statistics.median(t) for name, t in times.items()}
+    print(f"{'minimal loop':18s} {median['minimal'] * 1000:8.1f} ms/step")
+    print(f"{'engine (scratch)':18s} {median['scratch'] * 1000:8.1f} ms/step   "
+          f"ratio engine/minimal = {median['scratch'] / median['minimal']:.3f}")
+    for name in [n for n in median if n not in ("minimal", "scratch")]:
+        print(f"{name:18s} {median[name] * 1000:8.1f} ms/step   ratio {name}/scratch = "
+              f"{median[name] / median['scratch']:.3f}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Latency harness check and the complexity table of every registered model.
 
 1. Repeatability: the harness runs twice on the same model in one process; the two medians
-   should agree within 10 % (on a quiet machine; the CV says how quiet it was).
+   should agree within 10 % (on a quiet machine; the CV says how quiet it was). Then the machine's
+   own drift: one long series of plain calls cut into windows of --runs, the spread of the window
+   medians. When that spread is over 10 %, no harness can make two series agree within 10 %.
 2. For every model at the quick (32 mels, hop 512) and DCASE (128 mels, hop 256) front ends:
    params, MACs per 10 s clip from thop / ptflops / FlopCounterMode, CPU latency at batch 1.
 
@@ -10,7 +12,11 @@
 
 from __future__ import annotations
 
+import time
+
 import click
+import numpy as np
+import torch
 from rich.console import Console
 from rich.table import Table
 
@@ -23,6 +29,25 @@ FRONT_ENDS = {
     "dcase": {"n_mels": 128, "n_fft": 2048, "win_length": 2048, "hop_length": 256},
 }
 console = Console(highlight=False, width=200)  # wide tables stay readable in logs
+
+
+def machine_drift(model: torch.nn.Module, runs: int, windows: int = 8) -> list[float]:
+    """Medians of consecutive windows of one long series of bare calls, 1 thread, DCASE front end."""
+    from sedbench.complexity.latency import feature_config
+    from sedbench.data.features import logmel
+
+    cfg = feature_config(FRONT_ENDS["dcase"])
+    feats = logmel(0.1 * torch.randn(1, cfg.n_samples, generator=torch.Generator().manual_seed(0)), cfg)
+    net, previous = model.eval(), torch.get_num_threads()
+    torch.set_num_threads(1)
+    seconds = []
+    with torch.inference_mode():
+        for _ in range(runs * windows):
+            start = time.perf_counter()
+            net(feats)
+            seconds.append(time.perf_counter() - start)
+    torch.set_num_threads(previous)
+    return [float(np.median(w)) * 1e3 for w in np.array_split(np.asarray(seconds), windows)]
 
 
 def _ms(stats: dict) -> str:
@@ -48,6 +73,14 @@ def main(runs: int, warmup: int, repeat_model: str, models: str | None, skip_tab
         console.print(f"repeatability ({repeat_model}, DCASE, 1 thread, {runs} runs), {label} medians: "
                       f"{a[key]:.1f} vs {b[key]:.1f} ms, gap {gap:.1%} ({verdict})")
     console.print(f"  spread of the two wall series: {_ms(a)} / {_ms(b)}")
+    console.print(f"  95 % CI of each median: {a['median_ci95_ms'][0]:.1f}-{a['median_ci95_ms'][1]:.1f} / "
+                  f"{b['median_ci95_ms'][0]:.1f}-{b['median_ci95_ms'][1]:.1f} ms; warm-up calls {a['warmup']} / "
+                  f"{b['warmup']}")
+    window_medians = machine_drift(model, runs)
+    spread = max(window_medians) / min(window_medians) - 1
+    console.print(f"machine drift: medians of {len(window_medians)} consecutive windows of {runs} calls "
+                  f"(same model, no harness): {', '.join(f'{m:.1f}' for m in window_medians)} ms, "
+                  f"max/min - 1 = {spread:.0%}")
     if skip_table:
         return
     table = Table(title=f"complexity per 10 s clip (CPU latency in ms, batch 1, {runs} runs)")

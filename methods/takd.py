@@ -43,6 +43,7 @@ class TAKD(Method):
 
     Params = TAKDParams
     deploy = "mean_student"
+    relative_cost = 2.0  # a second student-size forward and backward, through the mean student
 
     def teachers(self) -> list[str]:
         return [self.params.teacher]

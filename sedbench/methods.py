@@ -106,6 +106,9 @@ class Method:
     Params: ClassVar[type] = NoParams
     # "student" or "mean_student": the network that is evaluated and deployed
     deploy: ClassVar[str] = "student"
+    # a training step's cost relative to scratch: only a scheduling hint (parallel runs start the
+    # longest first so that no process idles at the end of the matrix)
+    relative_cost: ClassVar[float] = 1.0
 
     def __init__(self, params: Any | None = None) -> None:
         self.params = params if params is not None else self.Params()

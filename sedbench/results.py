@@ -40,15 +40,8 @@ ID_COLUMNS = [
     "finished",
     "recorded",
 ]
-# record["complexity"]["latency"][key] -> column prefix
-LATENCY_COLUMNS = {
-    "cpu_1thread": "latency_cpu_1t",
-    "cpu_1_thread": "latency_cpu_1t",  # sedbench.complexity.measure's key
-    "cpu_all_threads": "latency_cpu_all",
-    "cpu_1thread_features": "latency_cpu_1t_features",
-    "cpu_all_threads_features": "latency_cpu_all_features",
-    "cuda": "latency_cuda",
-}
+# record["complexity"]["latency"][setting] (sedbench.complexity.measure_latency) -> column prefix
+LATENCY_COLUMNS = {"cpu_1_thread": "latency_cpu_1t", "cpu_all_threads": "latency_cpu_all", "cuda": "latency_cuda"}
 LATENCY_FIELDS = {"median_ms": "_ms", "iqr_ms": "_iqr_ms", "cv": "_cv"}
 
 
@@ -187,17 +180,11 @@ def flatten_record(record: dict, directory: str | os.PathLike | None = None) -> 
     complexity = dict(record.get("complexity") or {})
     latency = complexity.pop("latency", None) or {}
     _flatten_into(row, complexity, "")
-    for key, value in latency.items():
-        prefix = LATENCY_COLUMNS.get(key, f"latency_{key}")
-        if isinstance(value, dict) and "model" in value:  # measure(): {model: {...}, with_features: {...}}
-            for part, suffix in (("model", ""), ("with_features", "_features")):
-                for field, field_suffix in LATENCY_FIELDS.items():
-                    row[prefix + suffix + field_suffix] = (value.get(part) or {}).get(field)
-        elif isinstance(value, dict):
-            for field, suffix in LATENCY_FIELDS.items():
-                row[prefix + suffix] = value.get(field)
-        else:
-            row[prefix + "_ms"] = value
+    for setting, pair in latency.items():
+        prefix = LATENCY_COLUMNS.get(setting, f"latency_{setting}")
+        for part, suffix in (("model", ""), ("with_features", "_features")):
+            for field, field_suffix in LATENCY_FIELDS.items():
+                row[prefix + suffix + field_suffix] = ((pair or {}).get(part) or {}).get(field)
     _flatten_into(row, record.get("timings") or {}, "")
     return row
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -367,32 +368,37 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
         t = time.perf_counter()
         missing = [n for n in teachers_needed(methods, bench, plugins)
                    if force or not (teacher_dir(bench, n) / "info.json").is_file()]
-        if missing and jobs > 1 and executor == "local":
-            tasks = [dict(name=n, config=bench.config, cache_root=str(bench.cache_root)) for n in missing]
-            _in_processes(teacher_task, tasks, jobs, progress, "teachers")
+        pairs = [(m, s) for m in methods for s in seeds]
+        if executor == "local" and jobs > 1:
+            # one pool for teachers and runs: a run starts as soon as its own teachers are cached
+            tasks = [ProcessTask(f"teacher {n}", teacher_task, dict(name=n, config=bench.config,
+                                 cache_root=str(bench.cache_root)), priority=1) for n in missing]
+            for m, s in pairs:
+                method = build_method(m, method_overrides(bench, m), plugins)
+                needs = tuple(f"teacher {part}" for teacher in method.teachers() for part in teacher.split("+")
+                              if part in missing)
+                tasks.append(ProcessTask(f"{m} seed {s}", run_task, dict(method=m, seed=s, **_task_args(
+                    bench, force, plugins)), needs=needs, cost=method.relative_cost))
+            summaries = [r for r in _in_processes(tasks, jobs, progress, "benchmark")
+                         if not r["method"].startswith("teacher ")]
+            stages.extend(_teacher_stages(bench, missing))
+            stage("teachers and runs (wall)", t)
         else:
             for name in missing:
                 train_teacher(bench, name, progress=progress)
-        for name in missing:
-            info = load_teacher_info(bench, name)
-            stages.append({"stage": f"teacher {name}", "seconds": round(info.get("train_s", 0.0), 2)})
-        stage("teachers (wall)", t)
-        pairs = [(m, s) for m in methods for s in seeds]
-        t = time.perf_counter()
-        if executor == "ray":
+            stages.extend(_teacher_stages(bench, missing))
+            stage("teachers (wall)", t)
+            t = time.perf_counter()
             overall = progress.add_task("benchmark", total=len(pairs))
-            summaries = _run_ray(bench, pairs, address, force, plugins, progress, overall)
-        elif jobs > 1:
-            tasks = [dict(method=m, seed=s, **_task_args(bench, force, plugins)) for m, s in pairs]
-            summaries = _in_processes(run_task, tasks, jobs, progress, "benchmark")
-        else:
-            overall = progress.add_task("benchmark", total=len(pairs))
-            summaries = []
-            for method, seed in pairs:
-                record = run_one(bench, method, seed, force=force, progress=progress, plugins=plugins)
-                summaries.append({k: record.get(k) for k in ("method", "seed", "status", "error", "skipped")})
-                progress.advance(overall)
-        stage("runs (wall)", t)
+            if executor == "ray":
+                summaries = _run_ray(bench, pairs, address, force, plugins, progress, overall)
+            else:
+                summaries = []
+                for method, seed in pairs:
+                    record = run_one(bench, method, seed, force=force, progress=progress, plugins=plugins)
+                    summaries.append({k: record.get(k) for k in ("method", "seed", "status", "error", "skipped")})
+                    progress.advance(overall)
+            stage("runs (wall)", t)
     for method, seed in pairs:
         out = results.run_dir(bench.results_root, bench.name, method, seed)
         if (out / "run.json").is_file():
@@ -403,6 +409,13 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
     atomic_write_json(bench.results_root / bench.name / "timings.json",
                       {"jobs": jobs, "executor": executor, "device": str(bench.device), "stages": stages})
     return summaries
+
+
+def _teacher_stages(bench: Benchmark, names: list[str]) -> list[dict[str, Any]]:
+    from sedbench.teachers import teacher_dir
+
+    return [{"stage": f"teacher {n}", "seconds": round(load_teacher_info(bench, n).get("train_s", 0.0), 2)}
+            for n in names if (teacher_dir(bench, n) / "info.json").is_file()]  # a failed one has none
 
 
 def load_teacher_info(bench: Benchmark, name: str) -> dict[str, Any]:
@@ -429,26 +442,68 @@ def _task_args(bench: Benchmark, force: bool, plugins: tuple[str, ...]) -> dict[
                 force=force, plugins=tuple(str(p) for p in plugins))
 
 
-def _in_processes(fn, tasks: list[dict[str, Any]], jobs: int, progress, label: str) -> list[dict[str, Any]]:
-    """Run ``fn(**task)`` for every task in ``jobs`` spawned processes, one CPU thread share each."""
+@dataclass
+class ProcessTask:
+    """``fn(**kwargs)`` in a worker process, once the tasks named in ``needs`` have completed."""
+
+    key: str
+    fn: Callable[..., dict[str, Any]]
+    kwargs: dict[str, Any]
+    needs: tuple[str, ...] = ()
+    cost: float = 1.0
+    priority: int = 0  # higher first (teachers), then the most expensive first
+
+
+def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str) -> list[dict[str, Any]]:
+    """Run the tasks in ``jobs`` spawned processes, one CPU thread share each, dependencies first.
+
+    Ready tasks start in order of (priority, cost), the longest first: with few workers the order
+    decides how long the last one runs alone. A task whose dependency failed fails without running.
+    """
     import multiprocessing as mp
     import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     threads = max(1, (os.cpu_count() or 1) // jobs)
     overall = progress.add_task(f"{label} ({jobs} processes)", total=len(tasks))
-    summaries = []
+    pending = sorted(tasks, key=lambda t: (-t.priority, -t.cost))
+    completed: set[str] = set()
+    failed: dict[str, str] = {}
+    summaries: list[dict[str, Any]] = []
+
+    def failure(task: ProcessTask, error: str) -> dict[str, Any]:
+        failed[task.key] = error
+        return {"method": task.kwargs.get("method", task.key), "seed": task.kwargs.get("seed"),
+                "status": "failed", "error": error}
+
     # spawn, not fork: torch's thread pools do not survive a fork
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = {pool.submit(fn, threads=threads, **task): task for task in tasks}
-        for future in as_completed(futures):
-            task = futures[future]
-            try:
-                summaries.append(future.result())
-            except Exception as exc:  # a worker that died still counts as a failed run
-                summaries.append({"method": task.get("method", task.get("name")), "seed": task.get("seed"),
-                                  "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
-            progress.advance(overall)
+        running: dict[Any, ProcessTask] = {}
+        while pending or running:
+            for task in list(pending):
+                blocked = [n for n in task.needs if n in failed]
+                if blocked:
+                    pending.remove(task)
+                    summaries.append(failure(task, f"{blocked[0]} failed: {failed[blocked[0]]}"))
+                    progress.advance(overall)
+                elif len(running) < jobs and all(n in completed for n in task.needs):
+                    pending.remove(task)
+                    running[pool.submit(task.fn, threads=threads, **task.kwargs)] = task
+            if not running:
+                continue
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = running.pop(future)
+                try:
+                    summary = future.result()
+                except Exception as exc:  # a worker that died still counts as a failed run
+                    summary = failure(task, f"{type(exc).__name__}: {exc}")
+                if summary.get("status") == "failed":
+                    failed.setdefault(task.key, summary.get("error") or "failed")
+                else:
+                    completed.add(task.key)
+                summaries.append(summary)
+                progress.advance(overall)
     return summaries
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -85,6 +87,17 @@ def test_local_processes_run_pairs_in_parallel(tiny_bench, tiny_teachers, tmp_pa
     assert all(s["status"] == "complete" for s in summaries), summaries
 
 
+def test_local_processes_train_missing_teachers_before_their_runs(tiny_bench, tmp_path):
+    bench = Benchmark(tiny_bench.config, results_root=tmp_path / "results", cache_root=tmp_path / "cache",
+                      device="cpu", progress=False)  # an empty cache: the teacher is trained in the pool
+    summaries = runner.run_matrix(bench, ["scratch", "vanilla"], [0], jobs=2)
+    assert sorted(s["method"] for s in summaries) == ["scratch", "vanilla"]
+    assert all(s["status"] == "complete" for s in summaries), summaries
+    timings = json.loads((tmp_path / "results" / bench.name / "timings.json").read_text())
+    stages = [s["stage"] for s in timings["stages"]]
+    assert "teacher transformer" in stages and "teachers and runs (wall)" in stages
+
+
 def test_ray_executor_runs_tiny_runs(tiny_bench, tiny_teachers, tmp_path):
     ray = pytest.importorskip("ray")
     bench = copy_bench(tiny_bench, tmp_path / "ray")
@@ -95,3 +108,20 @@ def test_ray_executor_runs_tiny_runs(tiny_bench, tiny_teachers, tmp_path):
         ray.shutdown()
     assert all(s["status"] == "complete" for s in summaries), summaries
     assert len(load(bench.results_root)) == 2
+
+
+def test_process_pool_starts_longest_first_and_skips_dependents_of_failures():
+    from rich.progress import Progress
+
+    def task(key, cost=1.0, needs=(), status="complete"):
+        # dict() is a picklable builtin that returns its keyword arguments: the summary of the task
+        return runner.ProcessTask(key, dict, {"method": key, "status": status, "error": "boom"}, needs, cost)
+
+    tasks = [task("cheap", 1.0), task("teacher", needs=(), status="failed"), task("dear", 3.0),
+             task("middle", 2.0), task("student", 5.0, needs=("teacher",))]
+    with Progress(disable=True) as progress:
+        summaries = runner._in_processes(tasks, 1, progress, "test")
+    by_key = {s["method"]: s for s in summaries}
+    assert by_key["student"]["status"] == "failed" and by_key["student"]["error"] == "teacher failed: boom"
+    started = [s["method"] for s in summaries if s["method"] != "student"]
+    assert started == ["dear", "middle", "cheap", "teacher"]  # one worker: finishing order = start order

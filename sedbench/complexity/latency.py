@@ -22,10 +22,12 @@ from torch import nn
 def summarize(seconds: list[float]) -> dict:
     ms = np.asarray(seconds, dtype=np.float64) * 1e3
     q1, median, q3 = np.percentile(ms, [25, 50, 75])
+    low, high = median_ci(ms)
     mean = float(ms.mean())
     std = float(ms.std(ddof=1)) if len(ms) > 1 else 0.0
     return {
         "median_ms": float(median),
+        "median_ci95_ms": [low, high],
         "q1_ms": float(q1),
         "q3_ms": float(q3),
         "iqr_ms": float(q3 - q1),
@@ -37,6 +39,38 @@ def summarize(seconds: list[float]) -> dict:
     }
 
 
+def median_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Distribution-free confidence interval of the median from order statistics (binomial(n, 1/2)).
+
+    It assumes independent runs; on a machine whose speed drifts it is too narrow, which is why the
+    repeat check in benchmarks/latency.py compares whole series rather than trusting it.
+    """
+    from scipy.stats import binom
+
+    v = np.sort(np.asarray(values, dtype=np.float64))
+    n = len(v)
+    lo = int(binom.ppf((1 - level) / 2, n, 0.5))
+    hi = min(n - 1, int(binom.isf((1 - level) / 2, n, 0.5)))
+    return float(v[max(lo - 1, 0)]), float(v[hi])
+
+
+def warm_up(fn: Callable[[], object], calls: int = 10, window: int = 10, tolerance: float = 0.05,
+            max_seconds: float = 10.0) -> int:
+    """Call ``fn`` at least ``calls`` times, then until two consecutive windows have medians within
+    ``tolerance`` (allocator pools, oneDNN primitive caches and CPU clocks settle at their own pace);
+    returns the number of calls made. Capped at ``max_seconds`` so a noisy machine still finishes."""
+    times: list[float] = []
+    deadline = time.perf_counter() + max_seconds
+    while True:
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+        if len(times) >= max(calls, 2 * window):
+            last, before = np.median(times[-window:]), np.median(times[-2 * window:-window])
+            if abs(last - before) <= tolerance * before or time.perf_counter() > deadline:
+                return len(times)
+
+
 def time_cpu(fn: Callable[[], object], runs: int = 50, warmup: int = 10, threads: int | None = None) -> dict:
     """Time ``fn`` on CPU with ``threads`` intra-op threads (None: all cores)."""
     previous = torch.get_num_threads()
@@ -44,8 +78,7 @@ def time_cpu(fn: Callable[[], object], runs: int = 50, warmup: int = 10, threads
     torch.set_num_threads(n)
     try:
         with torch.inference_mode():
-            for _ in range(warmup):
-                fn()
+            warmup_calls = warm_up(fn, warmup)
             seconds, cpu_seconds = [], []
             for _ in range(runs):
                 start, cpu_start = time.perf_counter(), time.process_time()
@@ -63,7 +96,7 @@ def time_cpu(fn: Callable[[], object], runs: int = 50, warmup: int = 10, threads
         "cpu_iqr_ms": cpu["iqr_ms"],
         "cpu_cv": cpu["cv"],
         "threads": n,
-        "warmup": warmup,
+        "warmup": warmup_calls,
         "device": "cpu",
     }
 
@@ -72,9 +105,7 @@ def time_cuda(fn: Callable[[], object], runs: int = 50, warmup: int = 10) -> dic
     """Time ``fn`` on the current CUDA device with events (kernel time, not launch time)."""
     seconds = []
     with torch.inference_mode():
-        for _ in range(warmup):
-            fn()
-        torch.cuda.synchronize()
+        warmup_calls = warm_up(lambda: (fn(), torch.cuda.synchronize()), warmup)
         for _ in range(runs):
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
@@ -82,7 +113,7 @@ def time_cuda(fn: Callable[[], object], runs: int = 50, warmup: int = 10) -> dic
             end.record()
             torch.cuda.synchronize()
             seconds.append(start.elapsed_time(end) / 1e3)
-    return {**summarize(seconds), "warmup": warmup, "device": torch.cuda.get_device_name()}
+    return {**summarize(seconds), "warmup": warmup_calls, "device": torch.cuda.get_device_name()}
 
 
 def peak_memory_cpu(fn: Callable[[], object]) -> int | None:

@@ -115,12 +115,8 @@ def write_synthetic_results(
                         "params": params,
                         "params_training_only": 0,
                         "macs": macs,
-                        "latency": {
-                            "cpu_1thread": {"median_ms": latency, "iqr_ms": 0.1, "cv": 0.02},
-                            "cpu_all_threads": None,
-                            "cpu_1thread_features": None,
-                            "cuda": None,
-                        },
+                        "latency": {"cpu_1_thread": {"model": {"median_ms": latency, "iqr_ms": 0.1, "cv": 0.02},
+                                                     "with_features": None}},
                     },
                     "timings": {
                         "train_s": 60.0 + params / 1e4,
@@ -171,7 +167,7 @@ def fake_record(
         "complexity": {
             "params": params,
             "macs": macs,
-            "latency": {"cpu_1thread": {"median_ms": macs / 1e8, "iqr_ms": 0.1, "cv": 0.01}},
+            "latency": {"cpu_1_thread": {"model": {"median_ms": macs / 1e8, "iqr_ms": 0.1, "cv": 0.01}}},
         },
         "timings": {"train_s": 100.0, "eval_s": 5.0, "total_s": 105.0, "energy_kwh": None},
         "environment": {},
