@@ -34,7 +34,7 @@ class Dual(Method):
 
     Params = DualParams
     deploy = "mean_student"
-    relative_cost = 2.2  # takd's second student-size pass plus the EEFD projection
+    relative_cost = 1.9  # takd's second student-size pass plus the EEFD projection (measured)
 
     def __init__(self, params: DualParams | None = None) -> None:
         super().__init__(params)
