@@ -30,7 +30,15 @@ class Benchmark:
 
     @classmethod
     def from_profile(cls, profile: str, overrides: tuple[str, ...] = (), **kwargs: Any) -> Benchmark:
-        return cls(load_profile(profile, overrides), **kwargs)
+        from sedbench.training.engine import TrainConfig  # lazy: the engine imports the data layer
+
+        config = load_profile(profile, overrides)
+        # fail on a misspelt training option now, not after data and teachers have been built
+        TrainConfig.from_dict(config.get("training") or {})
+        teacher = {k: v for k, v in (config.get("teacher_training") or {}).items()
+                   if k not in ("freq_mixstyle", "seed")}  # the teacher zoo's own options
+        TrainConfig.from_dict({**(config.get("training") or {}), **teacher})
+        return cls(config, **kwargs)
 
     # ------------------------------------------------------------------------------ data
     @cached_property

@@ -287,11 +287,10 @@ def teachers_list(profile: str | None, overrides: tuple[str, ...], results: Path
 
 
 def _print_teachers(bench) -> None:
-    import json
 
     from rich.table import Table
 
-    from sedbench.teachers import teacher_dir, teachers_table
+    from sedbench.teachers import read_teacher_info, teacher_dir, teachers_table
 
     df = teachers_table(bench)
     table = Table(title=f"teachers of profile {bench.name}")
@@ -305,7 +304,7 @@ def _print_teachers(bench) -> None:
         table.add_row(*fmt)
     console.print(table)
     for name in df.loc[df["trained"], "teacher"] if len(df) else []:
-        info = json.loads((teacher_dir(bench, name) / "info.json").read_text())
+        info = read_teacher_info(teacher_dir(bench, name))
         per_class = info["validation"].get("per_class_psds1", {})
         if per_class:
             console.print(f"{name} per-class PSDS1: " + ", ".join(

@@ -12,6 +12,12 @@ class DataError(SedbenchError):
     """A dataset file is missing, unreadable or inconsistent."""
 
 
+def unreadable_audio(path: object, exc: BaseException) -> DataError:
+    """The one message for an audio file soundfile cannot read (reader, feature cache and check)."""
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return DataError(f"{path}: unreadable audio ({reason}); replace or remove the file")
+
+
 class ConfigError(SedbenchError):
     """A configuration file or option is invalid."""
 

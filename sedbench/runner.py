@@ -12,7 +12,6 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -40,10 +39,6 @@ class TrainResult:
     partitions: list[TrainedPartition]
     validation: dict[str, Any]  # full metrics of the routed deployed model(s) on validation
     train_s: float
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def method_overrides(bench: Benchmark, name: str) -> dict[str, Any]:
@@ -205,7 +200,7 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
     record: dict[str, Any] = {
         "schema_version": 1, "benchmark": bench.name, "benchmark_hash": bench.benchmark_hash,
         "config_hash": run_hash, "method": method_name, "seed": seed, "config": config,
-        "status": "running", "error": None, "started": _now(), "environment": results.environment_info(),
+        "status": "running", "error": None, "started": results.now_iso(), "environment": results.environment_info(),
     }
     results.write_record(out, record)
     try:
@@ -249,20 +244,13 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}",
                       traceback=traceback.format_exc(limit=8))
     finally:
-        record["finished"] = _now()
+        record["finished"] = results.now_iso()
         record.setdefault("timings", {})
         results.write_record(out, record)
     return record
 
 
 # ----------------------------------------------------------------------------------- the matrix
-@dataclass
-class Pair:
-    method: str
-    seed: int
-    status: str = "pending"  # pending | cached | complete | failed
-
-
 def resolve_methods(spec: str, plugins: tuple[str, ...] = ()) -> list[str]:
     """``all``, a comma list, or globs (``*kd``) against the registry, in registry order."""
     import fnmatch
@@ -297,11 +285,12 @@ def resolve_seeds(seeds: str | None, bench: Benchmark) -> list[int]:
     if seeds is None:
         return [int(s) for s in bench.config.get("seeds", [0])]
     try:
-        if "," in seeds:
-            return [int(s) for s in seeds.split(",") if s.strip()]
-        return list(range(int(seeds)))
+        chosen = [int(s) for s in seeds.split(",") if s.strip()] if "," in seeds else list(range(int(seeds)))
     except ValueError:
-        raise SedbenchError(f"--seeds {seeds}: give a count (3) or a comma list of seeds (0,1,2)") from None
+        chosen = []
+    if not chosen or min(chosen) < 0:
+        raise SedbenchError(f"--seeds {seeds}: give a count >= 1 (3) or a comma list of seeds >= 0 (0,1,2)")
+    return chosen
 
 
 def teachers_needed(methods: list[str], bench: Benchmark, plugins: tuple[str, ...] = ()) -> list[str]:
@@ -367,18 +356,19 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
         stage("features", t)
         t = time.perf_counter()
         missing = [n for n in teachers_needed(methods, bench, plugins)
-                   if force or not (teacher_dir(bench, n) / "info.json").is_file()]
+                   if not (teacher_dir(bench, n) / "info.json").is_file()]  # --force re-runs pairs only
         pairs = [(m, s) for m in methods for s in seeds]
         if executor == "local" and jobs > 1:
             # one pool for teachers and runs: a run starts as soon as its own teachers are cached
-            tasks = [ProcessTask(f"teacher {n}", teacher_task, dict(name=n, config=bench.config,
+            device = str(bench.device)
+            tasks = [ProcessTask(f"teacher {n}", teacher_task, dict(name=n, config=bench.config, device=device,
                                  cache_root=str(bench.cache_root)), priority=1) for n in missing]
+            built = {m: build_method(m, method_overrides(bench, m), plugins) for m in methods}
             for m, s in pairs:
-                method = build_method(m, method_overrides(bench, m), plugins)
-                needs = tuple(f"teacher {part}" for teacher in method.teachers() for part in teacher.split("+")
+                needs = tuple(f"teacher {part}" for teacher in built[m].teachers() for part in teacher.split("+")
                               if part in missing)
-                tasks.append(ProcessTask(f"{m} seed {s}", run_task, dict(method=m, seed=s, **_task_args(
-                    bench, force, plugins)), needs=needs, cost=method.relative_cost))
+                tasks.append(ProcessTask(f"{m} seed {s}", run_task, dict(method=m, seed=s, device=device, **_task_args(
+                    bench, force, plugins)), needs=needs, cost=built[m].relative_cost))
             summaries = [r for r in _in_processes(tasks, jobs, progress, "benchmark")
                          if not r["method"].startswith("teacher ")]
             stages.extend(_teacher_stages(bench, missing))
@@ -412,27 +402,21 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
 
 
 def _teacher_stages(bench: Benchmark, names: list[str]) -> list[dict[str, Any]]:
-    from sedbench.teachers import teacher_dir
+    from sedbench.teachers import read_teacher_info, teacher_dir
 
-    return [{"stage": f"teacher {n}", "seconds": round(load_teacher_info(bench, n).get("train_s", 0.0), 2)}
-            for n in names if (teacher_dir(bench, n) / "info.json").is_file()]  # a failed one has none
-
-
-def load_teacher_info(bench: Benchmark, name: str) -> dict[str, Any]:
-    import json
-
-    from sedbench.teachers import teacher_dir
-
-    return json.loads((teacher_dir(bench, name) / "info.json").read_text())
+    infos = {n: read_teacher_info(teacher_dir(bench, n)) for n in names}
+    return [{"stage": f"teacher {n}", "seconds": round(info.get("train_s", 0.0), 2)}
+            for n, info in infos.items() if info is not None]  # a failed teacher has none
 
 
-def teacher_task(name: str, config: dict[str, Any], cache_root: str, threads: int | None = None) -> dict[str, Any]:
+def teacher_task(name: str, config: dict[str, Any], cache_root: str, threads: int | None = None,
+                 device: str | None = None) -> dict[str, Any]:
     """Train one teacher in a worker process (the teachers of a profile are independent)."""
     from sedbench.teachers import train_teacher
 
     if threads:
         torch.set_num_threads(threads)
-    bench = Benchmark(config, cache_root=cache_root, progress=False)
+    bench = Benchmark(config, cache_root=cache_root, device=device, progress=False)
     train_teacher(bench, name)
     return {"method": f"teacher {name}", "seed": None, "status": "complete", "error": None}
 
@@ -489,8 +473,10 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str) -> 
                 elif len(running) < jobs and all(n in completed for n in task.needs):
                     pending.remove(task)
                     running[pool.submit(task.fn, threads=threads, **task.kwargs)] = task
-            if not running:
-                continue
+            if not running:  # what is left waits for tasks that were never scheduled
+                for task in pending:
+                    summaries.append(failure(task, f"waits for {', '.join(task.needs)}, which is not scheduled"))
+                break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 task = running.pop(future)

@@ -82,7 +82,7 @@ class TeacherCache:
 
     def __init__(self, path: Path, device: torch.device | str = "cpu") -> None:
         self.path = Path(path)
-        meta = json.loads((self.path / "info.json").read_text())
+        meta = read_teacher_info(self.path)
         meta["outputs"] = tuple(meta["outputs"])
         self.info = TeacherInfo(**meta)
         self.arrays = {
@@ -201,6 +201,12 @@ def teacher_dir(bench: Benchmark, name: str) -> Path:
     return bench.cache_root / "teachers" / f"{name}-{teacher_key(bench, name)}"
 
 
+def read_teacher_info(path: Path) -> dict[str, Any] | None:
+    """A cached teacher's info.json (written last, so its presence means complete); None if absent."""
+    info = Path(path) / "info.json"
+    return json.loads(info.read_text()) if info.is_file() else None
+
+
 def load_teacher(bench: Benchmark, name: str, device: torch.device | str = "cpu") -> TeacherCache:
     """A cached teacher; ``a+b`` names an ensemble that averages the teachers' logits."""
     if "+" in name:
@@ -252,7 +258,7 @@ def teacher_outputs(bench: Benchmark, model: nn.Module, batch_size: int = 64) ->
     chunks: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(data), batch_size):
         rows = np.arange(start, min(start + batch_size, len(data)))
-        x = data.batch(rows)["features"].to(device)
+        x = torch.from_numpy(data.features(rows)).to(device)
         out = model(x, return_attention=True) if _accepts_attention(model) else model(x)
         parts = {"frame_logits": out.frame_logits, "clip_logits": out.clip_logits}
         if "attention" in out.features:
@@ -278,10 +284,10 @@ def teachers_table(bench: Benchmark) -> pd.DataFrame:
     rows = []
     for name in bench.config.get("teachers", {}):
         path = teacher_dir(bench, name)
+        info = read_teacher_info(path)
         row: dict[str, Any] = {"teacher": name, "model": teacher_spec(bench, name)["model"],
-                               "trained": (path / "info.json").is_file(), "path": str(path)}
-        if row["trained"]:
-            info = json.loads((path / "info.json").read_text())
+                               "trained": info is not None, "path": str(path)}
+        if info is not None:
             row.update(params=info["params"], psds1=info["validation"].get("psds1"),
                        psds2=info["validation"].get("psds2"), train_s=info["train_s"])
         rows.append(row)

@@ -42,8 +42,9 @@ def copy_bench(bench: Benchmark, results_root) -> Benchmark:
 
 def psds_table(bench: Benchmark):
     df = load(bench.results_root, benchmark=bench.name)
-    table = comparison_table(df, metric="psds1", reference="scratch", benchmark=bench.name)
-    return table.set_index("method")[["mean", "n"]].sort_index()
+    tables = [comparison_table(df, metric=m, reference="scratch", benchmark=bench.name).set_index("method")
+              [["mean", "n"]].add_prefix(m + "_") for m in ("psds1", "intersection_f1", "weak_map")]
+    return tables[0].join(tables[1:]).sort_index()
 
 
 def test_killed_matrix_resumes_to_the_same_table(tiny_bench, tiny_teachers, tmp_path, monkeypatch):
@@ -67,17 +68,22 @@ def test_killed_matrix_resumes_to_the_same_table(tiny_bench, tiny_teachers, tmp_
     assert runner.pair_status(resumed, "vanilla", 0) == "pending"
     summaries = runner.run_matrix(resumed, methods, seeds)
     assert {s["method"]: bool(s.get("skipped")) for s in summaries} == {"scratch": True, "vanilla": False}
-    assert psds_table(resumed).equals(psds_table(straight))
+    table = psds_table(resumed)
+    assert table.equals(psds_table(straight))
+    assert (table["weak_map_mean"] > 0).all()  # PSDS1 is 0 on tiny: the comparison needs non-zero metrics
 
 
-def test_dry_run_shows_cached_and_pending(tiny_bench, tiny_teachers):
-    runner.run_one(tiny_bench, "scratch", 0)
+def test_dry_run_shows_cached_and_pending(tiny_bench, tiny_teachers, tmp_path):
+    bench = copy_bench(tiny_bench, tmp_path / "dry")  # results of its own: other tests run vanilla too
+    runner.run_one(bench, "scratch", 0)
     result = CliRunner().invoke(cli, [
         "run", "--profile", "tiny", "--methods", "scratch,vanilla", "--dry-run",
-        "--results", str(tiny_bench.results_root), "--cache", str(tiny_bench.cache_root),
+        "--results", str(bench.results_root), "--cache", str(bench.cache_root),
         "--set", f"data.root={tiny_bench.config['data']['root']}"])
     assert result.exit_code == 0, result.output
     assert "cached" in result.output and "teacher transformer: cached" in result.output
+    rows = {line.split()[1]: line for line in result.output.splitlines() if line.startswith("│")}
+    assert "cached" in rows["scratch"] and "will train" in rows["vanilla"]
 
 
 def test_local_processes_run_pairs_in_parallel(tiny_bench, tiny_teachers, tmp_path):

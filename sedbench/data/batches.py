@@ -157,10 +157,6 @@ class MixedBatchSampler:
         """A sampler with the same settings over a subset of rows (e.g. one environment's clips)."""
         return MixedBatchSampler(self.data, self.batch_sizes, self.seed, self.steps, rows)
 
-    @property
-    def batch_size(self) -> int:
-        return sum(n for k, n in self.batch_sizes.items() if len(self.part_rows[k]))
-
     def __len__(self) -> int:
         return self.steps
 

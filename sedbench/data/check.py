@@ -20,7 +20,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from sedbench.data.desed import DesedDataset, Split, read_dataset
-from sedbench.errors import DataError
+from sedbench.errors import DataError, unreadable_audio
 
 TOLERANCE_S = 0.1  # event offsets may overshoot the clip by this much (rounding in DESED TSVs)
 
@@ -81,8 +81,7 @@ def _check_audio(split: Split, sample_rate: int, report: CheckReport, advance: A
             info = sf.info(str(path))
             sf.read(str(path), dtype="float32")  # the header can be fine while the data is not
         except (RuntimeError, ValueError, OSError, TypeError) as exc:
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            report.problems.append(f"{path}: unreadable audio ({reason}); replace or remove the file")
+            report.problems.append(str(unreadable_audio(path, exc)))
             continue
         if info.frames == 0:
             report.problems.append(f"{path}: audio file has no samples; replace or remove it")

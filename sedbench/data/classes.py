@@ -22,3 +22,8 @@ ENVIRONMENTS: dict[str, tuple[str, ...]] = {
 }
 
 SPLITS: tuple[str, ...] = ("train_strong", "train_weak", "train_unlabeled", "validation", "eval")
+# Which label file each split's kind needs; splits not listed here are ignored.
+SPLIT_KINDS: dict[str, str] = {
+    "train_strong": "strong", "train_weak": "weak", "train_unlabeled": "unlabeled",
+    "validation": "strong", "eval": "strong",
+}

@@ -26,8 +26,8 @@ import pandas as pd
 import soundfile as sf
 
 from sedbench.config import load_yaml
-from sedbench.data.classes import CLASSES, SPLITS
-from sedbench.errors import DataError
+from sedbench.data.classes import CLASSES, SPLIT_KINDS, SPLITS
+from sedbench.errors import DataError, unreadable_audio
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 STRONG_COLUMNS = ("filename", "onset", "offset", "event_label")
@@ -35,14 +35,6 @@ WEAK_COLUMNS = ("filename", "event_labels")
 DURATION_COLUMNS = ("filename", "duration")
 ENVIRONMENT_COLUMNS = ("filename", "environment")
 
-# Which label file each split kind needs; splits not listed here are ignored.
-SPLIT_KINDS = {
-    "train_strong": "strong",
-    "train_weak": "weak",
-    "train_unlabeled": "unlabeled",
-    "validation": "strong",
-    "eval": "strong",
-}
 
 
 @dataclass
@@ -422,15 +414,10 @@ def _durations_from_headers(split: Split) -> dict[str, float]:
         try:
             info = sf.info(str(split.path(fn)))
         except (RuntimeError, ValueError, OSError) as exc:
-            msg = f"{split.path(fn)}: unreadable audio ({_short(exc)}); replace or remove it"
-            raise DataError(msg) from exc
+            raise unreadable_audio(split.path(fn), exc) from exc
         durations[fn] = info.frames / info.samplerate
     return durations
 
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 # ------------------------------------------------------------------------------- fingerprint

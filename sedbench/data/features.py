@@ -14,7 +14,6 @@ and memory-mapped on every later access.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sedbench.config import config_hash
-from sedbench.errors import ConfigError, DataError
+from sedbench.errors import ConfigError, unreadable_audio
 from sedbench.io import atomic_path, atomic_write_json
 
 CACHE_VERSION = 1  # bump when the feature computation changes, to invalidate old caches
@@ -76,10 +75,6 @@ class FeatureConfig:
         # torch.stft with center=True: one frame per hop plus one
         return self.n_samples // self.hop_length + 1
 
-    @property
-    def hash(self) -> str:
-        return config_hash(self.to_dict())
-
 
 DCASE = FeatureConfig()  # the DCASE 2023 baseline settings: 626 frames per 10 s
 
@@ -123,8 +118,7 @@ def load_audio(path: str | Path, cfg: FeatureConfig = DCASE) -> torch.Tensor:
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, ValueError, OSError, TypeError) as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise DataError(f"{path}: unreadable audio ({reason}); replace or remove the file") from exc
+        raise unreadable_audio(path, exc) from exc
     wav = torch.from_numpy(data.mean(axis=1) if data.shape[1] > 1 else data[:, 0])
     if sr != cfg.sample_rate:
         wav = torchaudio.functional.resample(wav, sr, cfg.sample_rate)
@@ -268,8 +262,3 @@ def _progress(enabled: bool) -> Progress:
         disable=not enabled,
         transient=True,
     )
-
-
-def read_cache_info(cache_dir: str | Path) -> dict[str, Any]:
-    """The cache.json of a cache folder (what dataset and features it holds)."""
-    return json.loads((Path(cache_dir) / "cache.json").read_text(encoding="utf-8"))

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from sedbench.data.classes import CLASSES, ENVIRONMENTS, SPLITS
+from sedbench.data.classes import CLASSES, ENVIRONMENTS, SPLIT_KINDS, SPLITS
 from sedbench.errors import ConfigError, DataError
 
 GENERATOR_VERSION = "1.1"
@@ -47,10 +47,6 @@ PRESETS: dict[str, dict[str, int]] = {
              "eval": 1168},
 }
 
-SPLIT_KINDS: dict[str, str] = {
-    "train_strong": "strong", "train_weak": "weak", "train_unlabeled": "unlabeled",
-    "validation": "strong", "eval": "strong",
-}
 
 
 # ------------------------------------------------------------------------ the generative model

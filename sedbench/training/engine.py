@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sedbench.data.batches import EvalData, MixedBatchSampler, TrainingData
+from sedbench.data.batches import DEFAULT_BATCH_SIZES, EvalData, MixedBatchSampler, TrainingData
 from sedbench.errors import ConfigError, TrainingError
 from sedbench.methods import Method, Partition, SetupContext, StepContext
 from sedbench.models import ModelOutput
@@ -33,7 +33,7 @@ MASKED_LOGIT = -1e4
 @dataclass
 class TrainConfig:
     steps: int = 600
-    batch_size: dict[str, int] = field(default_factory=lambda: {"strong": 6, "weak": 6, "unlabeled": 12})
+    batch_size: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BATCH_SIZES))
     lr: float = 1e-3
     warmup_steps: int = 50
     ema_decay: float = 0.999
@@ -181,12 +181,9 @@ def train_partition(
         mix = draw_mix([batch["is_strong"], batch["is_weak"]], len(indices), rng, cfg.mixup_prob,
                        cfg.mixup_alpha)
         mix.perm, mix.lam = mix.perm.to(device), mix.lam.to(device)
-        if mix.is_identity:  # half of the steps: nothing to mix
-            features, strong_targets, weak_targets = batch["features"], batch["strong"], batch["weak"]
-        else:
-            features = mix.apply(batch["features"])
-            strong_targets = mix.apply(batch["strong"]).clamp(0, 1)
-            weak_targets = mix.apply(batch["weak"]).clamp(0, 1)
+        features = mix.apply(batch["features"])
+        strong_targets = mix.apply(batch["strong"]).clamp(0, 1)
+        weak_targets = mix.apply(batch["weak"]).clamp(0, 1)
         if augment is not None:
             features = augment(features, rng)
 

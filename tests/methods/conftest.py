@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
 import torch
-from torch import nn
 
 from sedbench.methods import SetupContext, StepContext, build_method
 from sedbench.models import build_model
@@ -77,16 +74,3 @@ class Harness:
             opt.zero_grad()
             self.total(self.ctx(ema_factor)).backward()
             opt.step()
-
-
-@pytest.fixture
-def harness():
-    return Harness
-
-
-def count(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def numpy_probs(logits: torch.Tensor) -> np.ndarray:
-    return torch.sigmoid(logits).detach().numpy()

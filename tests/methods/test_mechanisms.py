@@ -7,13 +7,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from sedbench.complexity.params import count_params as count
 from sedbench.errors import ConfigError
 from sedbench.methods import Method, NoParams, get_method, register_method
 from sedbench.teachers import TeacherBatch
 from sedbench.training.engine import DeployedModel, class_mask_for
 from sedbench.training.losses import temporal_average_forward
 from sedbench.training.mixup import Mix
-from tests.methods.conftest import CLASSES, Harness, count, teacher_info
+from tests.methods.conftest import CLASSES, Harness, teacher_info
 
 
 def eval_probs(h: Harness) -> tuple[torch.Tensor, torch.Tensor]:
