@@ -12,6 +12,9 @@ Reports:
 - label tightness: clips are re-rendered with their stems and, over every labelled frame
   (64 ms window, 16 ms hop), we count how often the labelled event's energy exceeds the
   background's (noise bed + distractors) in that frame;
+- the resolution ceiling: the ground truth itself, written as frame scores at a profile's output
+  resolution and median-filtered like a model's output, scored with PSDS1 per class. Events much
+  shorter than the profile's output frames cannot reach PSDS1's 0.7 detection overlap even then;
 - per-class event counts and durations, written into docs/datasheet.md with --write-docs.
 """
 
@@ -131,6 +134,29 @@ def label_tightness(seed: int, split: str, count: int, root: Path | None = None,
 def _frame_energy(x: np.ndarray, starts: np.ndarray, win: int) -> np.ndarray:
     c = np.concatenate([[0.0], np.cumsum(x ** 2)])
     return c[starts + win] - c[starts]
+
+
+def resolution_ceiling(root: Path, profile: str, split: str = "validation") -> dict:
+    """PSDS1 (overall and per class) of the ground truth rendered as frame scores at ``profile``'s
+    output resolution, through sedbench's own label encoder, median filter and PSDS."""
+    from sedbench.config import load_profile
+    from sedbench.data.features import FeatureConfig
+    from sedbench.data.labels import LabelEncoder
+    from sedbench.evaluation import compute_metrics, scores_from_probs
+
+    encoder = LabelEncoder(CLASSES, FeatureConfig.from_dict(load_profile(profile)["features"]))
+    events = read_strong(root, split)
+    durations = pd.read_csv(root / "metadata" / f"{split}_durations.tsv", sep="\t")
+    ids = [Path(f).stem for f in durations["filename"]]
+    truth = {cid: [] for cid in ids}
+    for f, on, off, lab in events[["filename", "onset", "offset", "event_label"]].itertuples(index=False):
+        truth[Path(f).stem].append((on, off, lab))
+    frames = np.stack([encoder.strong(truth[cid]) for cid in ids])
+    scores = scores_from_probs(frames, ids, list(CLASSES), encoder.frame_hop_s)
+    metrics = compute_metrics(scores, None, ids, truth, dict(zip(ids, durations["duration"], strict=True)),
+                              list(CLASSES), which=("psds1",))
+    return {"psds1": metrics["psds1"], "per_class": metrics["per_class_psds1"],
+            "frame_ms": 1000 * encoder.frame_hop_s}
 
 
 # ---------------------------------------------------------------------------- statistics
@@ -258,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--root", type=Path, default=None, help="dataset folder [data/desed-synth/...]")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--profile", default="quick", help="profile whose output resolution sets the ceiling")
     parser.add_argument("--regenerate", action="store_true", help="regenerate (and time) the dataset")
     parser.add_argument("--tightness-clips", type=int, default=200, help="clips per split re-rendered")
     parser.add_argument("--write-docs", action="store_true", help="refresh docs/datasheet.md and its figure")
@@ -281,7 +308,12 @@ def main(argv: list[str] | None = None) -> int:
         tight[split] = label_tightness(args.seed, split, count, root)
         print(f"label tightness {split}: {tight[split][0]:.3f} of {tight[split][1]} labelled frames "
               f"({count} clips) have the event above the background")
+    ceiling = resolution_ceiling(root, args.profile)
+    print(f"resolution ceiling ({args.profile}, {ceiling['frame_ms']:.0f} ms frames): ground truth as scores "
+          f"scores PSDS1 {ceiling['psds1']:.3f} on validation")
     stats = class_stats(root)
+    stats[("ceiling", f"PSDS1 at {ceiling['frame_ms']:.0f} ms")] = pd.Series(ceiling["per_class"]).round(2)
+    stats.loc["total", ("ceiling", f"PSDS1 at {ceiling['frame_ms']:.0f} ms")] = round(ceiling["psds1"], 2)
     print(stats.to_string())
 
     if args.write_docs:
@@ -297,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{f1['validation']:.3f}, eval {f1['eval']:.3f}",
         ]
         lines += [f"- label tightness, {s}: {v:.3f} of {n} labelled frames" for s, (v, n) in tight.items()]
+        lines.append(f"- resolution ceiling: the validation ground truth written as `{args.profile}` frame "
+                     f"scores ({ceiling['frame_ms']:.0f} ms) scores PSDS1 {ceiling['psds1']:.3f}; per class in "
+                     "the last column above (the 'total' row holds the overall PSDS1)")
         if generation is not None:
             lines.append(f"- generation with --jobs {args.jobs}: {generation}")
         text = replace_block(text, "difficulty", "\n".join(lines))

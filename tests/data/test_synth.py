@@ -177,6 +177,21 @@ def test_active_regions_follow_the_energy_envelope():
     assert abs(synth.active_regions(quiet_tail)[-1, 1] / sr - 0.5) < 0.03
 
 
+def test_short_events_are_widened_to_the_desed_minimum():
+    # DESED labels no event shorter than 250 ms: a lone 100 ms bark gets a 250 ms label about its
+    # centre, and one at the very start of a sound is widened to the right only
+    sr = synth.SAMPLE_RATE
+    tone = np.sin(2 * np.pi * 440 * np.arange(sr) / sr)
+    bark = np.concatenate([np.zeros(sr // 2), tone[: sr // 10], np.zeros(sr // 2)])
+    (start, stop), = synth.active_regions(bark)
+    assert stop - start == int(synth.MIN_LABEL_S * sr)
+    assert abs((start + stop) / 2 / sr - 0.55) < 0.02
+    (start, stop), = synth.active_regions(np.concatenate([tone[: sr // 10], np.zeros(sr)]))
+    assert start == 0 and stop == int(synth.MIN_LABEL_S * sr)
+    long_tone = synth.active_regions(np.concatenate([tone[: sr // 2], np.zeros(sr // 2)]))
+    assert abs(long_tone[0, 1] / sr - 0.5) < 0.03  # long events keep their own extent
+
+
 def test_every_recipe_is_finite_and_normalised():
     from sedbench.data import synth_recipes as R
 

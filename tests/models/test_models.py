@@ -160,3 +160,18 @@ def test_functional_call_and_deepcopy(name):
         next(clone.parameters()).add_(1.0)
     assert not torch.equal(next(clone.parameters()), next(model.parameters()))
     assert clone.model_name == name
+
+
+def test_se_crnn_skip_path_reaches_the_heads_around_the_bigru():
+    # with the recurrence silenced, only the skip path can carry the CNN's output to the heads
+    torch.manual_seed(0)
+    x = torch.randn(2, 64, 100)
+    for skip, expect_signal in ((True, True), (False, False)):
+        model = built("se-crnn", 64, skip=skip).eval()
+        with torch.no_grad():
+            for p in model.rnn.parameters():
+                p.zero_()
+            out = model(x)
+        varies = out.frame_logits.std(dim=1).max().item() > 1e-6  # frame logits change over time
+        assert varies == expect_signal
+    assert n_params(built("se-crnn", 64)) - n_params(built("se-crnn", 64, skip=False)) == 64 * 128 + 128
