@@ -140,21 +140,19 @@ def resolution_ceiling(root: Path, profile: str, split: str = "validation") -> d
     """PSDS1 (overall and per class) of the ground truth rendered as frame scores at ``profile``'s
     output resolution, through sedbench's own label encoder, median filter and PSDS."""
     from sedbench.config import load_profile
+    from sedbench.data.desed import load_dataset
     from sedbench.data.features import FeatureConfig
     from sedbench.data.labels import LabelEncoder
     from sedbench.evaluation import compute_metrics, scores_from_probs
 
     encoder = LabelEncoder(CLASSES, FeatureConfig.from_dict(load_profile(profile)["features"]))
-    events = read_strong(root, split)
-    durations = pd.read_csv(root / "metadata" / f"{split}_durations.tsv", sep="\t")
-    ids = [Path(f).stem for f in durations["filename"]]
-    truth = {cid: [] for cid in ids}
-    for f, on, off, lab in events[["filename", "onset", "offset", "event_label"]].itertuples(index=False):
-        truth[Path(f).stem].append((on, off, lab))
+    labelled = load_dataset(root)[split]
+    truth = {Path(f).stem: events for f, events in labelled.clip_events().items()}
+    durations = {Path(f).stem: d for f, d in labelled.durations.items()}
+    ids = list(truth)
     frames = np.stack([encoder.strong(truth[cid]) for cid in ids])
     scores = scores_from_probs(frames, ids, list(CLASSES), encoder.frame_hop_s)
-    metrics = compute_metrics(scores, None, ids, truth, dict(zip(ids, durations["duration"], strict=True)),
-                              list(CLASSES), which=("psds1",))
+    metrics = compute_metrics(scores, None, ids, truth, durations, list(CLASSES), which=("psds1",))
     return {"psds1": metrics["psds1"], "per_class": metrics["per_class_psds1"],
             "frame_ms": 1000 * encoder.frame_hop_s}
 

@@ -35,6 +35,7 @@ def run_variant(profile: str, overrides: tuple[str, ...], seed: int) -> dict:
     from sklearn.metrics import roc_auc_score
 
     from sedbench.benchmark import Benchmark
+    from sedbench.complexity.params import count_params
     from sedbench.runner import train_and_select
     from sedbench.training.engine import predict
 
@@ -51,7 +52,7 @@ def run_variant(profile: str, overrides: tuple[str, ...], seed: int) -> dict:
     per_class = {c: float(v or 0.0) for c, v in (result.validation.get("per_class_psds1") or {}).items()}
     return {"psds1": result.validation["psds1"], "psds2": result.validation["psds2"],
             "per_class": per_class, "auc": auc, "train_s": train_s,
-            "params": sum(p.numel() for p in result.partitions[0].deployed.parameters())}
+            "params": count_params(result.partitions[0].deployed)}
 
 
 def _task(args: tuple[str, str, tuple[str, ...], int]) -> tuple[str, dict]:
