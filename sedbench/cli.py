@@ -113,6 +113,34 @@ def methods_cmd(plugins: tuple[Path, ...]) -> None:
 
 
 
+@cli.command("doctor")
+@click.option("--data", type=click.Path(path_type=Path), default=Path("data"), show_default=True,
+              help="Where datasets are generated.")
+@click.option("--cache", type=click.Path(path_type=Path), default=Path("cache"), show_default=True,
+              help="Cache folder (features, teacher zoo).")
+@click.option("--results", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+              help="Results folder.")
+@click.option("--quiet", is_flag=True, help="Print only problems (for scripts: `make benchmark` runs this).")
+def doctor_cmd(data: Path, cache: Path, results: Path, quiet: bool) -> None:
+    """Check the installed stack, the device, the CPU and the disk; exit 1 with a one-line fix."""
+    from rich.table import Table
+
+    from sedbench.doctor import diagnose
+
+    checks = diagnose(data, cache, results)
+    failed = [c for c in checks if c.status == "fail"]
+    if not quiet:
+        table = Table(show_header=False, box=None, pad_edge=False)
+        style = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+        for c in checks:
+            table.add_row(f"[{style[c.status]}]{c.status}[/]", c.name, c.detail)
+        console.print(table)
+    for c in failed:
+        err_console.print(f"[bold red]error:[/] {c.name}: {c.detail}; {c.fix}", highlight=False, soft_wrap=True)
+    if failed:
+        sys.exit(1)
+
+
 # ------------------------------------------------------------------------------ run / evaluate
 def _benchmark(profile: str | None, overrides: tuple[str, ...], results: Path, cache: Path, device: str | None,
                jobs: int = 1):

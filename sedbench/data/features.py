@@ -25,13 +25,16 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 import torch
-import torchaudio
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sedbench.config import config_hash
 from sedbench.errors import ConfigError, unreadable_audio
 from sedbench.io import atomic_path, atomic_write_json
+from sedbench.stack import import_torchaudio
+
+# a torchaudio that does not load against torch is one line that says what to do, not a traceback
+torchaudio = import_torchaudio()
 
 CACHE_VERSION = 1  # bump when the feature computation changes, to invalidate old caches
 
