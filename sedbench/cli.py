@@ -194,6 +194,7 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
     seed_list = runner.resolve_seeds(seeds, bench)
     if dry_run:
         _print_matrix(bench, methods, seed_list, plugins)
+        _print_estimate(bench, methods, seed_list, jobs, plugins, force)
         return 0
     console.print(f"[bold]sedbench[/] profile [cyan]{bench.name}[/] on {bench.device}: "
                   f"{len(methods)} method(s) x {len(seed_list)} seed(s) -> {results}")
@@ -218,23 +219,37 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
     return 1 if failed else 0
 
 
+def _print_estimate(bench, methods: list[str], seeds: list[int], jobs: int, plugins: tuple[str, ...],
+                    force: bool) -> None:
+    """Time and disk this run needs on this machine; a one-line error when the disk is too small."""
+    from sedbench import plan, runner
+
+    runs, teachers = runner.pending_work(bench, methods, seeds, plugins, force)
+    est = plan.estimate(bench.config, student_runs=runs, teachers=teachers, jobs=jobs, device=bench.device,
+                        cache_root=bench.cache_root, results_root=bench.results_root)
+    plan.print_estimate(est, console)
+    est.check_disk()
+
+
 def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[str, ...]) -> None:
     from rich.table import Table
 
     from sedbench import runner
+    from sedbench.plan import clip_counts
     from sedbench.teachers import teacher_dir
 
+    on_disk = clip_counts(bench.config)[2]  # without the data nothing is cached (and nothing is generated)
     table = Table(title=f"run matrix: profile {bench.name}, results {bench.results_root}")
-    table.add_column("method")
+    table.add_column("method", no_wrap=True)
     for seed in seeds:
         table.add_column(f"seed {seed}")
     for method in methods:
         table.add_row(method, *[
-            "[green]cached[/]" if runner.pair_status(bench, method, s, plugins) == "cached" else "will train"
-            for s in seeds])
+            "[green]cached[/]" if on_disk and runner.pair_status(bench, method, s, plugins) == "cached"
+            else "will train" for s in seeds])
     console.print(table)
     for name in runner.teachers_needed(methods, bench, plugins):
-        state = "cached" if (teacher_dir(bench, name) / "info.json").is_file() else "will train"
+        state = "cached" if on_disk and (teacher_dir(bench, name) / "info.json").is_file() else "will train"
         console.print(f"teacher {name}: {state}")
 
 

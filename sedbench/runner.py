@@ -49,7 +49,11 @@ def routed_predict(partitions: list[TrainedPartition], data, device: torch.devic
                    batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """Predict every clip with the student of its partition (environment-aware routing)."""
     if len(partitions) == 1 and partitions[0].partition.environment is None:
-        return predict(partitions[0].deployed.to(device), data, device, batch_size)
+        deployed = partitions[0].deployed
+        try:
+            return predict(deployed.to(device), data, device, batch_size)
+        finally:
+            deployed.cpu()  # the deployed model lives on the CPU: model.pt never holds device tensors
     n = len(data.clip_ids)
     frames = clips = None
     covered = np.zeros(n, dtype=bool)
@@ -144,7 +148,7 @@ def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model
             validation=validation, validate=validate, teachers=teachers, cfg=cfg,
             seed=seed * 1000 + i, device=bench.device, augment=augment,
             on_step=(lambda step, loss, task=task, what=what: progress.update(
-                task, completed=step, description=f"{what} loss {loss:.3f}"))
+                task, completed=step, **({} if loss is None else {"description": f"{what} loss {loss:.3f}"})))
             if progress is not None else None,
         ))
         if progress is not None:
@@ -315,6 +319,22 @@ def pair_status(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ..
     return "cached" if record.get("status") == "complete" and record.get("config_hash") == run_hash else "pending"
 
 
+def pending_work(bench: Benchmark, methods: list[str], seeds: list[int], plugins: tuple[str, ...] = (),
+                 force: bool = False) -> tuple[list[tuple[str, float]], list[str]]:
+    """((method, relative cost) per pair still to train, teachers still to train), writing nothing:
+    before the dataset exists nothing can be cached, so everything is pending."""
+    from sedbench.plan import clip_counts
+    from sedbench.teachers import teacher_dir
+
+    built = {m: build_method(m, method_overrides(bench, m), plugins) for m in methods}
+    teachers = teachers_needed(methods, bench, plugins)
+    if not clip_counts(bench.config)[2]:
+        return [(m, built[m].relative_cost) for m in methods for _ in seeds], teachers
+    runs = [(m, built[m].relative_cost) for m in methods for s in seeds
+            if force or pair_status(bench, m, s, plugins) != "cached"]
+    return runs, [t for t in teachers if not (teacher_dir(bench, t) / "info.json").is_file()]
+
+
 def run_task(config: dict[str, Any], method: str, seed: int, results_root: str, cache_root: str,
              force: bool, plugins: tuple[str, ...], threads: int | None = None,
              device: str | None = None) -> dict[str, Any]:
@@ -333,17 +353,31 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
 
     Wall time per stage goes to ``results/<benchmark>/timings.json`` (benchmarks/stages.py prints it).
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from sedbench.io import atomic_write_json
+    from sedbench.plan import estimate
     from sedbench.teachers import teacher_dir, train_teacher
 
+    # before anything is written: a full disk should stop the run now, not after the data
+    all_runs = [(m, 1.0) for m in methods for _ in seeds]
+    estimate(bench.config, student_runs=all_runs, teachers=teachers_needed(methods, bench, plugins), jobs=jobs,
+             device=bench.device, cache_root=bench.cache_root, results_root=bench.results_root,
+             measure_time=False).check_disk()
     stages: list[dict[str, Any]] = []
 
     def stage(name: str, start: float) -> None:
         stages.append({"stage": name, "seconds": round(time.perf_counter() - start, 2)})
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         bench.progress = progress
         t = time.perf_counter()

@@ -258,19 +258,25 @@ def teacher_outputs(bench: Benchmark, model: nn.Module, batch_size: int = 64) ->
     chunks: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(data), batch_size):
         rows = np.arange(start, min(start + batch_size, len(data)))
-        x = torch.from_numpy(data.features(rows)).to(device)
-        out = model(x, return_attention=True) if _accepts_attention(model) else model(x)
-        parts = {"frame_logits": out.frame_logits, "clip_logits": out.clip_logits}
-        if "attention" in out.features:
-            parts["temporal_weights"] = resample_frames(
-                attention_rollout(out.features["attention"]).unsqueeze(-1), n_out).squeeze(-1)
-        if "embedding" in out.features:
-            parts["embedding"] = resample_frames(out.features["embedding"].float(), n_out)
+        parts = teacher_batch_outputs(model, torch.from_numpy(data.features(rows)).to(device), n_out)
         for key, value in parts.items():
             dtype = np.float16 if key == "embedding" else np.float32  # embeddings dominate the size
             chunks.setdefault(key, []).append(value.float().cpu().numpy().astype(dtype))
     model.cpu()
     return {key: np.concatenate(values) for key, values in chunks.items()}
+
+
+@torch.no_grad()
+def teacher_batch_outputs(model: nn.Module, x: torch.Tensor, n_out: int) -> dict[str, torch.Tensor]:
+    """A teacher's cached outputs for one batch of features, on the features' device."""
+    out = model(x, return_attention=True) if _accepts_attention(model) else model(x)
+    parts = {"frame_logits": out.frame_logits, "clip_logits": out.clip_logits}
+    if "attention" in out.features:
+        parts["temporal_weights"] = resample_frames(
+            attention_rollout(out.features["attention"]).unsqueeze(-1), n_out).squeeze(-1)
+    if "embedding" in out.features:
+        parts["embedding"] = resample_frames(out.features["embedding"].float(), n_out)
+    return parts
 
 
 def _accepts_attention(model: nn.Module) -> bool:

@@ -126,7 +126,10 @@ class CRNN(nn.Module):
         # return_attention is part of the common signature; a CRNN has no attention maps.
         cnn = self.cnn(x.transpose(1, 2).unsqueeze(1))  # (B, C, T', 1)
         cnn = cnn.squeeze(-1).transpose(1, 2)  # (B, T', C)
-        context, _ = self.rnn(cnn)
+        # the BiGRU always runs in fp32: under CUDA autocast cuDNN's RNN would run in fp16 whatever
+        # dtype autocast asks for, and without loss scaling its gradients can underflow silently
+        with torch.autocast(x.device.type, enabled=False):
+            context, _ = self.rnn(cnn.float())
         if self.skip is not None:
             context = context + self.skip(cnn)
         frame_logits, clip_logits = self.head(self.dropout(context))

@@ -24,10 +24,13 @@ from sedbench.models import ModelOutput
 from sedbench.teachers import TeacherCache
 from sedbench.training import losses
 from sedbench.training.ema import ema_factor, make_mean_student, update_mean_student
-from sedbench.training.mixup import draw_mix
+from sedbench.training.mixup import draw_mix, host_array
 
 # Logit given to classes outside a partition's subset: sigmoid(-1e4) == 0 exactly in float32.
 MASKED_LOGIT = -1e4
+# On an accelerator the loss is read back (finiteness check, progress) every this many steps.
+SYNC_EVERY = 25
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -44,6 +47,8 @@ class TrainConfig:
     clip_grad: float = 5.0
     val_every: int = 100
     eval_batch_size: int = 64
+    # fp32, or bf16 autocast (recurrent layers stay fp32 either way: see models/crnn.py)
+    precision: str = "fp32"
 
     def scaled(self, share: float) -> TrainConfig:
         """The same schedule compressed to ``share`` of its steps (a partition's student)."""
@@ -61,7 +66,10 @@ class TrainConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"training: unknown option(s) {unknown}; valid: {sorted(known)}")
-        return cls(**values)
+        cfg = cls(**values)
+        if cfg.precision not in PRECISIONS:
+            raise ConfigError(f"training.precision: {cfg.precision!r} is not one of {', '.join(PRECISIONS)}")
+        return cfg
 
 
 class DeployedModel(nn.Module):
@@ -116,10 +124,17 @@ def predict(model: nn.Module, data: EvalData, device: torch.device, batch_size: 
     frames, clips = [], []
     for start in range(0, len(rows), batch_size):
         features = torch.from_numpy(np.asarray(data.features[rows[start:start + batch_size]]))
-        out = model(features.to(device))
-        frames.append(torch.sigmoid(out.frame_logits.float()).cpu().numpy())
-        clips.append(torch.sigmoid(out.clip_logits.float()).cpu().numpy())
+        frame_probs, clip_probs = predict_batch(model, features, device)
+        frames.append(frame_probs.numpy())
+        clips.append(clip_probs.numpy())
     return np.concatenate(frames), np.concatenate(clips)
+
+
+@torch.no_grad()
+def predict_batch(model: nn.Module, features: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frame and clip probabilities of one CPU batch, computed on ``device``, returned as fp32 on the CPU."""
+    out = model(features.to(device))
+    return torch.sigmoid(out.frame_logits.float()).cpu(), torch.sigmoid(out.clip_logits.float()).cpu()
 
 
 def train_partition(
@@ -167,59 +182,19 @@ def train_partition(
     optimizer = torch.optim.Adam(params, lr=cfg.lr, betas=(0.9, 0.999))
     sampler = MixedBatchSampler(data, cfg.batch_size, seed=seed, steps=cfg.steps, rows=partition.rows)
     val_rows = _validation_rows(validation, partition)
-    use_amp = device.type == "cuda"
 
     best: tuple[Any, int, dict | None] = (None, 0, None)
     history: list[dict[str, float]] = []
+    # A host sync (isfinite, float(loss)) stalls a GPU's queue: on an accelerator the loss is read
+    # every SYNC_EVERY steps (and at validation and the end); on the CPU reading it costs nothing.
+    sync_every = 1 if device.type == "cpu" else SYNC_EVERY
     for step, indices in enumerate(sampler, start=1):
-        student.train()
-        mean_student.train()
-        modules.train()
         for group in optimizer.param_groups:
             group["lr"] = cfg.lr * losses.exp_rampup(step, cfg.warmup_steps)
-        batch = {k: v.to(device, non_blocking=True) for k, v in data.batch(indices).items()}
-        mix = draw_mix([batch["is_strong"], batch["is_weak"]], len(indices), rng, cfg.mixup_prob,
-                       cfg.mixup_alpha)
-        mix.perm, mix.lam = mix.perm.to(device), mix.lam.to(device)
-        features = mix.apply(batch["features"])
-        strong_targets = mix.apply(batch["strong"]).clamp(0, 1)
-        weak_targets = mix.apply(batch["weak"]).clamp(0, 1)
-        if augment is not None:
-            features = augment(features, rng)
-
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            student_out = student(features)
-            with torch.no_grad():
-                mean_out = mean_student(features)
-            terms = {
-                "strong": losses.bce_with_logits(student_out.frame_logits[batch["is_strong"]].float(),
-                                                 strong_targets[batch["is_strong"]], class_mask_dev),
-                "weak": losses.bce_with_logits(student_out.clip_logits[batch["is_weak"]].float(),
-                                               weak_targets[batch["is_weak"]], class_mask_dev),
-            }
-            weight = cfg.consistency_weight * losses.exp_rampup(step, cfg.consistency_rampup_steps)
-            terms["consistency"] = weight * (
-                losses.consistency_mse(student_out.frame_logits.float(), mean_out.frame_logits.float(),
-                                       class_mask_dev)
-                + losses.consistency_mse(student_out.clip_logits.float(), mean_out.clip_logits.float(),
-                                         class_mask_dev)
-            )
-            ctx = StepContext(
-                step=step, total_steps=cfg.steps, batch=batch, features=features,
-                student_out=student_out, mean_out=mean_out,
-                teachers={name: cache.batch(batch["index"], mix) for name, cache in teachers.items()},
-                student=student, mean_student=mean_student, modules=modules,
-                ema_factor=ema_factor(step, cfg.ema_decay), class_mask=class_mask_dev,
-            )
-            for name, value in method.loss(ctx).items():
-                terms[f"{method.name}/{name}"] = value.float()
-        total = sum(terms.values())
-        if not torch.isfinite(total):
-            bad = ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
-            raise TrainingError(
-                f"loss is not finite at step {step} ({bad}); lower the learning rate or the method's "
-                "loss weights"
-            )
+        total, terms, ctx = training_step(
+            step=step, batch=data.batch(indices), student=student, mean_student=mean_student,
+            modules=modules, method=method, teachers=teachers, cfg=cfg, rng=rng, device=device,
+            class_mask=class_mask_dev, augment=augment)
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         if cfg.clip_grad:
@@ -227,14 +202,18 @@ def train_partition(
         optimizer.step()
         update_mean_student(mean_student, student, ctx.ema_factor)
         method.on_step_end(ctx)
+        validating = validate is not None and (step % cfg.val_every == 0 or step == cfg.steps)
+        loss = None
+        if step % sync_every == 0 or validating or step == cfg.steps:
+            loss = check_finite(total, terms, step, sync_every)
         if on_step is not None:
-            on_step(step, float(total.detach()))
+            on_step(step, loss)
 
-        if validate is not None and (step % cfg.val_every == 0 or step == cfg.steps):
+        if validating:
             net = mean_student if method.deploy == "mean_student" else student
             deployed = DeployedModel(net, class_mask_dev)
             score = validate(deployed, val_rows)
-            history.append({"step": step, "val_score": score, "loss": float(total.detach())})
+            history.append({"step": step, "val_score": score, "loss": loss})
             if best[0] is None or score >= best[0]:
                 best = (score, step, copy.deepcopy(net.state_dict()))
     net = mean_student if method.deploy == "mean_student" else student
@@ -242,6 +221,82 @@ def train_partition(
         net.load_state_dict(best[2])
     deployed = DeployedModel(net, class_mask).cpu().eval()
     return TrainedPartition(partition, deployed, training_only_params, best[1], best[0], history)
+
+
+def autocast(cfg: TrainConfig, device: torch.device):
+    """bf16 autocast when the recipe asks for it (on any device, the CPU too), else a no-op."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
+
+
+def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    """Move a CPU batch; to a GPU through pinned memory, so that the copy does not block the step."""
+    if device.type == "cuda" and torch.cuda.is_available():  # pinning needs a CUDA driver
+        return {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+def training_step(*, step: int, batch: dict[str, torch.Tensor], student: nn.Module, mean_student: nn.Module,
+                  modules: nn.ModuleDict, method: Method, teachers: dict[str, TeacherCache],
+                  cfg: TrainConfig, rng: np.random.Generator, device: torch.device,
+                  class_mask: torch.Tensor | None = None,
+                  augment: Callable[[torch.Tensor, np.random.Generator], torch.Tensor] | None = None,
+                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor], StepContext]:
+    """The forward half of one step: the loss terms of the base recipe plus the method's, on ``device``.
+
+    ``batch`` is the CPU batch of ``TrainingData.batch``. Everything decided by the host (the mix,
+    which rows are strong or weak) is decided here from the CPU tensors, then moved with the batch,
+    so the step never waits on the device: no ``nonzero`` or boolean-mask indexing of device tensors.
+    """
+    student.train()
+    mean_student.train()
+    modules.train()
+    mix = draw_mix([batch["is_strong"], batch["is_weak"]], len(batch["index"]), rng, cfg.mixup_prob,
+                   cfg.mixup_alpha).to(device)
+    strong_rows = torch.from_numpy(np.flatnonzero(host_array(batch["is_strong"]))).to(device)
+    weak_rows = torch.from_numpy(np.flatnonzero(host_array(batch["is_weak"]))).to(device)
+    batch = to_device(batch, device)
+    features = mix.apply(batch["features"])
+    strong_targets = mix.apply(batch["strong"]).clamp(0, 1)
+    weak_targets = mix.apply(batch["weak"]).clamp(0, 1)
+    if augment is not None:
+        features = augment(features, rng)
+
+    with autocast(cfg, device):
+        student_out = student(features)
+        with torch.no_grad():
+            mean_out = mean_student(features)
+        terms = {
+            "strong": losses.bce_with_logits(student_out.frame_logits.index_select(0, strong_rows).float(),
+                                             strong_targets.index_select(0, strong_rows), class_mask),
+            "weak": losses.bce_with_logits(student_out.clip_logits.index_select(0, weak_rows).float(),
+                                           weak_targets.index_select(0, weak_rows), class_mask),
+        }
+        weight = cfg.consistency_weight * losses.exp_rampup(step, cfg.consistency_rampup_steps)
+        terms["consistency"] = weight * (
+            losses.consistency_mse(student_out.frame_logits.float(), mean_out.frame_logits.float(), class_mask)
+            + losses.consistency_mse(student_out.clip_logits.float(), mean_out.clip_logits.float(), class_mask)
+        )
+        ctx = StepContext(
+            step=step, total_steps=cfg.steps, batch=batch, features=features,
+            student_out=student_out, mean_out=mean_out,
+            teachers={name: cache.batch(batch["index"], mix) for name, cache in teachers.items()},
+            student=student, mean_student=mean_student, modules=modules,
+            ema_factor=ema_factor(step, cfg.ema_decay), class_mask=class_mask,
+        )
+        for name, value in method.loss(ctx).items():
+            terms[f"{method.name}/{name}"] = value.float()
+    return sum(terms.values()), terms, ctx
+
+
+def check_finite(total: torch.Tensor, terms: dict[str, torch.Tensor], step: int, every: int) -> float:
+    """The loss as a float (one host sync), or a TrainingError when it is not finite."""
+    loss = float(total.detach())
+    if not np.isfinite(loss):
+        bad = ", ".join(f"{k}={float(v.detach()):.4g}" for k, v in terms.items())
+        when = f"at step {step}" if every == 1 else f"by step {step} (checked every {every} steps)"
+        raise TrainingError(f"loss is not finite {when} ({bad}); lower the learning rate or the method's "
+                            "loss weights")
+    return loss
 
 
 def _validation_rows(validation: EvalData | None, partition: Partition) -> np.ndarray | None:

@@ -23,6 +23,10 @@ class Mix:
     def identity(cls, batch_size: int, device: torch.device | str = "cpu") -> Mix:
         return cls(torch.arange(batch_size, device=device), torch.ones(batch_size, device=device))
 
+    def to(self, device: torch.device | str) -> Mix:
+        """The same mix on another device (the engine draws it on the CPU, then moves it with the batch)."""
+        return Mix(self.perm.to(device, non_blocking=True), self.lam.to(device, non_blocking=True), self.mixed)
+
     def apply(self, x: torch.Tensor) -> torch.Tensor:
         if not self.mixed:
             return x
@@ -39,18 +43,29 @@ def draw_mix(
 ) -> Mix:
     """Draw one mix for the batch: with probability ``prob``, each boolean mask in ``groups`` (the
     strong part, the weak part) is mixed within itself with c ~ Beta(alpha, alpha), c >= 0.5, as
-    DESED_task does; rows outside every group (unlabeled clips) stay unmixed."""
-    mix = Mix.identity(batch_size)
-    if prob <= 0 or rng.random() >= prob:
-        return mix
-    for mask in groups:
-        rows = torch.nonzero(mask, as_tuple=False).flatten()
-        if len(rows) < 2:
-            continue
-        c = float(rng.beta(alpha, alpha))
-        c = max(c, 1 - c)
-        shuffled = rows[torch.from_numpy(rng.permutation(len(rows)))]
-        mix.perm[rows] = shuffled
-        mix.lam[rows] = c
-        mix.mixed = True
-    return mix
+    DESED_task does; rows outside every group (unlabeled clips) stay unmixed.
+
+    A mix is decided on the host, from the batch's CPU masks and the numpy ``rng``, before the
+    batch moves (``Mix.to`` then moves it along): no step waits on a GPU for ``nonzero``, and a seed
+    gives the same mixes on every device.
+    """
+    perm = np.arange(batch_size)
+    lam = np.ones(batch_size, dtype=np.float32)
+    mixed = False
+    if prob > 0 and rng.random() < prob:
+        for mask in groups:
+            rows = np.flatnonzero(host_array(mask))
+            if len(rows) < 2:
+                continue
+            c = float(rng.beta(alpha, alpha))
+            perm[rows] = rows[rng.permutation(len(rows))]
+            lam[rows] = max(c, 1 - c)
+            mixed = True
+    return Mix(torch.from_numpy(perm), torch.from_numpy(lam), mixed)
+
+
+def host_array(mask: torch.Tensor | np.ndarray) -> np.ndarray:
+    """A boolean mask as a numpy array (a device tensor is copied back: avoid that in a hot loop)."""
+    if isinstance(mask, np.ndarray):
+        return mask
+    return (mask if mask.device.type == "cpu" else mask.cpu()).numpy()

@@ -1,0 +1,218 @@
+"""What a run will cost before it starts: disk and wall time, from measured per-step costs.
+
+``sedbench run --dry-run`` prints ``estimate(...)``; every real run checks the disk first, so a
+`full` run does not die after half an hour of data generation on a full disk. The estimate reads
+the profile only (never generates data): clip counts come from the desed-synth preset or the
+real dataset's TSVs, and the per-step costs are timed here on this machine, on a small batch of
+random features through the real models (a few seconds), scaled to the profile's batch size.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sedbench.errors import SedbenchError
+
+SAFETY = 1.15  # margin on the disk estimate: TSVs, temporary files while a cache is published
+EMBEDDING_DIM = 256  # upper bound of a teacher's cached frame embedding (transformer dim 192)
+
+
+@dataclass
+class Estimate:
+    disk_bytes: dict[str, float] = field(default_factory=dict)  # what will be written, by part
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time, by stage
+    free_bytes: float = 0.0
+    where: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_disk(self) -> float:
+        return SAFETY * sum(self.disk_bytes.values())
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+    def check_disk(self) -> None:
+        """A one-line error when the disk is too small for what this run will write."""
+        if self.total_disk > self.free_bytes:
+            raise SedbenchError(
+                f"not enough disk: this run writes about {gib(self.total_disk)} under {self.where} and only "
+                f"{gib(self.free_bytes)} is free; free space there or point --cache/--results (and data.root) "
+                "at a larger disk")
+
+
+def gib(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB"
+
+
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def free_bytes(path: Path) -> float:
+    path = Path(path).resolve()
+    while not path.exists():
+        path = path.parent
+    return float(shutil.disk_usage(path).free)
+
+
+def clip_counts(config: dict[str, Any]) -> tuple[dict[str, int], Path | None, bool]:
+    """(clips per split, dataset root, whether the audio is already on disk), without writing."""
+    data = config.get("data", {})
+    if data.get("source", "synth") == "desed":
+        from sedbench.data.desed import load_dataset
+
+        dataset = load_dataset(data["config"])
+        return {name: len(split.files) for name, split in dataset.splits.items()}, None, True
+    from sedbench.data.synth import PRESETS, default_root, read_manifest
+
+    preset, seed = data.get("preset", "quick"), int(data.get("seed", 0))
+    root = Path(data["root"]) if data.get("root") else default_root(preset, seed)
+    return dict(PRESETS[preset]), root, read_manifest(root) is not None
+
+
+def time_train_step(model_name: str, model_kwargs: dict[str, Any], n_mels: int, n_frames: int,
+                    n_classes: int, batch_size: int, device: torch.device, probe_batch: int = 2,
+                    repeats: int = 2) -> float:
+    """Seconds per training step (student forward + backward + Adam + mean-student forward), measured
+    on ``probe_batch`` random clips and scaled linearly to ``batch_size``."""
+    from sedbench.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model(model_name, n_mels=n_mels, n_classes=n_classes, **model_kwargs).to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    x = torch.randn(probe_batch, n_mels, n_frames, device=device)
+
+    def step() -> None:
+        out = model(x)
+        loss = out.frame_logits.float().mean() + out.clip_logits.float().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            model(x)  # the mean student's forward
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    step()  # warm-up: allocator, kernels
+    start = time.perf_counter()
+    for _ in range(repeats):
+        step()
+    return (time.perf_counter() - start) / repeats * batch_size / probe_batch
+
+
+def time_clip_synthesis(n: int = 2) -> float:
+    from sedbench.data.synth import render_clip
+
+    render_clip(12345, "train_strong", n)  # warm-up: recipes, filters
+    start = time.perf_counter()
+    for i in range(n):
+        render_clip(12345, "train_strong", i)
+    return (time.perf_counter() - start) / n
+
+
+def time_features(cfg, n: int = 4) -> float:
+    from sedbench.data.features import logmel
+
+    wave = torch.randn(int(cfg.sample_rate * cfg.clip_duration)) * 0.1
+    logmel(wave, cfg)  # warm-up: the mel filter bank
+    start = time.perf_counter()
+    for _ in range(n):
+        logmel(wave, cfg)
+    return (time.perf_counter() - start) / n
+
+
+def estimate(config: dict[str, Any], *, student_runs: list[tuple[str, float]], teachers: list[str],
+             jobs: int, device: torch.device, cache_root: Path, results_root: Path,
+             measure_time: bool = True) -> Estimate:
+    """Disk and time for: the data (unless on disk), the features, the missing ``teachers`` and the
+    pending ``student_runs`` ((method, relative step cost) per pair) with ``jobs`` processes.
+    ``measure_time=False`` skips the timing (seconds of probing): the disk check before a real run."""
+    from sedbench.data.classes import CLASSES
+    from sedbench.data.features import FeatureConfig
+
+    feat = FeatureConfig.from_dict(config["features"])
+    counts, data_root, audio_exists = clip_counts(config)
+    n_classes = len(CLASSES)
+    n_clips = sum(counts.values())
+    n_train = sum(v for k, v in counts.items() if k.startswith("train"))
+    n_eval = counts.get("eval", 0)
+    t_out = feat.n_frames // 4
+    est = Estimate(where=", ".join(sorted({str(p) for p in (data_root or cache_root, cache_root, results_root)})))
+    est.free_bytes = min(free_bytes(p) for p in (data_root or cache_root, cache_root, results_root))
+    cores = os.cpu_count() or 1
+
+    # disk: what this run writes
+    if not audio_exists:
+        est.disk_bytes["audio (WAV)"] = n_clips * (feat.sample_rate * feat.clip_duration * 2 + 44)
+    est.disk_bytes["features"] = n_clips * feat.n_mels * feat.n_frames * 4
+    per_clip = t_out * n_classes * 4 + t_out * 4 + t_out * EMBEDDING_DIM * 2  # logits, weights, embedding
+    for name in teachers:
+        est.disk_bytes[f"teacher {name}"] = n_train * per_clip
+    if student_runs:
+        est.disk_bytes["results"] = len(student_runs) * n_eval * t_out * (n_classes + 2) * 9
+    if not measure_time:
+        return est
+
+    # time: each stage from its measured unit cost on this machine
+    if not audio_exists:
+        est.seconds["data generation"] = n_clips * time_clip_synthesis() / cores
+    est.seconds["features"] = n_clips * time_features(feat)
+    train = config["training"]
+    batch = sum(int(v) for v in train["batch_size"].values())
+    student = config["student"]
+    kwargs = {k: v for k, v in student.items() if k not in ("model", "max_params", "max_macs")}
+    student_step = time_train_step(student["model"], kwargs, feat.n_mels, feat.n_frames, n_classes, batch, device)
+    teacher_cfg = {**train, **(config.get("teacher_training") or {})}
+    t_batch = sum(int(v) for v in teacher_cfg["batch_size"].values())
+    teacher_seconds = 0.0
+    for name in teachers:
+        spec = dict(config["teachers"][name])
+        model = spec.pop("model")
+        per_step = time_train_step(model, spec, feat.n_mels, feat.n_frames, n_classes, t_batch, device)
+        teacher_seconds += per_step * int(teacher_cfg["steps"])
+    steps = int(train["steps"])
+    run_seconds = sum(student_step * steps * cost for _, cost in student_runs)
+    # validation and evaluation: a forward pass over the split, about a third of a training step per clip
+    val_clips = counts.get("validation", 0) * max(1, steps // int(train.get("val_every", steps)))
+    run_seconds += len(student_runs) * (val_clips + n_eval) * student_step / batch / 3
+    workers = max(1, jobs)
+    if teachers:
+        est.seconds["teachers"] = teacher_seconds / min(workers, len(teachers))
+    if student_runs:
+        est.seconds["runs"] = run_seconds / workers
+    est.notes.append(f"measured on {device}: a student step {student_step * 1000:.0f} ms at batch {batch}")
+    if jobs > 1 and device.type == "cpu":
+        est.notes.append(f"{jobs} processes share {cores} cores: each step is slower than measured alone")
+    return est
+
+
+def print_estimate(est: Estimate, console) -> None:
+    from rich.table import Table
+
+    table = Table(title="estimate for this machine", show_header=True)
+    table.add_column("stage", no_wrap=True)
+    table.add_column("time", justify="right")
+    table.add_column("disk", justify="right")
+    for part in dict.fromkeys([*est.seconds, *est.disk_bytes]):
+        seconds = est.seconds.get(part)
+        table.add_row(part, duration(seconds) if seconds is not None else "",
+                      gib(est.disk_bytes[part]) if part in est.disk_bytes else "")
+    table.add_row("[bold]total[/]", f"[bold]{duration(est.total_seconds)}[/]",
+                  f"[bold]{gib(est.total_disk)}[/] ({gib(est.free_bytes)} free)")
+    console.print(table)
+    for note in est.notes:
+        console.print(f"  {note}", highlight=False)
+
