@@ -49,8 +49,9 @@ class Benchmark:
             from sedbench.data.synth import ensure_dataset
 
             root = data.get("root")
+            # generation uses every core whatever --jobs says: nothing else runs while it does
             return ensure_dataset(data.get("preset", "quick"), int(data.get("seed", 0)),
-                                  root=Path(root) if root else None, jobs=self.jobs)
+                                  root=Path(root) if root else None)
         if source == "desed":
             if "config" not in data:
                 raise ConfigError(f"profile {self.name}: data.source desed needs data.config (a data-config YAML)")

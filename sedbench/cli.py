@@ -57,10 +57,10 @@ SYNTH_PRESETS = ("tiny", "quick", "full")
 @click.option("--seed", type=int, default=0, show_default=True, help="Generator seed.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output folder [default: data/desed-synth/<preset>-seed<seed>].")
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes (the files are identical whatever the number).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes [default: every core]; the files are identical whatever the number.")
 @click.option("--force", is_flag=True, help="Regenerate even if a complete dataset is already there.")
-def data_synth(preset: str, seed: int, out: Path | None, jobs: int, force: bool) -> None:
+def data_synth(preset: str, seed: int, out: Path | None, jobs: int | None, force: bool) -> None:
     """Generate the embedded desed-synth dataset in the DESED layout."""
     from sedbench.data.synth import generate, summary_table
 
@@ -177,12 +177,15 @@ def with_profile_options(fn):
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Parallel local processes.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
+@click.option("--gpus-per-run", type=float, default=None,
+              help="With --executor ray: the GPU share of one run [default: 0.25 when the cluster has GPUs].")
 @click.option("--force", is_flag=True, help="Re-run pairs whose results are already complete.")
 @click.option("--dry-run", is_flag=True, help="Print the run matrix and what is cached; train nothing.")
 @click.option("--no-table", is_flag=True, help="Do not print the comparison table at the end.")
 @with_profile_options
 @plugin_option
-def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, address: str | None, force: bool,
+def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, address: str | None,
+            gpus_per_run: float | None, force: bool,
             dry_run: bool, no_table: bool, profile: str | None, overrides: tuple[str, ...], results: Path,
             cache: Path, device: str | None, plugins: tuple[Path, ...]) -> int:
     """Run the benchmark: data, teachers, then every (method, seed) pair, then the table."""
@@ -199,7 +202,7 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
     console.print(f"[bold]sedbench[/] profile [cyan]{bench.name}[/] on {bench.device}: "
                   f"{len(methods)} method(s) x {len(seed_list)} seed(s) -> {results}")
     summaries = runner.run_matrix(bench, methods, seed_list, jobs=jobs, executor=executor, address=address,
-                                  force=force, plugins=plugins, console=console)
+                                  force=force, gpus_per_run=gpus_per_run, plugins=plugins, console=console)
     failed = [s for s in summaries if s["status"] != "complete"]
     for s in failed:
         err_console.print(f"[red]failed[/] {s['method']} seed {s['seed']}: {s.get('error')}", highlight=False)

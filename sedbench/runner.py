@@ -8,6 +8,7 @@ at the end; an interrupted run is never left marked complete).
 
 from __future__ import annotations
 
+import itertools
 import time
 import traceback
 from collections.abc import Callable
@@ -335,12 +336,31 @@ def pending_work(bench: Benchmark, methods: list[str], seeds: list[int], plugins
     return runs, [t for t in teachers if not (teacher_dir(bench, t) / "info.json").is_file()]
 
 
-def run_task(config: dict[str, Any], method: str, seed: int, results_root: str, cache_root: str,
-             force: bool, plugins: tuple[str, ...], threads: int | None = None,
-             device: str | None = None) -> dict[str, Any]:
-    """The one run function of every executor (local processes, Ray): self-contained arguments."""
+def spread_devices(device: torch.device, jobs: int) -> tuple[list[str], float | None]:
+    """The devices ``jobs`` worker processes use, and each one's share of its GPU's memory.
+
+    ``cuda`` without an index spreads over every visible GPU; several processes on one GPU each get
+    an equal share of its memory (less a margin for the CUDA context), so that none starves another.
+    """
+    if device.type != "cuda":
+        return [str(device)], None
+    gpus = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if device.index is None else [str(device)]
+    per_gpu = -(-jobs // max(1, len(gpus)))
+    return gpus or [str(device)], (0.9 / per_gpu if per_gpu > 1 else None)
+
+
+def _worker_setup(threads: int | None, device: str | None, memory_fraction: float | None) -> None:
     if threads:
         torch.set_num_threads(threads)
+    if memory_fraction and device and device.startswith("cuda"):
+        torch.cuda.set_per_process_memory_fraction(memory_fraction, torch.device(device))
+
+
+def run_task(config: dict[str, Any], method: str, seed: int, results_root: str, cache_root: str,
+             force: bool, plugins: tuple[str, ...], threads: int | None = None,
+             device: str | None = None, memory_fraction: float | None = None) -> dict[str, Any]:
+    """The one run function of every executor (local processes, Ray): self-contained arguments."""
+    _worker_setup(threads, device, memory_fraction)
     bench = Benchmark(config, results_root=results_root, cache_root=cache_root, device=device, progress=False)
     record = run_one(bench, method, seed, force=force, plugins=plugins)
     return {k: record.get(k) for k in ("method", "seed", "status", "error", "skipped")}
@@ -348,6 +368,7 @@ def run_task(config: dict[str, Any], method: str, seed: int, results_root: str, 
 
 def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: int = 1,
                executor: str = "local", address: str | None = None, force: bool = False,
+               gpus_per_run: float | None = None,
                plugins: tuple[str, ...] = (), console=None) -> list[dict[str, Any]]:
     """Data -> features -> teachers -> every (method, seed); returns one summary per pair.
 
@@ -393,29 +414,39 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                    if not (teacher_dir(bench, n) / "info.json").is_file()]  # --force re-runs pairs only
         pairs = [(m, s) for m in methods for s in seeds]
         if executor == "local" and jobs > 1:
-            # one pool for teachers and runs: a run starts as soon as its own teachers are cached
-            device = str(bench.device)
-            tasks = [ProcessTask(f"teacher {n}", teacher_task, dict(name=n, config=bench.config, device=device,
-                                 cache_root=str(bench.cache_root)), priority=1) for n in missing]
+            # one pool for teachers and runs: a run starts as soon as its own teachers are cached;
+            # on GPUs the tasks are dealt round-robin over the devices, each with its memory share
+            devices, memory = spread_devices(bench.device, jobs)
+            placed = itertools.count()
+
+            def gpu(i: int) -> dict[str, Any]:
+                return dict(device=devices[i % len(devices)], memory_fraction=memory)
+
+            tasks = [ProcessTask(f"teacher {n}", teacher_task, dict(name=n, config=bench.config,
+                                 cache_root=str(bench.cache_root), **gpu(next(placed))), priority=1) for n in missing]
             built = {m: build_method(m, method_overrides(bench, m), plugins) for m in methods}
             for m, s in pairs:
                 needs = tuple(f"teacher {part}" for teacher in built[m].teachers() for part in teacher.split("+")
                               if part in missing)
-                tasks.append(ProcessTask(f"{m} seed {s}", run_task, dict(method=m, seed=s, device=device, **_task_args(
-                    bench, force, plugins)), needs=needs, cost=built[m].relative_cost))
+                args = dict(method=m, seed=s, **gpu(next(placed)), **_task_args(bench, force, plugins))
+                tasks.append(ProcessTask(f"{m} seed {s}", run_task, args, needs=needs, cost=built[m].relative_cost))
             summaries = [r for r in _in_processes(tasks, jobs, progress, "benchmark")
                          if not r["method"].startswith("teacher ")]
             stages.extend(_teacher_stages(bench, missing))
             stage("teachers and runs (wall)", t)
         else:
             for name in missing:
-                train_teacher(bench, name, progress=progress)
+                try:
+                    train_teacher(bench, name, progress=progress)
+                except SedbenchError as exc:  # the runs that need it fail with the reason; the others run
+                    err = console.print if console is not None else print
+                    err(f"teacher {name} failed: {exc}")
             stages.extend(_teacher_stages(bench, missing))
             stage("teachers (wall)", t)
             t = time.perf_counter()
             overall = progress.add_task("benchmark", total=len(pairs))
             if executor == "ray":
-                summaries = _run_ray(bench, pairs, address, force, plugins, progress, overall)
+                summaries = _run_ray(bench, pairs, address, force, plugins, progress, overall, gpus_per_run)
             else:
                 summaries = []
                 for method, seed in pairs:
@@ -444,12 +475,11 @@ def _teacher_stages(bench: Benchmark, names: list[str]) -> list[dict[str, Any]]:
 
 
 def teacher_task(name: str, config: dict[str, Any], cache_root: str, threads: int | None = None,
-                 device: str | None = None) -> dict[str, Any]:
+                 device: str | None = None, memory_fraction: float | None = None) -> dict[str, Any]:
     """Train one teacher in a worker process (the teachers of a profile are independent)."""
     from sedbench.teachers import train_teacher
 
-    if threads:
-        torch.set_num_threads(threads)
+    _worker_setup(threads, device, memory_fraction)
     bench = Benchmark(config, cache_root=cache_root, device=device, progress=False)
     train_teacher(bench, name)
     return {"method": f"teacher {name}", "seed": None, "status": "complete", "error": None}
@@ -527,14 +557,28 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str) -> 
     return summaries
 
 
-def _run_ray(bench, pairs, address, force, plugins, progress, overall) -> list[dict[str, Any]]:
+RAY_GPUS_PER_RUN = 0.25  # a student run leaves most of a GPU idle: four share one by default
+
+
+def ray_gpus_per_run(resources: dict[str, float], requested: float | None = None) -> float:
+    """GPUs one Ray task asks for: ``requested``, else a quarter of one when the cluster has GPUs."""
+    if requested is not None:
+        if requested < 0:
+            raise SedbenchError(f"--gpus-per-run {requested}: give a share >= 0 (e.g. 0.25: four runs per GPU)")
+        return float(requested)
+    return RAY_GPUS_PER_RUN if resources.get("GPU", 0) > 0 else 0.0
+
+
+def _run_ray(bench, pairs, address, force, plugins, progress, overall,
+             gpus_per_run: float | None = None) -> list[dict[str, Any]]:
     try:
         import ray
     except ImportError:
         raise SedbenchError("--executor ray needs Ray: pip install 'sedbench[ray]'") from None
     if not ray.is_initialized():
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
-    gpus = 1 if torch.cuda.is_available() else 0
+    # what the cluster has, not what the driver has: a CPU-only head can schedule GPU workers
+    gpus = ray_gpus_per_run(ray.cluster_resources(), gpus_per_run)
     remote = ray.remote(num_gpus=gpus, num_cpus=1)(run_task)
     args = _task_args(bench, force, plugins)
     refs = {remote.remote(method=m, seed=s, threads=1, device=None, **args): (m, s) for m, s in pairs}

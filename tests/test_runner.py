@@ -131,3 +131,34 @@ def test_process_pool_starts_longest_first_and_skips_dependents_of_failures():
     assert by_key["student"]["status"] == "failed" and by_key["student"]["error"] == "teacher failed: boom"
     started = [s["method"] for s in summaries if s["method"] != "student"]
     assert started == ["dear", "middle", "cheap", "teacher"]  # one worker: finishing order = start order
+
+
+def test_gpu_runs_spread_over_devices_with_a_memory_share(monkeypatch):
+    import torch
+
+    from sedbench.runner import ray_gpus_per_run, spread_devices
+
+    assert spread_devices(torch.device("cpu"), 4) == (["cpu"], None)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    devices, share = spread_devices(torch.device("cuda"), 4)
+    assert devices == ["cuda:0", "cuda:1"] and share == pytest.approx(0.45)
+    assert spread_devices(torch.device("cuda:1"), 1) == (["cuda:1"], None)
+    assert ray_gpus_per_run({"GPU": 8.0}) == 0.25 and ray_gpus_per_run({"CPU": 64.0}) == 0.0
+    assert ray_gpus_per_run({"GPU": 8.0}, 1.0) == 1.0
+
+
+def test_dry_run_prints_time_and_disk_and_refuses_a_full_disk(tmp_path, monkeypatch):
+    from sedbench import plan
+
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "--profile", "tiny", "--methods", "scratch", "--dry-run", "--results", str(tmp_path / "r"),
+            "--cache", str(tmp_path / "c")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "estimate for this machine" in result.output and "GiB" in result.output
+    assert "data generation" in result.output and "runs" in result.output
+    assert not (tmp_path / "data").exists() and not (tmp_path / "r").exists()  # a dry run writes nothing
+    monkeypatch.setattr(plan, "free_bytes", lambda path: 1000.0)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert "not enough disk" in result.output and "GiB" in result.output

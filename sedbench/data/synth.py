@@ -456,16 +456,20 @@ def _is_match(manifest: dict[str, Any] | None, preset: str, seed: int) -> bool:
                                manifest.get("generator_version")) == (preset, seed, GENERATOR_VERSION)
 
 
-def generate(preset: str, seed: int = 0, out: Path | None = None, jobs: int = 1, progress: bool = True,
-             force: bool = False) -> Path:
+def generate(preset: str, seed: int = 0, out: Path | None = None, jobs: int | None = None,
+             progress: bool = True, force: bool = False) -> Path:
     """Generate desed-synth ``preset`` with ``seed`` into ``out`` and return its path.
 
     An existing complete dataset with the same preset, seed and generator version is reused unless
     ``force``. The dataset is built in a hidden sibling folder and renamed into place at the end,
-    so ``out`` is never half-written.
+    so ``out`` is never half-written. ``jobs`` defaults to every core (a small preset stays in this
+    process: starting workers would cost more than it saves); every clip has its own seeded
+    generator, so the dataset is the same whatever the number of processes.
     """
     if preset not in PRESETS:
         raise ConfigError(f"unknown desed-synth preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    if jobs is None:
+        jobs = max(1, min(os.cpu_count() or 1, sum(PRESETS[preset].values()) // 200))
     if jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, not {jobs}")
     out = Path(out) if out is not None else default_root(preset, seed)
@@ -492,7 +496,7 @@ def generate(preset: str, seed: int = 0, out: Path | None = None, jobs: int = 1,
     return out
 
 
-def ensure_dataset(preset: str, seed: int = 0, root: Path | None = None, jobs: int = 1,
+def ensure_dataset(preset: str, seed: int = 0, root: Path | None = None, jobs: int | None = None,
                    progress: bool = True) -> Path:
     """The root of a complete desed-synth dataset, generating it only when it is missing."""
     return generate(preset, seed, out=root, jobs=jobs, progress=progress, force=False)
