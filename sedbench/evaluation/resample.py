@@ -189,8 +189,14 @@ class PsdsStatistics:
         efpr = fp / duration[None, :]
         ct_rates = [acc(2 + k) / np.maximum(t_ref[:, k], 1e-12)[None, :] for k in range(len(self.classes)) if k != c]
         efpr = (efpr + s.alpha_ct * np.mean(ct_rates, axis=0)) * SECONDS_PER_HOUR
-        groups, cols = np.nonzero(efpr <= s.max_efpr)
-        return rows[cols], fp[groups, cols], efpr[groups, cols], acc(0)[groups, cols]
+        tp = acc(0)
+        # a point with no more TPs than the point before it and no lower eFPR changes no staircase:
+        # dropping it leaves the PSD-ROC (and its area) as it is, and most points are such (TPs change
+        # at few change points)
+        keep = efpr <= s.max_efpr
+        keep[1:] &= (tp[1:] > tp[:-1]) | (efpr[1:] < efpr[:-1])
+        groups, cols = np.nonzero(keep)
+        return rows[cols], fp[groups, cols], efpr[groups, cols], tp[groups, cols]
 
     def _bounds(self, windows: list[_Window]) -> np.ndarray:
         if "bounds" not in self._cache:
