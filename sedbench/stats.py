@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
+from scipy.integrate import quad
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestPower
 from statsmodels.stats.proportion import proportion_confint
@@ -125,14 +126,43 @@ def holm(pvalues: Sequence[float | None]) -> list[float | None]:
 
 
 # ------------------------------------------------------------------------------------------ power
+def paired_power(effect_size: float, n: int, alpha: float = ALPHA) -> float:
+    """Power of the two-sided paired t-test at Cohen's d ``effect_size`` and n pairs (statsmodels
+    TTestPower). scipy's noncentral t, under it, returns NaN at some large noncentralities; there the
+    same probability is integrated directly: P(|Z + nc| > c sqrt(V / df)), V ~ chi2(df)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = float(TTestPower().power(effect_size, n, alpha, alternative="two-sided"))
+        if math.isnan(p):
+            df, nc = n - 1, effect_size * math.sqrt(n)
+            c = float(sps.t.ppf(1 - alpha / 2, df))
+
+            def integrand(v: float) -> float:
+                s = c * math.sqrt(v / df)
+                return (sps.norm.cdf(nc - s) + sps.norm.cdf(-nc - s)) * sps.chi2.pdf(v, df)
+
+            lo, hi = sps.chi2.ppf([1e-12, 1 - 1e-12], df)  # where the chi2 mass is, so quad sees it
+            p = float(quad(integrand, lo, hi, points=[df], limit=200)[0])
+    return min(max(p, 0.0), 1.0)
+
+
 def mde(sd: float | None, n: int, alpha: float = ALPHA, power: float = POWER) -> float | None:
     """Smallest mean paired difference the two-sided paired t-test detects with ``power`` at n pairs."""
     if sd is None or _isnan(sd) or sd <= 0 or n < MIN_PAIRS:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        d = TTestPower().solve_power(effect_size=None, nobs=n, alpha=alpha, power=power, alternative="two-sided")
-    return float(d) * sd
+        d = float(
+            np.squeeze(
+                TTestPower().solve_power(effect_size=None, nobs=n, alpha=alpha, power=power, alternative="two-sided")
+            )
+        )
+    if math.isnan(d):  # the root finder gave up: bisect on the effect size
+        lo, hi = 0.0, 100.0
+        for _ in range(60):
+            lo, hi = (lo, (lo + hi) / 2) if paired_power((lo + hi) / 2, n, alpha) >= power else ((lo + hi) / 2, hi)
+        d = hi
+    return d * sd
 
 
 def seeds_needed(
@@ -145,20 +175,19 @@ def seeds_needed(
     es = abs(effect) / sd
     if es == 0:
         return cap + 1
-    tp = TTestPower()
-    if tp.power(es, MIN_PAIRS, alpha, alternative="two-sided") >= power:
+    if paired_power(es, MIN_PAIRS, alpha) >= power:
         return MIN_PAIRS
-    if tp.power(es, cap, alpha, alternative="two-sided") < power:
+    if paired_power(es, cap, alpha) < power:
         return cap + 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        n = tp.solve_power(effect_size=es, nobs=None, alpha=alpha, power=power, alternative="two-sided")
-    n = int(math.ceil(float(np.squeeze(n)) - 1e-9))
-    while n > MIN_PAIRS and tp.power(es, n - 1, alpha, alternative="two-sided") >= power:  # solver slack
-        n -= 1
-    while tp.power(es, n, alpha, alternative="two-sided") < power:
-        n += 1
-    return n
+    # power grows with n: bisect on whole seed counts (solve_power's root finder can return NaN)
+    lo, hi = MIN_PAIRS, cap  # power(lo) < target <= power(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if paired_power(es, mid, alpha) >= power:
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 # ------------------------------------------------------------------------------- resampled PSDS
@@ -386,13 +415,19 @@ class _Resampled:
     def _read(self) -> dict[str, dict[str, PsdsStatistics]]:
         if self._stats is None:
             self._stats = {m: {} for m in self.metrics}
+            failed = []
             for d in sorted(set(self.runs["run_dir"].dropna().astype(str))):
                 try:
                     scores, gt, durations = read_run_inputs(d)
                     for m in self.metrics:
                         self._stats[m][d] = psds_statistics(scores, gt, durations, PSDS_SETTINGS[m])
                 except (SedbenchError, OSError, ValueError) as exc:
-                    self.notes.append(f"no usable score files in {d} ({exc}); its comparisons use the t interval")
+                    failed.append(f"{d}: {exc}")
+            if failed:
+                self.notes.append(
+                    f"{len(failed)} run(s) without usable score files (first: {failed[0]}); "
+                    "comparisons involving them use the paired t interval"
+                )
         return self._stats
 
     def get(self, metric: str):

@@ -372,6 +372,28 @@ def _by_mean(runs: pd.DataFrame, metric: str) -> list[str]:
     return list(means.sort_values(ascending=lower_is_better(metric), kind="stable").index)
 
 
+def comparison_family(
+    df: pd.DataFrame,
+    metrics: str | Sequence[str] = "psds1",
+    reference: str = "scratch",
+    *,
+    against: str | Sequence[str] = ("reference",),
+    pairwise: bool = False,
+    benchmark: str | None = None,
+    benchmark_hash: str | None = None,
+    **options,
+) -> pd.DataFrame:
+    """The comparisons a table or plot shows, one row each (``sedbench.stats.compare``), one Holm family:
+    what ``plots.forest`` draws."""
+    if pairwise:
+        return pairwise_table(df, metrics, benchmark=benchmark, benchmark_hash=benchmark_hash, **options)
+    runs, notes = select_comparable(df, benchmark, benchmark_hash)
+    metrics = [resolve_metric(runs, m) for m in parse_metrics(metrics)]
+    long = table_comparisons(runs, metrics, reference, parse_against(against), notes=notes, **options)
+    long.attrs.update(benchmark=str(runs["benchmark"].iloc[0]), benchmark_hash=str(runs["benchmark_hash"].iloc[0]))
+    return long
+
+
 def pairwise_table(
     df: pd.DataFrame,
     metrics: str | Sequence[str] = "psds1",
