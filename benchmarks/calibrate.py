@@ -43,8 +43,21 @@ def parse_seeds(spec: str) -> list[int]:
 
 def train(args) -> None:
     seeds = ",".join(str(s) for s in parse_seeds(args.seeds))
-    cmd = [sys.executable, "-m", "sedbench.cli", "run", "--methods", args.method, "--seeds", seeds,
-           "--jobs", str(args.jobs), "--results", str(args.results), "--no-table"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sedbench.cli",
+        "run",
+        "--methods",
+        args.method,
+        "--seeds",
+        seeds,
+        "--jobs",
+        str(args.jobs),
+        "--results",
+        str(args.results),
+        "--no-table",
+    ]
     if args.profile:
         cmd += ["--profile", args.profile]
     print("$ " + " ".join(cmd), flush=True)
@@ -60,8 +73,18 @@ def seed_values(results, method: str, metric: str, benchmark: str | None, benchm
     return runs, values, notes
 
 
-def calibrate(results, method: str, metric: str, n: int, splits: int, resamples: int, alpha: float,
-              benchmark: str | None = None, benchmark_hash: str | None = None, seed: int = 0) -> list[AAResult]:
+def calibrate(
+    results,
+    method: str,
+    metric: str,
+    n: int,
+    splits: int,
+    resamples: int,
+    alpha: float,
+    benchmark: str | None = None,
+    benchmark_hash: str | None = None,
+    seed: int = 0,
+) -> list[AAResult]:
     runs, values, notes = seed_values(results, method, metric, benchmark, benchmark_hash)
     for note in notes:
         print(f"note: {note}")
@@ -88,8 +111,9 @@ def report(results: list[AAResult], markdown: bool = False) -> str:
             reading = f"calibrated (CI includes or lies below {r.alpha:.0%})"
         else:
             reading = f"too liberal: calls one method different more often than {r.alpha:.0%}"
-        rows.append([r.test, f"{r.positives}/{r.trials}", f"{r.rate:.1%}", f"[{r.ci_low:.1%}, {r.ci_high:.1%}]",
-                     reading])
+        rows.append(
+            [r.test, f"{r.positives}/{r.trials}", f"{r.rate:.1%}", f"[{r.ci_low:.1%}, {r.ci_high:.1%}]", reading]
+        )
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
@@ -128,13 +152,28 @@ def main(argv: list[str] | None = None) -> list[AAResult]:
         # its noise level), on top of its frame-level noise draw
         quality = np.random.default_rng(args.seed).normal(1.1, 0.08, args.demo_seeds)
         for s, noise in enumerate(quality):
-            write_synthetic_results(args.results, methods={args.method: (float(noise), 340_000, 3.1e8)},
-                                    seeds=(s,), n_clips=args.demo_clips, n_classes=4)
+            write_synthetic_results(
+                args.results,
+                methods={args.method: (float(noise), 340_000, 3.1e8)},
+                seeds=(s,),
+                n_clips=args.demo_clips,
+                n_classes=4,
+            )
         print(f"demo: {args.demo_seeds} synthetic seeds of one method in {args.results}")
     elif args.train:
         train(args)
-    results = calibrate(args.results, args.method, args.metric, args.n, args.splits, args.resamples, args.alpha,
-                        args.benchmark, args.benchmark_hash, args.seed)
+    results = calibrate(
+        args.results,
+        args.method,
+        args.metric,
+        args.n,
+        args.splits,
+        args.resamples,
+        args.alpha,
+        args.benchmark,
+        args.benchmark_hash,
+        args.seed,
+    )
     print(report(results, args.markdown))
     print("The splits reuse the same seeds: each interval covers the split draw, not the choice of these seeds.")
     return results

@@ -31,9 +31,7 @@ def results(tmp_path):
         for seed, v in enumerate(values):
             write_record(
                 run_dir(tmp_path, "quick", method, seed),
-                fake_record(
-                    method, seed, v, benchmark="quick", params=100_000 if method == "same" else 300_000
-                ),
+                fake_record(method, seed, v, benchmark="quick", params=100_000 if method == "same" else 300_000),
             )
     return tmp_path
 
@@ -113,9 +111,7 @@ def test_table_refuses_mixed_benchmarks_and_notes_hashes(results):
     assert out.exit_code != 0 and "--benchmark" in out.output
     write_record(
         run_dir(results, "quick", "scratch", 9),
-        fake_record(
-            "scratch", 9, 0.9, benchmark="quick", benchmark_hash="older", finished="2025-01-01T00:00:00+00:00"
-        ),
+        fake_record("scratch", 9, 0.9, benchmark="quick", benchmark_hash="older", finished="2025-01-01T00:00:00+00:00"),
     )
     t = comparison_table(load(results), benchmark="quick")
     assert t.attrs["benchmark_hash"] == "synth0000000" and "older" in t.attrs["notes"][0]
