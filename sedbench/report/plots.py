@@ -68,7 +68,9 @@ def pareto(
     metric = resolve_metric(runs, metric)
     cost_col, cost_label = COST_AXES.get(cost, (cost, cost))
     cost_col = resolve_metric(runs, cost_col)
-    g = runs.assign(_y=pd.to_numeric(runs[metric], errors="coerce"), _x=pd.to_numeric(runs[cost_col], errors="coerce"))
+    g = runs.assign(
+        _y=pd.to_numeric(runs[metric], errors="coerce"), _x=pd.to_numeric(runs[cost_col], errors="coerce")
+    )
     g = (
         g.dropna(subset=["_x", "_y"])
         .groupby("method")
@@ -134,7 +136,9 @@ def psd_roc(runs: Mapping[str, str | os.PathLike], out: str | os.PathLike, metri
         ax.step(efpr, etpr, where="post", color=color, label=f"{label} (PSDS {res.value:.3f})")
     s = settings
     ct = f", cttc={s.cttc_threshold}, α_ct={s.alpha_ct}" if s.cttc_threshold is not None else ""
-    ax.set_title(f"PSD-ROC, {metric.upper()} (dtc={s.dtc_threshold}, gtc={s.gtc_threshold}{ct}, α_st={s.alpha_st})")
+    ax.set_title(
+        f"PSD-ROC, {metric.upper()} (dtc={s.dtc_threshold}, gtc={s.gtc_threshold}{ct}, α_st={s.alpha_st})"
+    )
     ax.set_xlabel("effective false positive rate (eFPR, per hour)")
     ax.set_ylabel("effective true positive rate (eTPR)")
     ax.set_xlim(0, s.max_efpr)
@@ -216,7 +220,9 @@ def per_class(
     ax.set_title(f"Per-class {label} by method — {runs['benchmark'].iloc[0]}")
     ax.set_ylim(0, 1.05)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, ncol=min(6, len(names)), loc="upper center", bbox_to_anchor=(0.5, -0.22), title="method")
+    ax.legend(
+        fontsize=8, ncol=min(6, len(names)), loc="upper center", bbox_to_anchor=(0.5, -0.22), title="method"
+    )
     return _save(fig, out)
 
 
