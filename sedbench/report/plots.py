@@ -226,12 +226,15 @@ def per_class(
     return _save(fig, out)
 
 
-def forest(long: pd.DataFrame, out: str | os.PathLike, title: str | None = None) -> Path:
+def forest(
+    long: pd.DataFrame, out: str | os.PathLike, title: str | None = None, family_note: str | None = None
+) -> Path:
     """Forest plot of the compared differences (``report.tables.comparison_family`` rows): one row per
     comparison, the mean paired delta with its CI, Holm-adjusted p written beside it; a panel per metric.
 
     Filled dark markers: adjusted p < alpha; hollow: no evidence at the seeds used; crosses: too few
-    seeds for a test (no CI, no p).
+    seeds for a test (no CI, no p). ``family_note`` replaces the footer's "Holm over the N comparisons
+    shown" when the plot shows part of a larger family (e.g. one metric of several tables).
     """
     if long.empty:
         raise SedbenchError("nothing to plot: no comparisons (does the reference or control have runs?)")
@@ -306,7 +309,8 @@ def forest(long: pd.DataFrame, out: str | os.PathLike, title: str | None = None)
     fig.text(
         0.5,
         -0.05,
-        f"p_adj: paired t-test over seeds, Holm over the {a.get('family_size', len(long))} comparisons shown",
+        family_note
+        or f"p_adj: paired t-test over seeds, Holm over the {a.get('family_size', len(long))} comparisons shown",
         ha="center",
         va="top",
         fontsize=8,

@@ -154,27 +154,36 @@ def comparison_tables(
     alpha: float = ALPHA,
     power: float = POWER,
     effect: float | None = None,
+    family: pd.DataFrame | None = None,
 ) -> list[pd.DataFrame]:
-    """One ``comparison_table`` per metric, their comparisons Holm-adjusted as one family."""
+    """One ``comparison_table`` per metric, their comparisons Holm-adjusted as one family.
+
+    ``family``: the comparisons already computed by ``comparison_family`` with the same arguments (so
+    a plot and the tables share one computation and the same adjusted p-values).
+    """
     runs, notes = select_comparable(df, benchmark, benchmark_hash)
     metrics = [resolve_metric(runs, m) for m in parse_metrics(metrics)]
     against = parse_against(against)
     clip = bool(clip_bootstrap or bootstrap)
     if clip and not any(m in PSDS_SETTINGS for m in metrics):
         notes.append(f"the clip-level bootstrap covers psds1/psds2, not {', '.join(metrics)}")
-    long = table_comparisons(
-        runs,
-        metrics,
-        reference,
-        against,
-        ci=ci,
-        clip=clip,
-        n_resamples=n_resamples,
-        confidence=confidence,
-        alpha=alpha,
-        power=power,
-        effect=effect,
-    )
+    if family is not None:
+        long = family
+        notes = []  # the family's notes already hold select_comparable's
+    else:
+        long = table_comparisons(
+            runs,
+            metrics,
+            reference,
+            against,
+            ci=ci,
+            clip=clip,
+            n_resamples=n_resamples,
+            confidence=confidence,
+            alpha=alpha,
+            power=power,
+            effect=effect,
+        )
     notes = notes + long.attrs["notes"]
     tables = []
     for metric in metrics:
@@ -322,7 +331,8 @@ def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], cl
     if "hierarchical bootstrap" in methods_ci:
         notes.append(
             f"Δ {pct}% CI: hierarchical bootstrap ({a['n_resamples']:,} resamples of seeds, then of eval clips, "
-            "the same clips for every seed), standard error with Student t on n-1 df"
+            "the same clips for every seed), standard error with Student t on n-1 df; it covers training "
+            "randomness and the eval-set draw, per comparison (not multiplicity-adjusted)"
             + (" (rows without score files: paired t interval)" if "t over seeds" in methods_ci else "")
         )
     elif methods_ci:
@@ -331,7 +341,10 @@ def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], cl
             if a["metric"] in PSDS_SETTINGS
             else f"{a['metric']} is not a PSDS metric, so there are no clip statistics to resample"
         )
-        notes.append(f"Δ {pct}% CI: paired t interval over seeds ({why}); it covers training randomness only")
+        notes.append(
+            f"Δ {pct}% CI: paired t interval over seeds ({why}); it covers training randomness only, per "
+            "comparison (not multiplicity-adjusted)"
+        )
     ns = sorted({int(n) for n in here["n_pairs"].dropna() if int(n) >= MIN_PAIRS})
     if ns:
         n = max(ns)
