@@ -515,18 +515,21 @@ def compare(
         row["seeds_needed"] = seeds_needed(row["effect"], t.sd, alpha, power) if t.n >= MIN_PAIRS else None
         psds_metric = cmp.metric in PSDS_SETTINGS and dirs
         if psds_metric and t.seeds and (clip or (ci != "t" and t.n >= MIN_PAIRS)):
-            index, observed, res, n_clips = resampled.get(cmp.metric)
+            index, _, res, n_clips = resampled.get(cmp.metric)
             pairs = [
                 (index.get(dirs.get(cmp.method, {}).get(s)), index.get(dirs.get(cmp.baseline, {}).get(s)))
                 for s in t.seeds
             ]
             if all(i is not None and j is not None for i, j in pairs):
                 ia, ib = [i for i, _ in pairs], [j for _, j in pairs]
+                # centred on the records' values (what the table's delta and test use)
+                obs_a = [by_method[cmp.method][s] for s in t.seeds]
+                obs_b = [by_method[cmp.baseline][s] for s in t.seeds]
                 if ci != "t" and t.n >= MIN_PAIRS:
-                    h = hierarchical_bootstrap(res[ia], res[ib], observed[ia], observed[ib], confidence, seed)
+                    h = hierarchical_bootstrap(res[ia], res[ib], obs_a, obs_b, confidence, seed)
                     row.update(ci_low=h.ci_low, ci_high=h.ci_high, ci_method="hierarchical bootstrap")
                 if clip:
-                    cb = clip_bootstrap(res[ia], res[ib], observed[ia], observed[ib], n_clips, confidence)
+                    cb = clip_bootstrap(res[ia], res[ib], obs_a, obs_b, n_clips, confidence)
                     row.update(clip_delta=cb.delta, clip_ci_low=cb.ci_low, clip_ci_high=cb.ci_high, clip_p=cb.p)
         if ci == "hierarchical" and t.n >= MIN_PAIRS and row["ci_method"] != "hierarchical bootstrap":
             notes.append(
@@ -573,9 +576,9 @@ def verdict(row: Mapping, alpha: float = ALPHA, confidence: float = 0.95, higher
     p_text = f"p_adj {_pval(p_adj)}" if not _isnan(p_adj) else f"p {_pval(row['p'])}"
     p_used = p_adj if not _isnan(p_adj) else row["p"]
     if p_used < alpha:
-        better = (d > 0) == higher_is_better
-        word = "beats" if better else "is worse than"
-        return f"{method} {word} {against} by {_num(d)} {metric} {ci}, {p_text}, {n} seeds".replace("  ", " ")
+        if (d > 0) == higher_is_better:
+            return f"{method} beats {against} by {_num(d)} {metric} {ci}, {p_text}, {n} seeds".replace("  ", " ")
+        return f"{method} is worse than {against}: {_num(d)} {metric} {ci}, {p_text}, {n} seeds".replace("  ", " ")
     m = row.get("mde")
     mde_text = f"; MDE {_num(m, sign=False)}" if not _isnan(m) else ""
     return (

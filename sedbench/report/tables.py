@@ -446,7 +446,9 @@ def pairwise_table(
     long.attrs["notes"] = long.attrs["notes"] + [
         f"cell: mean paired Δ (row − column) over common seeds, then Holm-adjusted p of the paired t-test over all "
         f"{long.attrs['family_size']} pairs{' and metrics' if len(metrics) > 1 else ''}; '–': fewer than "
-        f"{MIN_PAIRS} common seeds (seeds per pair: {', '.join(map(str, n_pairs)) or 'none'})"
+        f"{MIN_PAIRS} common seeds (seeds per pair: {', '.join(map(str, n_pairs)) or 'none'})",
+        "CIs, raw p, MDE and verdicts per pair: --format csv or json; `sedbench plot forest --pairwise` draws them. "
+        "A p_adj >= alpha means no evidence at these seeds, not equality",
     ]
     return long
 
@@ -867,9 +869,9 @@ def print_table(
             finally:
                 console.width = width
             for note in table.attrs.get("notes", []):
-                console.print(f"[yellow]note:[/] {markup_escape(note)}", highlight=False)
+                console.print(f"[yellow]note:[/] {markup_escape(note)}", highlight=False, soft_wrap=True)
             for v in table.attrs.get("verdicts", []):
-                console.print(f"[cyan]verdict:[/] {markup_escape(v)}", highlight=False)
+                console.print(f"[cyan]verdict:[/] {markup_escape(v)}", highlight=False, soft_wrap=True)
     if fmt != "rich":
         console.print(render_many(tables, fmt), markup=False, highlight=False, soft_wrap=True, end="")
         if fmt == "csv":  # stdout stays parseable; what was chosen or left out still gets said
