@@ -214,26 +214,33 @@ class PsdsStatistics:
         return kmax
 
     def _area_on_fp_grid(self, points, n_ref, duration, kmax) -> np.ndarray:
-        """alpha_ct = 0: eFPR = FP count x 3600 / duration, one grid of integer FP counts per resample."""
+        """alpha_ct = 0: eFPR = FP count x 3600 / duration, one grid of integer FP counts per resample.
+
+        Arrays are laid out (FP count, class, resample): the running max runs along axis 0 and the
+        class mean/std reduce axis 1, both over contiguous resample rows (numpy vectorises those).
+        """
         s = self.settings
         b_rows, n_classes = len(duration), len(self.classes)
         n_grid = int(kmax.max()) + 1
-        # most TPs reachable at exactly k FPs; column n_grid collects the points past max_efpr (fp = -1)
-        best = np.zeros((b_rows, n_classes, n_grid + 1), np.int32)
+        # most TPs reachable at exactly k FPs; row n_grid collects the points past max_efpr (fp = -1)
+        best = np.zeros((n_grid + 1, n_classes, b_rows), np.int32)
         flat = best.reshape(-1)
         for c, parts in enumerate(points):
             for rows, fp, _, tp in parts:
-                idx = (rows[None, :] * n_classes + c) * (n_grid + 1) + np.where(fp < 0, n_grid, fp)
+                idx = (np.where(fp < 0, n_grid, fp) * n_classes + c) * b_rows + rows[None, :]
                 np.maximum.at(flat, idx.ravel(), tp.ravel())  # same dtypes: ufunc.at's fast path
-        best = np.maximum.accumulate(best[:, :, :n_grid], axis=2)  # ... at k FPs or fewer: the staircase
-        tpr = best / np.maximum(n_ref, 1)[:, :, None]
-        etpr = np.maximum(tpr.mean(axis=1) - s.alpha_st * tpr.std(axis=1), 0.0)  # (B, grid)
-        k = np.arange(n_grid)
-        efpr = k[None, :] / duration[:, None] * SECONDS_PER_HOUR
-        nxt = np.concatenate([efpr[:, 1:], np.full((b_rows, 1), s.max_efpr)], axis=1)
-        nxt = np.where(k[None, :] < kmax[:, None], nxt, s.max_efpr)
-        width = np.where(k[None, :] <= kmax[:, None], nxt - efpr, 0.0)
-        return (etpr * width).sum(axis=1) / s.max_efpr
+        best = np.maximum.accumulate(best[:n_grid], axis=0)  # ... at k FPs or fewer: the staircase
+        tpr = best / np.maximum(n_ref, 1).T[None, :, :]
+        mean = tpr.mean(axis=1)  # (grid, B)
+        dev = tpr - mean[:, None, :]
+        std = np.sqrt((dev * dev).mean(axis=1))  # np.std's two passes, on this layout
+        etpr = np.maximum(mean - s.alpha_st * std, 0.0)
+        k = np.arange(n_grid)[:, None]
+        efpr = k / duration[None, :] * SECONDS_PER_HOUR  # (grid, B)
+        nxt = np.concatenate([efpr[1:], np.full((1, b_rows), s.max_efpr)], axis=0)
+        nxt = np.where(k < kmax[None, :], nxt, s.max_efpr)
+        width = np.where(k <= kmax[None, :], nxt - efpr, 0.0)
+        return (etpr * width).sum(axis=0) / s.max_efpr
 
     def _area_merged(self, points, n_ref) -> np.ndarray:
         """General case: merge every class's kept operating points of a resample by eFPR (one sort)."""
