@@ -550,6 +550,7 @@ def compare(
     n_tests = int(out["p"].notna().sum())
     out.attrs.update(
         family_size=n_tests,
+        effect=effect,
         alpha=alpha,
         power=power,
         n_resamples=n_resamples,
@@ -575,16 +576,31 @@ def verdict(row: Mapping, alpha: float = ALPHA, confidence: float = 0.95, higher
     p_adj = row.get("p_adj")
     p_text = f"p_adj {_pval(p_adj)}" if not _isnan(p_adj) else f"p {_pval(row['p'])}"
     p_used = p_adj if not _isnan(p_adj) else row["p"]
+    has_ci = not _isnan(row.get("ci_low"))
+    covers_zero = has_ci and row["ci_low"] <= 0 <= row["ci_high"]
     if p_used < alpha:
         if (d > 0) == higher_is_better:
-            return f"{method} beats {against} by {_num(d)} {metric} {ci}, {p_text}, {n} seeds".replace("  ", " ")
-        return f"{method} is worse than {against}: {_num(d)} {metric} {ci}, {p_text}, {n} seeds".replace("  ", " ")
+            text = f"{method} beats {against} by {_num(d)} {metric} {ci}, {p_text}, {n} seeds"
+        else:
+            text = f"{method} is worse than {against}: {_num(d)} {metric} {ci}, {p_text}, {n} seeds"
+        if covers_zero:  # the test is over seeds on this eval set; a hierarchical CI also draws clips
+            text += f" (the CI, which also covers {_ci_scope(row)}, includes 0)"
+        return text.replace("  ", " ")
     m = row.get("mde")
     mde_text = f"; MDE {_num(m, sign=False)}" if not _isnan(m) else ""
+    caveat = (
+        "; the CI, per comparison, excludes 0 but the adjusted p does not clear alpha"
+        if has_ci and not covers_zero
+        else ""
+    )
     return (
         f"{method} vs {against}: no evidence of a difference in {metric} at {n} seeds "
-        f"({_num(d)} {ci}, {p_text}{mde_text})".replace(" ,", ",").replace("  ", " ")
+        f"({_num(d)} {ci}, {p_text}{mde_text}{caveat})".replace(" ,", ",").replace("  ", " ")
     )
+
+
+def _ci_scope(row: Mapping) -> str:
+    return "the eval-set draw" if row.get("ci_method") == "hierarchical bootstrap" else "seed randomness"
 
 
 # ------------------------------------------------------------------------------------ calibration

@@ -170,6 +170,9 @@ def comparison_tables(
     if family is not None:
         long = family
         notes = []  # the family's notes already hold select_comparable's
+        fa = family.attrs
+        n_resamples, alpha, power = fa["n_resamples"], fa["alpha"], fa["power"]
+        confidence, effect = fa["confidence"], fa.get("effect", effect)
     else:
         long = table_comparisons(
             runs,

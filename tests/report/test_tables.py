@@ -9,6 +9,7 @@ from sedbench.cli import cli
 from sedbench.errors import SedbenchError
 from sedbench.evaluation.synthetic import fake_record, write_synthetic_results
 from sedbench.report.tables import (
+    comparison_family,
     comparison_table,
     comparison_tables,
     pairwise_matrix,
@@ -149,6 +150,15 @@ def test_hierarchical_bootstrap_ci_from_stored_scores(tmp_path):
     assert t.loc["dual", "ci_method"] == "hierarchical bootstrap"
     assert t.loc["dual", "delta_ci_low"] < t.loc["dual", "delta"] < t.loc["dual", "delta_ci_high"]
     assert any("hierarchical bootstrap" in n for n in t.attrs["notes"])
+    # a plot and the tables can share one computation: same numbers, same settings in the notes
+    family = comparison_family(load(tmp_path), "psds1,psds2", n_resamples=300)
+    shared = comparison_tables(load(tmp_path), "psds1,psds2", family=family)[0].set_index("method")
+    assert shared.loc["dual", "delta_ci_low"] == pytest.approx(
+        comparison_tables(load(tmp_path), "psds1,psds2", n_resamples=300)[0].set_index("method").loc[
+            "dual", "delta_ci_low"
+        ]
+    )
+    assert shared.attrs["n_resamples"] == 300 and any("300 resamples" in n for n in shared.attrs["notes"])
     t_only = comparison_table(load(tmp_path), "psds1", ci="t").set_index("method")
     assert t_only.loc["dual", "ci_method"] == "t over seeds"
     assert t_only.loc["dual", "p"] == t.loc["dual", "p"]  # the test is the same either way
