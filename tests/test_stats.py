@@ -177,3 +177,30 @@ def test_aa_shows_the_single_seed_clip_bootstrap_is_not_a_method_test():
     assert clip.trials == 66 and clip.rate > 0.5
     t = aa_false_positive_rate(0.3 + seed_effect, n=3, n_splits=500, resampled=res)
     assert t[0].rate < 0.15 and [r.test.split()[0] for r in t] == ["paired", "hierarchical", "clip"]
+
+
+def test_verdict_sentences():
+    from sedbench.stats import verdict
+
+    row = dict(
+        method="vanilla",
+        baseline="scratch",
+        kind="reference",
+        metric="psds1",
+        n_pairs=3,
+        delta=0.022,
+        ci_low=0.005,
+        ci_high=0.04,
+        ci_method="hierarchical bootstrap",
+        p=0.01,
+        p_adj=0.04,
+        mde=0.05,
+    )
+    assert verdict(row) == "vanilla beats scratch by +0.022 psds1 [95% CI +0.005, +0.040], p_adj 0.040, 3 seeds"
+    assert "includes 0" in verdict({**row, "ci_low": -0.001})
+    ns = verdict({**row, "p_adj": 0.3, "ci_low": -0.01})
+    assert ns.startswith("vanilla vs scratch: no evidence of a difference in psds1 at 3 seeds") and "MDE 0.050" in ns
+    assert "excludes 0" in verdict({**row, "p_adj": 0.3})
+    assert verdict({**row, "metric": "params"}, higher_is_better=False).startswith("vanilla is worse than scratch")
+    assert "its control scratch" in verdict({**row, "kind": "control"})
+    assert "no method-level test" in verdict({**row, "n_pairs": 1, "p": None, "p_adj": None})
