@@ -1,11 +1,14 @@
 """Regenerate README.md's results section from a real run (never typed by hand).
 
 Reads the run records of one benchmark, the teacher zoo and the stage timings that `sedbench run`
-wrote, renders the comparison tables (PSDS1 with the clip-level bootstrap when there is one seed,
-PSDS2), the teachers' validation scores and the Pareto plot, and replaces the text between
-`<!-- results:start -->` and `<!-- results:end -->` in README.md.
+wrote, renders the comparison tables (PSDS1, PSDS2, intersection F1, clip mAP: seed-level paired
+tests, Holm over every comparison of the four tables, a verdict sentence per method), the forest
+plot, the teachers' validation scores and the Pareto plot, and replaces the text between
+`<!-- results:start -->` and `<!-- results:end -->` in README.md. A single-seed clip bootstrap is
+never used as evidence here: with fewer than 2 seeds the tables say there is no method-level test.
 
     python benchmarks/readme_results.py --profile quick [--results results] [--wall-s 1650]
+        [--calibration docs/calibration.md]   # `python benchmarks/calibrate.py --markdown` output
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 from sedbench.benchmark import Benchmark
 from sedbench.io import atomic_write_text
 from sedbench.report import plots
-from sedbench.report.tables import comparison_table, render
+from sedbench.report.tables import comparison_family, comparison_tables, controls_of, render
 from sedbench.results import load
 from sedbench.teachers import teachers_table
 
@@ -48,20 +51,30 @@ def main() -> None:
     parser.add_argument("--results", default="results")
     parser.add_argument("--readme", default="README.md")
     parser.add_argument("--wall-s", type=float, default=None, help="measured wall time of the whole command")
-    parser.add_argument("--command", default="sedbench run --methods all --seeds 1 --jobs 2")
+    parser.add_argument("--command", default="sedbench run --methods all --jobs 2")
+    parser.add_argument("--resamples", type=int, default=10_000, help="hierarchical bootstrap resamples")
+    parser.add_argument("--calibration", type=Path, default=None,
+                        help="markdown from `python benchmarks/calibrate.py --markdown` to include")
     args = parser.parse_args()
 
     df = load(args.results, benchmark=args.profile)
     runs = df[df["status"] == "complete"]
-    n_seeds = runs.groupby("method")["seed"].nunique().max()
-    psds1 = comparison_table(df, "psds1", "scratch", benchmark=args.profile, bootstrap=n_seeds < 2,
-                             n_resamples=1000)
-    psds2 = comparison_table(df, "psds2", "scratch", benchmark=args.profile, bootstrap=n_seeds < 2,
-                             n_resamples=1000)
-    inter = comparison_table(df, "intersection_f1", "scratch", benchmark=args.profile)
-    weak_map = comparison_table(df, "weak_map", "scratch", benchmark=args.profile)
+    n_seeds = int(runs.groupby("method")["seed"].nunique().min())
+    # the four tables are rendered together: one Holm family over all their comparisons
+    against = ("reference", "control") if controls_of(runs) else ("reference",)
+    metrics = ["psds1", "psds2", "intersection_f1", "weak_map"]
+    family = comparison_family(df, metrics, "scratch", against=against, benchmark=args.profile,
+                               n_resamples=args.resamples)
+    psds1, psds2, inter, weak_map = comparison_tables(df, metrics, "scratch", against=against,
+                                                      benchmark=args.profile, family=family)
     png = plots.pareto(df, Path("docs/img") / f"{args.profile}-pareto-psds1-macs.png", "psds1", "macs",
                        benchmark=args.profile)
+    forest = plots.forest(
+        family[family["metric"] == "psds1"],
+        Path("docs/img") / f"{args.profile}-forest-psds1.png",
+        family_note=f"p_adj: paired t-test over seeds, Holm over the {family.attrs['family_size']} comparisons "
+        "of the four results tables (PSDS1, PSDS2, intersection F1, mAP)",
+    )
     bench = Benchmark.from_profile(args.profile, results_root=args.results, progress=False)
     teachers = teachers_table(bench)
     teachers = teachers[teachers["trained"]][["teacher", "model", "params", "psds1", "psds2", "train_s"]]
@@ -77,8 +90,14 @@ def main() -> None:
         f"torch {env.get('torch')}, device {timings['device']}, {timings['jobs']} job(s))"
         + (f": {args.wall_s / 60:.1f} minutes wall, data generation and teachers included." if args.wall_s else "."),
         "",
-        "PSDS1 on the eval split (shifted domain); delta vs `scratch` with its 95 % CI and Holm-corrected "
-        "p-value; with one seed the clip-level paired bootstrap (1000 resamples) gives the CI and p (`boot_*`).",
+        f"Seeds are the replicates: {n_seeds} or more per method. Each delta is the mean paired difference "
+        "over seeds (method minus `scratch`, or minus the method's control), with its 95 % CI from a "
+        "hierarchical bootstrap (seeds, then eval clips); p is the paired t-test over seeds and p_adj its "
+        f"Holm adjustment over all {psds1.attrs['family_size']} comparisons of the four tables below. MDE is the "
+        "smallest difference the test detects with 80 % power at these seeds: 'no evidence' reads 'no "
+        "evidence at this many seeds', not 'equal'. See [Statistics](#statistics).",
+        "",
+        f"PSDS1 on the eval split (shifted domain). ![Forest plot of the PSDS1 deltas]({forest.as_posix()})",
         "",
         render(psds1, "markdown"),
         "",
@@ -104,6 +123,12 @@ def main() -> None:
         *markdown_rows(teachers),
         "",
         f"![Pareto front: PSDS1 against MACs]({png.as_posix()})",
+        *(
+            ["", "A/A calibration (`benchmarks/calibrate.py`): seeds of one method split into two pseudo-methods:", "",
+             args.calibration.read_text().strip()]
+            if args.calibration
+            else []
+        ),
         "",
         "Slowest stages (seconds, from `results/<profile>/timings.json`; `python benchmarks/stages.py "
         "--from-results` prints all):",
@@ -117,7 +142,7 @@ def main() -> None:
     head, rest = readme.split(START, 1)
     _, tail = rest.split(END, 1)
     atomic_write_text(args.readme, head + "\n".join(lines) + tail)
-    print(f"updated {args.readme} and {png}")
+    print(f"updated {args.readme}, {png} and {forest}")
 
 
 if __name__ == "__main__":

@@ -212,10 +212,9 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
         from sedbench.results import load
 
         reference = bench.config.get("reference", "scratch")
-        # with a single seed there is no seed-level test: the clip-level bootstrap stands in
+        # seeds are the replicates: with one seed the table shows no method-level p and says why
         print_table(results, metric="psds1", benchmark=bench.name,
-                    reference=reference if reference in methods else methods[0], console=console,
-                    bootstrap=len(seed_list) < 2, n_resamples=500)
+                    reference=reference if reference in methods else methods[0], console=console)
         png = plots.pareto(load(results), results / "plots" / f"{bench.name}-pareto-psds1-macs.png", "psds1",
                            "macs", benchmark=bench.name)
         console.print(f"Pareto plot: {png}")
@@ -407,39 +406,67 @@ def results_options(fn):
     return fn
 
 
+def stats_options(fn):
+    """Options shared by `table` and `plot forest`: what is compared and how it is tested."""
+    for option in reversed([
+        click.option("--metric", default="psds1", show_default=True,
+                     help="Metric column, or a comma list tested as one family: psds1, psds2, event_f1, weak_map, "
+                          "params, macs, latency, train_s..."),
+        click.option("--reference", default="scratch", show_default=True,
+                     help="Method every other is compared with."),
+        click.option("--against", default="reference", show_default=True,
+                     help="reference, control (each method vs its own control) or reference,control."),
+        click.option("--pairwise", is_flag=True, help="Every pair of methods instead (a method x method matrix)."),
+        click.option("--ci", type=click.Choice(["auto", "hierarchical", "t"]), default="auto", show_default=True,
+                     help="CI of the mean paired difference: hierarchical bootstrap (seeds, then clips) where "
+                          "score files exist, or the paired t interval."),
+        click.option("--resamples", default=10_000, show_default=True, type=click.IntRange(10),
+                     help="Bootstrap resamples (hierarchical and clip bootstrap)."),
+        click.option("--effect", type=float, default=None,
+                     help="Report the seeds needed to detect this difference [default: the observed one]."),
+        click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+                     show_default=True, help="Significance level of the verdicts (Holm-adjusted p)."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
 @cli.command("table")
-@click.option("--metric", default="psds1", show_default=True,
-              help="Any metric column: psds1, psds2, event_f1, weak_map, params, macs, latency, train_s...")
-@click.option("--reference", default="scratch", show_default=True,
-              help="Method every other is compared with.")
+@stats_options
 @click.option("--format", "fmt", type=click.Choice(["rich", "markdown", "latex", "csv", "json"]),
               default="rich", show_default=True)
 @click.option("--sort", default=None, help="Column to sort by [default: the metric, best first].")
-@click.option("--bootstrap", is_flag=True, help="Add a clip-level paired bootstrap test (psds1/psds2).")
-@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(10),
-              help="Bootstrap resamples.")
+@click.option("--clip-bootstrap", "--bootstrap", "clip_bootstrap", is_flag=True,
+              help="Add the clip-level bootstrap of the same checkpoints (eval-set uncertainty; psds1/psds2). "
+                   "It describes trained models, not methods.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Write to this file instead (rich becomes markdown).")
 @results_options
-def table_cmd(metric: str, reference: str, fmt: str, sort: str | None, bootstrap: bool, resamples: int,
-              out: Path | None, results: Path, benchmark: str | None, benchmark_hash: str | None) -> None:
-    """Compare methods: mean ± std over seeds, delta vs the reference, Holm-corrected p-values, costs."""
+def table_cmd(metric: str, reference: str, against: str, pairwise: bool, ci: str, resamples: int,
+              effect: float | None, alpha: float, fmt: str, sort: str | None, clip_bootstrap: bool, out: Path | None,
+              results: Path, benchmark: str | None, benchmark_hash: str | None) -> None:
+    """Compare methods over seeds: mean ± std, paired deltas with CIs, raw and Holm-adjusted p, MDE, costs."""
     from sedbench.io import atomic_write_text
-    from sedbench.report.tables import load_comparison, print_table, render
+    from sedbench.report.tables import load_comparisons, load_pairwise, print_table, render_many, render_pairwise
 
-    kwargs = dict(benchmark=benchmark, benchmark_hash=benchmark_hash, bootstrap=bootstrap,
-                  n_resamples=resamples, sort=sort)
+    stats = dict(benchmark=benchmark, benchmark_hash=benchmark_hash, ci=ci, n_resamples=resamples, effect=effect,
+                 alpha=alpha)
+    kwargs = dict(stats, against=against, clip_bootstrap=clip_bootstrap, sort=sort)
     if out is None:
-        print_table(results, metric, reference=reference, console=console, fmt=fmt, **kwargs)
+        print_table(results, metric, reference=reference, console=console, fmt=fmt, pairwise=pairwise, **kwargs)
         return
-    table = load_comparison(results, metric, reference, **kwargs)
-    atomic_write_text(out, render(table, "markdown" if fmt == "rich" else fmt))
+    fmt = "markdown" if fmt == "rich" else fmt
+    if pairwise:
+        text = render_pairwise(load_pairwise(results, metric, **stats), fmt)
+    else:
+        text = render_many(load_comparisons(results, metric, reference, **kwargs), fmt)
+    atomic_write_text(out, text)
     console.print(f"wrote {out}")
 
 
 @cli.group()
 def plot() -> None:
-    """PNG plots: Pareto front, PSD-ROC curves, per-class PSDS."""
+    """PNG plots: Pareto front, PSD-ROC curves, per-class PSDS, forest plot of deltas."""
 
 
 plot_out_option = click.option("--out", type=click.Path(path_type=Path), default=None,
@@ -509,6 +536,25 @@ def plot_per_class(metric: str, methods: str | None, out: Path | None, results: 
                            methods.split(",") if methods else None, benchmark, benchmark_hash)
     console.print(f"wrote {path}")
 
+
+
+@plot.command("forest")
+@stats_options
+@plot_out_option
+@results_options
+def plot_forest(metric: str, reference: str, against: str, pairwise: bool, ci: str, resamples: int,
+                effect: float | None, alpha: float, out: Path | None, results: Path, benchmark: str | None,
+                benchmark_hash: str | None) -> None:
+    """Forest plot: each compared delta with its CI, Holm-adjusted p at the side (what a paper shows)."""
+    from sedbench.report import plots
+    from sedbench.report.tables import comparison_family
+
+    long = comparison_family(_load_results(results), metric, reference, against=against, pairwise=pairwise,
+                             benchmark=benchmark, benchmark_hash=benchmark_hash, ci=ci, n_resamples=resamples,
+                             effect=effect, alpha=alpha)
+    name = f"forest-{metric.replace(',', '-')}" + ("-pairwise" if pairwise else "")
+    path = plots.forest(long, _plot_out(out, results, name))
+    console.print(f"wrote {path}")
 
 def main() -> None:
     """Console-script entry point."""

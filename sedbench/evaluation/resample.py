@@ -12,11 +12,29 @@ is then a w-weighted sum of per-clip deltas. Change points are sorted once; a re
 weighted cumulative sum per statistic plus the PSD-ROC on the operating points below max_efpr.
 With unit weights the result equals ``sed_scores_eval.intersection_based.psds`` (tested), and with
 integer weights it equals psds on the clip set with duplicated clips (tested).
+
+``PsdsStatistics.psds_many`` scores thousands of resamples at once (a weights matrix, one row per
+resample) and is what the bootstraps use; ``psds(w)`` scores one and stays as the readable reference
+(``benchmarks/bootstrap.py`` times both). Two facts make the batch fast, with exactly the same
+result:
+
+1. Only operating points with eFPR <= max_efpr (100 per hour) count, and on a realistic eval set
+   those are the first ~1 % of a class's change points (the highest thresholds). Each class gets a
+   window of change points beyond which no resample can come back under max_efpr: for every clip,
+   the smallest false-positive count it reaches at any threshold past the window bounds the
+   weighted FP count from below, and a resample whose bound is above max_efpr cannot have an
+   operating point past the window. Resamples for which the bound does not hold are scored on the
+   whole class (never approximated).
+2. Without cross-triggers (alpha_ct = 0, PSDS1) a resample's eFPR is its FP count times one
+   constant, so the union of the classes' eFPR grids lies on the integers 0..max FP count: the
+   PSD-ROC of a batch is a (resamples x classes x FP count) array filled by a scatter-max and a
+   cumulative max, with no per-resample sort. With cross-triggers (PSDS2) the classes' points of a
+   batch are merged by one sort.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -50,6 +68,7 @@ class PsdsStatistics:
     group_end: np.ndarray  # last change point of each distinct score (per class), global positions
     class_groups: np.ndarray  # (C + 1,) class c owns group_end[class_groups[c]:class_groups[c + 1]]
     class_start: np.ndarray  # (C,) first change point of class c
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def n_clips(self) -> int:
@@ -80,9 +99,7 @@ class PsdsStatistics:
 
             efpr = acc(1, ends) / duration
             if s.alpha_ct:
-                ct_rates = [
-                    acc(2 + k, ends) / max(t_ref[k], 1e-12) for k in range(len(self.classes)) if k != c
-                ]
+                ct_rates = [acc(2 + k, ends) / max(t_ref[k], 1e-12) for k in range(len(self.classes)) if k != c]
                 efpr = efpr + s.alpha_ct * np.mean(ct_rates, axis=0)
             efpr = efpr * SECONDS_PER_HOUR
             # only operating points within max_efpr matter: gather TPs there alone
@@ -90,6 +107,229 @@ class PsdsStatistics:
             tpr = acc(0, ends[keep]) / max(n_ref[c], 1)
             rocs[name] = _roc_envelope(tpr, efpr[keep], s.max_efpr)
         return multi_class_psd_roc_from_single_class_psd_rocs(rocs, s.alpha_st, s.max_efpr)
+
+    # ------------------------------------------------------------------ many resamples at once
+    def psds_many(self, weights: np.ndarray, chunk: int | None = None) -> np.ndarray:
+        """PSDS under each row of ``weights`` (R, N clip multiplicities): ``[self.psds(w) for w in weights]``.
+
+        Same numbers (to float rounding of the final sum), computed in batches of ``chunk`` rows.
+        """
+        w = np.asarray(weights)
+        if w.ndim == 1:
+            w = w[None, :]
+        if w.ndim != 2 or w.shape[1] != self.n_clips:
+            raise ValueError(f"weights must be (resamples, {self.n_clips}), got {w.shape}")
+        if (w < 0).any():
+            raise ValueError("clip weights must be non-negative")
+        windows = [self._window(c) for c in range(len(self.classes))]
+        size = sum(win.stop - win.start for win in windows)
+        per_row = size * (1 if self.settings.alpha_ct == 0 else len(self.classes) + 2)
+        step = chunk or int(np.clip(4_000_000 // max(per_row, 1), 8, 2048))
+        out = np.empty(len(w))
+        for lo in range(0, len(w), step):
+            out[lo : lo + step] = self._psds_batch(w[lo : lo + step].astype(np.int64), windows)
+        return out
+
+    def _psds_batch(self, w: np.ndarray, windows: list[_Window]) -> np.ndarray:
+        s = self.settings
+        wf = w.astype(np.float64)  # weighted sums through BLAS (integer matmul is not); exact below 2**53
+        duration = wf @ self.durations  # (B,)
+        n_ref = np.rint(wf @ self.n_ref).astype(np.int64)  # (B, C)
+        t_ref = wf @ self.t_ref  # (B, C)
+        bounds = wf @ self._bounds(windows)  # (B, C) lower bounds on the FP count past each window
+        # (N, B) int32: cumulative sums then run along axis 0, which numpy vectorises across the batch
+        # (along axis 1, or with a cast to int64, it is several times slower)
+        w_t = np.ascontiguousarray(w.T, dtype=np.int32)
+        kmax = self._fp_grid_size(duration)
+        points = []  # per class, a list of parts (batch rows, FP counts, eFPR or None, TP counts)
+        for c, win in enumerate(windows):
+            rows = np.arange(len(w))
+            if win.bound is None:
+                points.append([self._class_points(w_t, rows, c, win, duration, t_ref, kmax)])
+                continue
+            # a resample whose lower bound on the FP rate past the window is not above max_efpr is
+            # scored on the whole class
+            inside = bounds[:, c] / duration * SECONDS_PER_HOUR > s.max_efpr
+            parts = [self._class_points(w_t, rows[inside], c, win, duration, t_ref, kmax)]
+            if not inside.all():
+                full = self._window(c, full=True)
+                parts.append(self._class_points(w_t, rows[~inside], c, full, duration, t_ref, kmax))
+            points.append(parts)
+        if s.alpha_ct == 0:
+            return self._area_on_fp_grid(points, n_ref, duration, kmax)
+        return self._area_merged(points, n_ref)
+
+    def _class_points(self, w_t, rows, c: int, win: _Window, duration, t_ref, kmax):
+        """Class c's operating points for the batch rows ``rows``, as ``psd_roc`` computes them.
+
+        alpha_ct = 0: (rows, FP counts, None, TP counts) as (groups, rows) arrays, FP counts over the
+        row's kmax (eFPR over max_efpr, see _fp_grid_size) set to -1. Otherwise flat arrays of the kept
+        points: (batch row, FP count, eFPR, TP count).
+        """
+        s = self.settings
+        clips = self.clip_index[win.start : win.stop]
+        wc = w_t[clips] if len(rows) == w_t.shape[1] else w_t[:, rows][clips]  # (change points, rows)
+        buf = np.empty_like(wc)
+
+        def acc(k: int) -> np.ndarray:
+            d = self.deltas[k, win.start : win.stop]
+            nz, at_end = win.sparse(k, d)
+            if nz is not None:  # a mostly-zero row (TPs): sum its non-zero change points only
+                cum = np.zeros((len(nz) + 1, wc.shape[1]), np.int32)
+                np.cumsum(wc[nz] * d[nz, None], axis=0, out=cum[1:])
+                return cum[at_end]
+            np.multiply(wc, d[:, None], out=buf)
+            return np.cumsum(buf, axis=0, out=buf)[win.ends]
+
+        fp = acc(1)
+        if not s.alpha_ct:
+            fp[fp > kmax[rows][None, :]] = -1
+            return rows, fp, None, acc(0)
+        duration, t_ref = duration[rows], t_ref[rows]
+        efpr = fp / duration[None, :]
+        ct_rates = [acc(2 + k) / np.maximum(t_ref[:, k], 1e-12)[None, :] for k in range(len(self.classes)) if k != c]
+        efpr = (efpr + s.alpha_ct * np.mean(ct_rates, axis=0)) * SECONDS_PER_HOUR
+        tp = acc(0)
+        # a point with no more TPs than the point before it and no lower eFPR changes no staircase:
+        # dropping it leaves the PSD-ROC (and its area) as it is, and most points are such (TPs change
+        # at few change points)
+        keep = efpr <= s.max_efpr
+        keep[1:] &= (tp[1:] > tp[:-1]) | (efpr[1:] < efpr[:-1])
+        groups, cols = np.nonzero(keep)
+        return rows[cols], fp[groups, cols], efpr[groups, cols], tp[groups, cols]
+
+    def _bounds(self, windows: list[_Window]) -> np.ndarray:
+        if "bounds" not in self._cache:
+            cols = [np.zeros(self.n_clips) if w.bound is None else w.bound for w in windows]
+            self._cache["bounds"] = np.stack(cols, axis=1).astype(np.float64)
+        return self._cache["bounds"]
+
+    def _fp_grid_size(self, duration: np.ndarray) -> np.ndarray:
+        """Per resample, the largest FP count k with (k / duration) * 3600 <= max_efpr, in the floating-point
+        operations ``psd_roc`` uses (so the integer test selects exactly the same operating points)."""
+        s = self.settings
+        kmax = np.floor(s.max_efpr * duration / SECONDS_PER_HOUR).astype(np.int64) + 1
+        for _ in range(4):
+            kmax[kmax / duration * SECONDS_PER_HOUR > s.max_efpr] -= 1
+        return kmax
+
+    def _area_on_fp_grid(self, points, n_ref, duration, kmax) -> np.ndarray:
+        """alpha_ct = 0: eFPR = FP count x 3600 / duration, one grid of integer FP counts per resample.
+
+        Arrays are laid out (FP count, class, resample): the running max runs along axis 0 and the
+        class mean/std reduce axis 1, both over contiguous resample rows (numpy vectorises those).
+        """
+        s = self.settings
+        b_rows, n_classes = len(duration), len(self.classes)
+        n_grid = int(kmax.max()) + 1
+        # most TPs reachable at exactly k FPs; row n_grid collects the points past max_efpr (fp = -1)
+        best = np.zeros((n_grid + 1, n_classes, b_rows), np.int32)
+        flat = best.reshape(-1)
+        for c, parts in enumerate(points):
+            for rows, fp, _, tp in parts:
+                idx = (np.where(fp < 0, n_grid, fp) * n_classes + c) * b_rows + rows[None, :]
+                np.maximum.at(flat, idx.ravel(), tp.ravel())  # same dtypes: ufunc.at's fast path
+        best = np.maximum.accumulate(best[:n_grid], axis=0)  # ... at k FPs or fewer: the staircase
+        tpr = best / np.maximum(n_ref, 1).T[None, :, :]
+        mean = tpr.mean(axis=1)  # (grid, B)
+        dev = tpr - mean[:, None, :]
+        std = np.sqrt((dev * dev).mean(axis=1))  # np.std's two passes, on this layout
+        etpr = np.maximum(mean - s.alpha_st * std, 0.0)
+        k = np.arange(n_grid)[:, None]
+        efpr = k / duration[None, :] * SECONDS_PER_HOUR  # (grid, B)
+        nxt = np.concatenate([efpr[1:], np.full((1, b_rows), s.max_efpr)], axis=0)
+        nxt = np.where(k < kmax[None, :], nxt, s.max_efpr)
+        width = np.where(k <= kmax[None, :], nxt - efpr, 0.0)
+        return (etpr * width).sum(axis=0) / s.max_efpr
+
+    def _area_merged(self, points, n_ref) -> np.ndarray:
+        """General case: merge every class's kept operating points of a resample by eFPR (one sort)."""
+        s = self.settings
+        b_rows, n_classes = n_ref.shape
+        flat = [(k, part) for k, parts in enumerate(points) for part in parts]
+        b, e, t = (np.concatenate([part[i] for _, part in flat]) for i in (0, 2, 3))
+        c = np.concatenate([np.full(len(part[0]), k) for k, part in flat])
+        order = np.lexsort((e, b))
+        b, e, t, c = b[order], e[order], t[order], c[order]
+        # running max of TP counts per (resample, class) along eFPR; adding b * big (big > any TP count)
+        # keeps the running max inside its resample, in exact integers, each class starting from 0
+        big = int(n_ref.max()) + 1
+        f = np.repeat((b * big)[:, None], n_classes, axis=1)
+        f[np.arange(len(b)), c] += t
+        np.maximum.accumulate(f, axis=0, out=f)
+        tpr = (f - (b * big)[:, None]) / np.maximum(n_ref[b], 1)
+        etpr = np.maximum(tpr.mean(axis=1) - s.alpha_st * tpr.std(axis=1), 0.0)
+        nxt = np.empty_like(e)
+        nxt[:-1] = e[1:]
+        last = np.r_[b[1:] != b[:-1], True] if len(b) else np.zeros(0, bool)
+        nxt[last] = s.max_efpr
+        return np.bincount(b, weights=etpr * (nxt - e), minlength=b_rows) / s.max_efpr
+
+    def _window(self, c: int, full: bool = False) -> _Window:
+        """Class c's change points that can hold an operating point under max_efpr (see module doc)."""
+        key = (c, full)
+        if key in self._cache:
+            return self._cache[key]
+        start = int(self.class_start[c])
+        stop_all = int(self.class_start[c + 1]) if c + 1 < len(self.classes) else self.deltas.shape[1]
+        ends = self.group_end[self.class_groups[c] : self.class_groups[c + 1]] - start
+        win = _Window(start, stop_all, ends, None)
+        if not full and len(ends):
+            fp = self.deltas[1, start:stop_all].astype(np.int64)
+            clips = self.clip_index[start:stop_all]
+            total = float(self.durations.sum())
+            efpr = np.cumsum(fp)[ends] / total * SECONDS_PER_HOUR
+            # grow the window from where the unweighted eFPR first passes max_efpr until the bound
+            # clears max_efpr with a margin (resamples vary around it; those that fail get the class)
+            over = np.flatnonzero(efpr > self.settings.max_efpr)
+            g = int(over[0]) if len(over) else len(ends)
+            while g < len(ends) - 1:
+                stop = int(ends[g]) + 1
+                bound = _suffix_min_fp(fp, clips, stop, self.n_clips)
+                if bound.sum() / total * SECONDS_PER_HOUR > 1.3 * self.settings.max_efpr:
+                    win = _Window(start, start + stop, ends[: g + 1], bound)
+                    break
+                g = int(g * 1.15) + 1
+        self._cache[key] = win
+        return win
+
+
+@dataclass
+class _Window:
+    start: int  # first change point of the class (global position)
+    stop: int  # one past the last change point considered
+    ends: np.ndarray  # group ends inside the window, relative to start
+    bound: np.ndarray | None  # (N,) per clip, fewest FPs at any threshold past the window; None: no cut
+    _sparse: dict = field(default_factory=dict, repr=False)
+
+    def sparse(self, k: int, d: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """For a delta row that is mostly zero: its non-zero positions, and per group end how many of
+        them lie at or before it (an index into their cumulative sum with a leading 0)."""
+        if k not in self._sparse:
+            nz = np.flatnonzero(d)
+            if len(nz) > 0.2 * len(d):
+                self._sparse[k] = (None, None)
+            else:
+                self._sparse[k] = (nz, np.searchsorted(nz, self.ends, side="right"))
+        return self._sparse[k]
+
+
+def _suffix_min_fp(fp: np.ndarray, clips: np.ndarray, stop: int, n_clips: int) -> np.ndarray:
+    """Per clip, the smallest cumulative FP count it takes at any position from ``stop`` on."""
+    base = np.bincount(clips[:stop], weights=fp[:stop], minlength=n_clips).round().astype(np.int64)
+    after_clips, after_fp = clips[stop:], fp[stop:]
+    if not len(after_clips):
+        return base
+    order = np.argsort(after_clips, kind="stable")
+    ca, da = after_clips[order], after_fp[order]
+    seg = np.r_[0, np.flatnonzero(ca[1:] != ca[:-1]) + 1]
+    cs = np.cumsum(da)
+    before = np.r_[0, cs[seg[1:] - 1]]
+    within = cs - np.repeat(before, np.diff(np.r_[seg, len(ca)]))
+    lowest = np.minimum.reduceat(within, seg)
+    out = base.copy()
+    out[ca[seg]] = base[ca[seg]] + np.minimum(lowest, 0)
+    return out
 
 
 def _roc_envelope(tpr: np.ndarray, efpr: np.ndarray, max_efpr: float) -> tuple[np.ndarray, np.ndarray]:

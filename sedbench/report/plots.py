@@ -1,4 +1,4 @@
-"""PNG plots over the results store: Pareto front, PSD-ROC curves, per-class PSDS bars.
+"""PNG plots over the results store: Pareto front, PSD-ROC curves, per-class PSDS bars, forest plot.
 
 Figures are built with matplotlib's object API on the Agg canvas (no pyplot, no display needed).
 """
@@ -224,6 +224,109 @@ def per_class(
         fontsize=8, ncol=min(6, len(names)), loc="upper center", bbox_to_anchor=(0.5, -0.22), title="method"
     )
     return _save(fig, out)
+
+
+def forest(
+    long: pd.DataFrame, out: str | os.PathLike, title: str | None = None, family_note: str | None = None
+) -> Path:
+    """Forest plot of the compared differences (``report.tables.comparison_family`` rows): one row per
+    comparison, the mean paired delta with its CI, Holm-adjusted p written beside it; a panel per metric.
+
+    Filled dark markers: adjusted p < alpha; hollow: no evidence at the seeds used; crosses: too few
+    seeds for a test (no CI, no p). ``family_note`` replaces the footer's "Holm over the N comparisons
+    shown" when the plot shows part of a larger family (e.g. one metric of several tables).
+    """
+    if long.empty:
+        raise SedbenchError("nothing to plot: no comparisons (does the reference or control have runs?)")
+    a = long.attrs
+    alpha = a.get("alpha", 0.05)
+    pct = int(round(100 * a.get("confidence", 0.95)))
+    metrics = list(dict.fromkeys(long["metric"]))
+    heights = [max(1, int((long["metric"] == m).sum())) for m in metrics]
+    fig = Figure(figsize=(8.5, 1.1 + 0.34 * sum(heights) + 0.9 * len(metrics)))
+    axes = fig.subplots(len(metrics), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
+    styles = {
+        "sig": dict(fmt="o", color="#1f4e99", mfc="#1f4e99", ms=6, label=f"Holm-adjusted p < {alpha}"),
+        "ns": dict(fmt="o", color="0.45", mfc="white", ms=6, label="no evidence at these seeds (n.s.)"),
+        "none": dict(fmt="x", color="0.6", ms=6, label="fewer than 2 seeds: no test, no CI"),
+    }
+    used = set()
+    for ax, metric in zip(axes, metrics, strict=True):
+        rows = long[long["metric"] == metric].reset_index(drop=True)
+        y = np.arange(len(rows))[::-1]
+        for yi, r in zip(y, rows.to_dict("records"), strict=True):
+            has_ci = not pd.isna(r["ci_low"])
+            kind = "none" if pd.isna(r["p"]) else "sig" if r["p_adj"] < alpha else "ns"
+            style = dict(styles[kind])
+            label = style.pop("label")
+            label = label if kind not in used else None
+            used.add(kind)
+            err = [[r["delta"] - r["ci_low"]], [r["ci_high"] - r["delta"]]] if has_ci else None
+            ax.errorbar(r["delta"], yi, xerr=err, capsize=3, elinewidth=1.4, label=label, **style)
+            ci_text = f" [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]" if has_ci else ""
+            p_text = "no test" if pd.isna(r["p"]) else f"p_adj {_p_text(r['p_adj'])}"
+            ax.text(
+                1.02,
+                yi,
+                f"{r['delta']:+.3f}{ci_text}  {p_text}  n={int(r['n_pairs'])}",
+                transform=ax.get_yaxis_transform(),
+                va="center",
+                ha="left",
+                fontsize=8,
+                family="monospace",
+            )
+        ax.axvline(0, color="0.2", lw=0.9, ls="--", zorder=0)
+        ax.set_yticks(y)
+        ax.set_yticklabels([_forest_label(r) for r in rows.to_dict("records")], fontsize=9)
+        ax.set_ylim(-0.7, len(rows) - 0.3)
+        better = "lower" if lower_is_better(metric) else "higher"
+        ax.set_xlabel(f"Δ {METRIC_LABELS.get(metric, metric)} (method − baseline; {better} is better)", fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+        lo = np.nanmin(np.r_[rows["ci_low"].astype(float), rows["delta"].astype(float), 0.0])
+        hi = np.nanmax(np.r_[rows["ci_high"].astype(float), rows["delta"].astype(float), 0.0])
+        pad = 0.08 * (hi - lo) if hi > lo else 0.01
+        ax.set_xlim(lo - pad, hi + pad)
+    ci_methods = ", ".join(sorted(set(long["ci_method"].dropna()))) or "none"
+    fig.suptitle(
+        title or f"{a.get('benchmark', '')}: paired differences over seeds, {pct}% CI ({ci_methods})",
+        fontsize=10,
+    )
+    found = {}
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            found.setdefault(lab, h)
+    labels = [s["label"] for s in styles.values() if s["label"] in found]  # always in the same order
+    handles = [found[lab] for lab in labels]
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(3, len(labels)),
+        fontsize=8,
+        frameon=False,
+    )
+    fig.text(
+        0.5,
+        -0.05,
+        family_note
+        or f"p_adj: paired t-test over seeds, Holm over the {a.get('family_size', len(long))} comparisons shown",
+        ha="center",
+        va="top",
+        fontsize=8,
+    )
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def _forest_label(r: dict) -> str:
+    if r.get("kind") == "control":
+        return f"{r['method']} − {r['baseline']} (its control)"
+    return f"{r['method']} − {r['baseline']}"
+
+
+def _p_text(p) -> str:
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _std(v) -> float:

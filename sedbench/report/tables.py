@@ -1,7 +1,9 @@
-"""The comparison table: one row per method, against a reference method, with significance tests.
+"""The comparison table: one row per method, against a reference method (and/or each method's
+control), with the seed-level tests of sedbench.stats; and the pairwise view.
 
-``comparison_table`` returns raw numbers (a DataFrame; notes and settings in ``.attrs``); ``render``
-turns it into rich text, markdown, LaTeX, CSV or JSON. CSV and JSON carry full-precision numbers.
+``comparison_table`` returns raw numbers (a DataFrame; notes, verdicts and settings in ``.attrs``);
+``render`` turns it into rich text, markdown, LaTeX, CSV or JSON. CSV and JSON carry full-precision
+numbers. ``pairwise_table`` + ``render_pairwise``: every pair of methods, as matrices.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,8 +21,20 @@ from rich.markup import escape as markup_escape
 from rich.table import Table
 
 from sedbench.errors import SedbenchError
+from sedbench.evaluation.metrics import PSDS_SETTINGS
 from sedbench.results import load, select_comparable
-from sedbench.stats import bootstrap_psds_difference, holm, paired_test, run_psds_statistics, summarize
+from sedbench.stats import (
+    ALPHA,
+    MIN_PAIRS,
+    MIN_WILCOXON,
+    N_RESAMPLES,
+    POWER,
+    Comparison,
+    compare,
+    mde,
+    p_floor,
+    summarize,
+)
 
 FORMATS = ("rich", "markdown", "latex", "csv", "json")
 ALIASES = {
@@ -42,157 +56,483 @@ def lower_is_better(column: str) -> bool:
 def resolve_metric(df: pd.DataFrame, metric: str) -> str:
     name = ALIASES.get(metric, metric)
     if name not in df.columns or not pd.api.types.is_numeric_dtype(pd.to_numeric(df[name], errors="coerce")):
-        numeric = [
-            c
-            for c in df.columns
-            if c not in ("seed",) and pd.to_numeric(df[c], errors="coerce").notna().any()
-        ]
-        raise SedbenchError(
-            f"--metric {metric}: no such column in the results; choose from {', '.join(numeric)}"
-        )
+        numeric = [c for c in df.columns if c not in ("seed",) and pd.to_numeric(df[c], errors="coerce").notna().any()]
+        raise SedbenchError(f"--metric {metric}: no such column in the results; choose from {', '.join(numeric)}")
     return name
+
+
+AGAINST = ("reference", "control")
+
+
+def parse_metrics(metric: str | Sequence[str]) -> list[str]:
+    items = metric.split(",") if isinstance(metric, str) else list(metric)
+    return [m.strip() for m in items if m.strip()]
+
+
+def parse_against(against: str | Sequence[str]) -> tuple[str, ...]:
+    items = tuple(parse_metrics(against))
+    bad = [a for a in items if a not in AGAINST]
+    if bad or not items:
+        raise SedbenchError(f"--against {','.join(items)}: choose reference, control or reference,control")
+    return items
+
+
+def controls_of(runs: pd.DataFrame) -> dict[str, str]:
+    """Method -> the control that isolates its mechanism, from the records' ``control`` column."""
+    if "control" not in runs:
+        return {}
+    out = {}
+    for method, g in runs.groupby("method"):
+        names = [c for c in g["control"] if isinstance(c, str) and c.strip()]
+        if names:
+            out[method] = names[0]
+    return out
+
+
+def table_comparisons(
+    runs: pd.DataFrame,
+    metrics: Sequence[str],
+    reference: str = "scratch",
+    against: Sequence[str] = ("reference",),
+    pairwise: bool = False,
+    notes: list[str] | None = None,
+    **options,
+) -> pd.DataFrame:
+    """Every comparison a table (or plot) of these metrics shows, tested together (one Holm family).
+
+    ``against``: reference (each method vs ``reference``) and/or control (each method vs its own
+    control). ``pairwise``: every pair of methods instead. ``options`` go to ``sedbench.stats.compare``.
+    """
+    notes = notes if notes is not None else []
+    methods = sorted(runs["method"].unique())
+    comparisons: list[Comparison] = []
+    for metric in metrics:
+        if pairwise:
+            order = _by_mean(runs, metric)
+            comparisons += [Comparison(metric, a, b, "pairwise") for i, a in enumerate(order) for b in order[i + 1 :]]
+            continue
+        if "reference" in against:
+            if reference in methods:
+                comparisons += [Comparison(metric, m, reference, "reference") for m in methods if m != reference]
+            else:
+                notes.append(
+                    f"reference method {reference!r} has no completed runs: no deltas or tests "
+                    "(choose another with --reference)"
+                )
+        if "control" in against:
+            controls = controls_of(runs)
+            if "control" not in runs:
+                notes.append("these records carry no `control` column (older runs): no control comparisons")
+            for m in methods:
+                c = controls.get(m)
+                if c and c in methods:
+                    comparisons.append(Comparison(metric, m, c, "control"))
+                elif c:
+                    notes.append(f"{m}'s control {c} has no completed runs: `sedbench run --methods {c}`")
+    out = compare(runs, comparisons, higher_is_better=lambda m: not lower_is_better(m), **options)
+    notes += out.attrs.get("notes", [])
+    out.attrs["notes"] = notes
+    out.attrs["metrics"] = list(metrics)
+    out.attrs["pairwise"] = pairwise
+    return out
+
+
+def comparison_tables(
+    df: pd.DataFrame,
+    metrics: str | Sequence[str] = "psds1",
+    reference: str = "scratch",
+    *,
+    against: str | Sequence[str] = ("reference",),
+    benchmark: str | None = None,
+    benchmark_hash: str | None = None,
+    ci: str = "auto",
+    clip_bootstrap: bool = False,
+    bootstrap: bool | None = None,
+    n_resamples: int = N_RESAMPLES,
+    sort: str | None = None,
+    confidence: float = 0.95,
+    alpha: float = ALPHA,
+    power: float = POWER,
+    effect: float | None = None,
+    family: pd.DataFrame | None = None,
+) -> list[pd.DataFrame]:
+    """One ``comparison_table`` per metric, their comparisons Holm-adjusted as one family.
+
+    ``family``: the comparisons already computed by ``comparison_family`` with the same arguments (so
+    a plot and the tables share one computation and the same adjusted p-values).
+    """
+    runs, notes = select_comparable(df, benchmark, benchmark_hash)
+    metrics = [resolve_metric(runs, m) for m in parse_metrics(metrics)]
+    against = parse_against(against)
+    clip = bool(clip_bootstrap or bootstrap)
+    if clip and not any(m in PSDS_SETTINGS for m in metrics):
+        notes.append(f"the clip-level bootstrap covers psds1/psds2, not {', '.join(metrics)}")
+    if family is not None:
+        long = family
+        notes = []  # the family's notes already hold select_comparable's
+        fa = family.attrs
+        n_resamples, alpha, power = fa["n_resamples"], fa["alpha"], fa["power"]
+        confidence, effect = fa["confidence"], fa.get("effect", effect)
+    else:
+        long = table_comparisons(
+            runs,
+            metrics,
+            reference,
+            against,
+            ci=ci,
+            clip=clip,
+            n_resamples=n_resamples,
+            confidence=confidence,
+            alpha=alpha,
+            power=power,
+            effect=effect,
+        )
+    notes = notes + long.attrs["notes"]
+    tables = []
+    for metric in metrics:
+        table = _wide(runs, long[long["metric"] == metric], metric, reference, confidence)
+        table = _sort(table, sort or "mean", metric)
+        table.attrs.update(
+            metric=metric,
+            reference=reference,
+            against=list(against),
+            benchmark=str(runs["benchmark"].iloc[0]),
+            benchmark_hash=str(runs["benchmark_hash"].iloc[0]),
+            confidence=confidence,
+            higher_is_better=not lower_is_better(metric),
+            n_runs=int((runs["method"].notna()).sum()),
+            alpha=alpha,
+            power=power,
+            n_resamples=n_resamples,
+            family_size=long.attrs["family_size"],
+            effect=effect,
+        )
+        table.attrs["notes"] = notes + _explain(table, long, metrics, clip)
+        table.attrs["verdicts"] = [
+            v for col in ("verdict", "ctrl_verdict") if col in table for v in table[col] if isinstance(v, str)
+        ]
+        tables.append(table)
+    return tables
 
 
 def comparison_table(
     df: pd.DataFrame,
     metric: str = "psds1",
     reference: str = "scratch",
+    **kwargs,
+) -> pd.DataFrame:
+    """Per method: mean/std/CI over seeds; delta vs ``reference`` (and/or each method's control, with
+    ``against``) paired by seed, with its CI (hierarchical bootstrap from the score files, else the
+    paired t interval), paired t p raw and Holm-adjusted over every comparison shown, the minimum
+    detectable effect, the seeds the observed delta would need, a verdict sentence; costs.
+
+    ``df`` is ``sedbench.results.load(...)``; only the completed runs of one (benchmark, hash) group
+    are used (see ``select_comparable``). ``clip_bootstrap`` (PSDS metrics only) adds the clip-level
+    bootstrap of the same checkpoint pairs (``clip_*``: eval-set uncertainty, not a method test).
+    Several metrics (a comma list) are one Holm family: use ``comparison_tables`` to get them all.
+    """
+    tables = comparison_tables(df, metric, reference, **kwargs)
+    if len(tables) > 1:
+        raise SedbenchError("comparison_table takes one metric; comparison_tables takes several")
+    return tables[0]
+
+
+REF_COLUMNS = {  # compare() column -> wide column, vs the reference (names kept from the first tables)
+    "delta": "delta",
+    "ci_low": "delta_ci_low",
+    "ci_high": "delta_ci_high",
+    "ci_method": "ci_method",
+    "n_pairs": "n_pairs",
+    "sd_diff": "sd_diff",
+    "p": "p",
+    "p_adj": "p_holm",
+    "p_wilcoxon": "p_wilcoxon",
+    "p_wilcoxon_adj": "p_wilcoxon_holm",
+    "mde": "mde",
+    "seeds_needed": "seeds_needed",
+    "clip_delta": "clip_delta",
+    "clip_ci_low": "clip_ci_low",
+    "clip_ci_high": "clip_ci_high",
+    "clip_p": "clip_p",
+    "clip_p_adj": "clip_p_holm",
+    "verdict": "verdict",
+}
+CTRL_COLUMNS = {
+    "baseline": "control",
+    "delta": "ctrl_delta",
+    "ci_low": "ctrl_ci_low",
+    "ci_high": "ctrl_ci_high",
+    "ci_method": "ctrl_ci_method",
+    "n_pairs": "ctrl_n_pairs",
+    "p": "ctrl_p",
+    "p_adj": "ctrl_p_holm",
+    "mde": "ctrl_mde",
+    "seeds_needed": "ctrl_seeds_needed",
+    "verdict": "ctrl_verdict",
+}
+
+
+def _wide(runs: pd.DataFrame, long: pd.DataFrame, metric: str, reference: str, confidence: float) -> pd.DataFrame:
+    values = runs.assign(_v=pd.to_numeric(runs[metric], errors="coerce"))
+    ref_rows = {r["method"]: r for r in long[long["kind"] == "reference"].to_dict("records")}
+    ctrl_rows = {r["method"]: r for r in long[long["kind"] == "control"].to_dict("records")}
+    clip = long["clip_p"].notna().any() or long["clip_delta"].notna().any()
+    rows = []
+    for method, g in values.groupby("method", sort=True):
+        s = summarize(list(g["_v"]), confidence)
+        row = {"method": method, "n": s.n, "mean": s.mean, "std": s.std, "ci_low": s.ci_low, "ci_high": s.ci_high}
+        if "is_control" in g:
+            row["is_control"] = bool(g["is_control"].fillna(False).astype(bool).any())
+        r = ref_rows.get(method)
+        for src, dst in REF_COLUMNS.items():
+            row[dst] = r[src] if r is not None else None
+        row["sig"] = _sig(row["p_holm"], long.attrs.get("alpha", ALPHA))
+        row["note"] = "reference" if method == reference else (r["note"] if r is not None else "")
+        if ctrl_rows:
+            c = ctrl_rows.get(method)
+            for src, dst in CTRL_COLUMNS.items():
+                row[dst] = c[src] if c is not None else None
+        for col in COST_COLUMNS:
+            row[col] = pd.to_numeric(g[col], errors="coerce").mean() if col in g else None
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    for col in ("n_pairs", "seeds_needed", "ctrl_n_pairs", "ctrl_seeds_needed"):
+        if col in table:
+            table[col] = pd.to_numeric(table[col], errors="coerce").astype("Int64")
+    order = ["method", "n", "mean", "std", "ci_low", "ci_high"]
+    order += ["delta", "delta_ci_low", "delta_ci_high", "ci_method", "n_pairs", "sd_diff", "p", "p_holm", "sig"]
+    order += ["p_wilcoxon", "p_wilcoxon_holm", "mde", "seeds_needed"]
+    if ctrl_rows:
+        order += list(CTRL_COLUMNS.values())
+    if clip:
+        order += ["clip_delta", "clip_ci_low", "clip_ci_high", "clip_p", "clip_p_holm"]
+    order += COST_COLUMNS + ["verdict", "note"]
+    if "is_control" in table:
+        order.insert(1, "is_control")
+    return table[[c for c in order if c in table]]
+
+
+def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], clip: bool) -> list[str]:
+    """The lines under a table: the test, the family, the CI, power, what is missing and why."""
+    a = table.attrs
+    alpha, power, pct = a["alpha"], a["power"], int(round(100 * a["confidence"]))
+    notes = []
+    shown = long[long["p"].notna()]
+    kinds = sorted(set(long["kind"]))
+    if len(long):
+        family = f"{a['family_size']} comparison(s): " + " + ".join(
+            f"{int((shown['kind'] == k).sum())} vs {k}" for k in kinds
+        )
+        if len(metrics) > 1:
+            family += f", over {len(metrics)} metrics ({', '.join(metrics)})"
+        notes.append(
+            f"test: paired t over seeds (two-sided), Wilcoxon signed-rank as well from {MIN_WILCOXON} seeds; "
+            f"p raw, p_adj Holm over the {family}; an adjusted p < {alpha} is a finding, no stars"
+        )
+    here = long[long["metric"] == a["metric"]]
+    methods_ci = set(here["ci_method"].dropna())
+    if "hierarchical bootstrap" in methods_ci:
+        notes.append(
+            f"Δ {pct}% CI: hierarchical bootstrap ({a['n_resamples']:,} resamples of seeds, then of eval clips, "
+            "the same clips for every seed), standard error with Student t on n-1 df; it covers training "
+            "randomness and the eval-set draw, per comparison (not multiplicity-adjusted)"
+            + (" (rows without score files: paired t interval)" if "t over seeds" in methods_ci else "")
+        )
+    elif methods_ci:
+        why = (
+            "--ci t"
+            if a["metric"] in PSDS_SETTINGS
+            else f"{a['metric']} is not a PSDS metric, so there are no clip statistics to resample"
+        )
+        notes.append(
+            f"Δ {pct}% CI: paired t interval over seeds ({why}); it covers training randomness only, per "
+            "comparison (not multiplicity-adjusted)"
+        )
+    ns = sorted({int(n) for n in here["n_pairs"].dropna() if int(n) >= MIN_PAIRS})
+    if ns:
+        n = max(ns)
+        factor = mde(1.0, n, alpha, power)
+        sds = here.loc[here["n_pairs"] == n, "sd_diff"].dropna()
+        example = ""
+        if len(sds):
+            med = float(np.median(sds))
+            example = (
+                f"; median sd here {_fmt_metric(med, a['metric'])}, so MDE ≈ {_fmt_metric(factor * med, a['metric'])}"
+            )
+        notes.append(
+            f"power: at {n} seeds the paired t-test (α {alpha}, two-sided) detects with {int(100 * power)} % "
+            f"power a mean difference of {factor:.2f} x the sd of the paired differences{example} (column MDE). "
+            f"'n.s.' means no evidence at {n} seeds, not 'equal'. 'seeds for Δ': seed pairs needed to detect "
+            + (f"a difference of {a['effect']}" if a.get("effect") is not None else "the observed Δ")
+            + f" at {int(100 * power)} % power"
+        )
+    few = here[here["n_pairs"].fillna(0).astype(int) < MIN_PAIRS]
+    if len(few):
+        notes.append(
+            f"{', '.join(sorted(set(few['method'])))}: fewer than {MIN_PAIRS} seeds in common with the baseline, "
+            "so no method-level p-value (a paired test over seeds needs >= 2 seeds of each); the clip bootstrap "
+            "does not stand in for it. `sedbench run --seeds 3` adds seeds"
+        )
+    if clip and "clip_delta" in table:
+        notes.append(
+            f"eval-set Δ (these checkpoints): clip-level paired bootstrap of the same trained models "
+            f"({a['n_resamples']:,} resamples, p floor {p_floor(a['n_resamples']):.1g}, Holm within its own "
+            "family); it says how sure we are about these particular checkpoints on clips like these, "
+            "not whether the method trains better students"
+        )
+    return notes
+
+
+def _by_mean(runs: pd.DataFrame, metric: str) -> list[str]:
+    means = pd.to_numeric(runs[metric], errors="coerce").groupby(runs["method"]).mean()
+    return list(means.sort_values(ascending=lower_is_better(metric), kind="stable").index)
+
+
+def comparison_family(
+    df: pd.DataFrame,
+    metrics: str | Sequence[str] = "psds1",
+    reference: str = "scratch",
+    *,
+    against: str | Sequence[str] = ("reference",),
+    pairwise: bool = False,
+    benchmark: str | None = None,
+    benchmark_hash: str | None = None,
+    **options,
+) -> pd.DataFrame:
+    """The comparisons a table or plot shows, one row each (``sedbench.stats.compare``), one Holm family:
+    what ``plots.forest`` draws."""
+    if pairwise:
+        return pairwise_table(df, metrics, benchmark=benchmark, benchmark_hash=benchmark_hash, **options)
+    runs, notes = select_comparable(df, benchmark, benchmark_hash)
+    metrics = [resolve_metric(runs, m) for m in parse_metrics(metrics)]
+    long = table_comparisons(runs, metrics, reference, parse_against(against), notes=notes, **options)
+    long.attrs.update(benchmark=str(runs["benchmark"].iloc[0]), benchmark_hash=str(runs["benchmark_hash"].iloc[0]))
+    return long
+
+
+def pairwise_table(
+    df: pd.DataFrame,
+    metrics: str | Sequence[str] = "psds1",
     *,
     benchmark: str | None = None,
     benchmark_hash: str | None = None,
-    bootstrap: bool = False,
-    n_resamples: int = 1000,
-    sort: str | None = None,
+    ci: str = "auto",
+    n_resamples: int = N_RESAMPLES,
     confidence: float = 0.95,
+    alpha: float = ALPHA,
+    power: float = POWER,
+    effect: float | None = None,
 ) -> pd.DataFrame:
-    """Per method: mean/std/CI over seeds, delta vs ``reference`` with paired tests, Holm-corrected.
-
-    ``df`` is ``sedbench.results.load(...)``; only the completed runs of one (benchmark, hash) group
-    are used (see ``select_comparable``). With ``bootstrap`` (PSDS metrics only), each method is also
-    compared with the reference by a clip-level paired bootstrap on its stored scores.
-    """
+    """Every pair of methods (``sedbench.stats.compare`` rows, kind "pairwise"), Holm over all pairs and
+    metrics; ``pairwise_matrix`` turns it into method x method deltas with adjusted p."""
     runs, notes = select_comparable(df, benchmark, benchmark_hash)
-    metric = resolve_metric(runs, metric)
-    values = runs.assign(_v=pd.to_numeric(runs[metric], errors="coerce"))
-    by_method = {
-        m: dict(zip(g["seed"].astype(int), g["_v"], strict=False))
-        for m, g in values.groupby("method", sort=True)
-    }
-    ref_values = by_method.get(reference)
-    if ref_values is None:
-        notes.append(
-            f"reference method {reference!r} has no completed runs: no deltas or tests "
-            "(choose another with --reference)"
-        )
-
-    rows = []
-    for method, seeds in by_method.items():
-        s = summarize(list(seeds.values()), confidence)
-        row = {
-            "method": method,
-            "n": s.n,
-            "mean": s.mean,
-            "std": s.std,
-            "ci_low": s.ci_low,
-            "ci_high": s.ci_high,
-        }
-        if ref_values is not None and method != reference:
-            t = paired_test(seeds, ref_values, confidence)
-            row.update(
-                delta=t.delta,
-                delta_ci_low=t.ci_low,
-                delta_ci_high=t.ci_high,
-                n_pairs=t.n,
-                p=t.p_ttest,
-                p_wilcoxon=t.p_wilcoxon,
-                note=t.note,
-            )
-        else:
-            row["note"] = "reference" if method == reference else ""
-        group = runs[runs["method"] == method]
-        for col in COST_COLUMNS:
-            row[col] = pd.to_numeric(group[col], errors="coerce").mean() if col in group else None
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    for col in ("delta", "delta_ci_low", "delta_ci_high", "n_pairs", "p", "p_wilcoxon"):
-        if col not in table:
-            table[col] = None
-    table["n_pairs"] = table["n_pairs"].astype("Int64")
-    table["p_holm"] = holm(_as_list(table["p"]))
-    table["p_wilcoxon_holm"] = holm(_as_list(table["p_wilcoxon"]))
-    table["sig"] = [_stars(p) for p in table["p_holm"]]
-    if bootstrap:
-        _add_bootstrap(table, runs, metric, reference, n_resamples, confidence, notes)
-
-    order = [
-        "method",
-        "n",
-        "mean",
-        "std",
-        "ci_low",
-        "ci_high",
-        "delta",
-        "delta_ci_low",
-        "delta_ci_high",
-        "n_pairs",
-        "p",
-        "p_holm",
-        "sig",
-        "p_wilcoxon",
-        "p_wilcoxon_holm",
-    ]
-    order += [c for c in table.columns if c.startswith("boot_")] + COST_COLUMNS + ["note"]
-    table = table[order]
-    table = _sort(table, sort or "mean", metric)
-    table.attrs.update(
-        metric=metric,
-        reference=reference,
+    metrics = [resolve_metric(runs, m) for m in parse_metrics(metrics)]
+    long = table_comparisons(
+        runs,
+        metrics,
+        pairwise=True,
+        notes=notes,
+        ci=ci,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        alpha=alpha,
+        power=power,
+        effect=effect,
+    )
+    long.attrs.update(
         benchmark=str(runs["benchmark"].iloc[0]),
         benchmark_hash=str(runs["benchmark_hash"].iloc[0]),
-        notes=notes,
-        confidence=confidence,
-        higher_is_better=not lower_is_better(metric),
-        n_runs=len(runs),
+        order={m: _by_mean(runs, m) for m in metrics},
+        means={m: pd.to_numeric(runs[m], errors="coerce").groupby(runs["method"]).mean().to_dict() for m in metrics},
     )
-    return table
+    n_pairs = sorted({int(n) for n in long["n_pairs"].dropna()})
+    long.attrs["notes"] = long.attrs["notes"] + [
+        f"cell: mean paired Δ (row − column) over common seeds, then Holm-adjusted p of the paired t-test over all "
+        f"{long.attrs['family_size']} pairs{' and metrics' if len(metrics) > 1 else ''}; '–': fewer than "
+        f"{MIN_PAIRS} common seeds (seeds per pair: {', '.join(map(str, n_pairs)) or 'none'})",
+        "CIs, raw p, MDE and verdicts per pair: --format csv or json; `sedbench plot forest --pairwise` draws them. "
+        "A p_adj >= alpha means no evidence at these seeds, not equality",
+    ]
+    return long
 
 
-def _add_bootstrap(table, runs, metric, reference, n_resamples, confidence, notes) -> None:
-    cols = {"boot_delta": [], "boot_ci_low": [], "boot_ci_high": [], "boot_p": []}
-    if metric not in ("psds1", "psds2"):
-        notes.append(f"the clip-level bootstrap covers psds1/psds2, not {metric}")
-    dirs = {
-        m: dict(zip(g["seed"].astype(int), g["run_dir"], strict=False)) for m, g in runs.groupby("method")
-    }
-    cache: dict[str, object] = {}
+def pairwise_matrix(long: pd.DataFrame, metric: str | None = None, value: str = "delta") -> pd.DataFrame:
+    """Method x method matrix of ``value`` (row minus column for deltas; p values symmetric)."""
+    metric = metric or long.attrs["metrics"][0]
+    order = long.attrs.get("order", {}).get(metric) or sorted(set(long["method"]) | set(long["baseline"]))
+    m = pd.DataFrame(np.nan, index=order, columns=order, dtype=float)
+    for r in long[long["metric"] == metric].to_dict("records"):
+        v = r[value]
+        if _missing(v):
+            continue
+        m.loc[r["method"], r["baseline"]] = v
+        m.loc[r["baseline"], r["method"]] = -v if value == "delta" else v
+    return m
 
-    def stats_of(path: str):
-        if path not in cache:
-            cache[path] = run_psds_statistics(path, metric)
-        return cache[path]
 
-    for method in table["method"]:
-        result = None
-        if metric in ("psds1", "psds2") and method != reference and reference in dirs:
-            seeds = sorted(set(dirs[method]) & set(dirs[reference]))
-            try:
-                if seeds:
-                    result = bootstrap_psds_difference(
-                        [stats_of(dirs[method][s]) for s in seeds],
-                        [stats_of(dirs[reference][s]) for s in seeds],
-                        n_resamples=n_resamples,
-                        confidence=confidence,
-                    )
-            except SedbenchError as exc:
-                notes.append(f"bootstrap skipped for {method}: {exc}")
-        cols["boot_delta"].append(result.delta if result else None)
-        cols["boot_ci_low"].append(result.ci_low if result else None)
-        cols["boot_ci_high"].append(result.ci_high if result else None)
-        cols["boot_p"].append(result.p if result else None)
-    for k, v in cols.items():
-        table[k] = v
-    table["boot_p_holm"] = holm(cols["boot_p"])
-    table["boot_sig"] = [_stars(p) for p in table["boot_p_holm"]]
+def render_pairwise(long: pd.DataFrame, fmt: str = "rich") -> str:
+    """The pairwise comparisons as matrices (rich, markdown, latex) or long rows (csv, json)."""
+    if fmt == "csv":
+        return long.to_csv(index=False)
+    if fmt == "json":
+        rows = [{k: (None if _missing(v) else _plain(v)) for k, v in r.items()} for r in long.to_dict("records")]
+        meta = {k: _plain(v) for k, v in long.attrs.items()}
+        return json.dumps({**meta, "rows": rows}, indent=2, default=str)
+    if fmt not in FORMATS:
+        raise SedbenchError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+    out = []
+    for metric in long.attrs["metrics"]:
+        head, body = pairwise_cells(long, metric)
+        title = f"{long.attrs.get('benchmark', '')}: {metric}, pairwise Δ (row − column), p_adj (Holm)"
+        if fmt == "rich":
+            t = Table(title=_rich_escape(title))
+            for i, h in enumerate(head):
+                t.add_column(_rich_escape(h), justify="left" if i == 0 else "right")
+            for r in body:
+                t.add_row(*[_rich_escape(c) for c in r])
+            buf = io.StringIO()
+            Console(file=buf, width=max(120, 22 * len(head)), color_system=None).print(t)
+            out.append(buf.getvalue())
+        elif fmt == "markdown":
+            lines = [f"**{title}**", "", "| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+            out.append("\n".join(lines + ["| " + " | ".join(r) + " |" for r in body]) + "\n")
+        else:
+            lines = [r"\begin{tabular}{l" + "r" * (len(head) - 1) + "}", r"\toprule"]
+            lines += [" & ".join(_latex_escape(h) for h in head) + r" \\", r"\midrule"]
+            lines += [" & ".join(_latex_escape(c) for c in r) + r" \\" for r in body]
+            out.append("\n".join(lines + [r"\bottomrule", r"\end{tabular}"]) + "\n")
+    notes = long.attrs.get("notes", [])
+    prefix = {"markdown": "_", "latex": "% note: ", "rich": "note: "}[fmt]
+    suffix = "_" if fmt == "markdown" else ""
+    return "\n".join(out) + "".join(f"{prefix}{n}{suffix}\n" for n in notes)
+
+
+def pairwise_cells(long: pd.DataFrame, metric: str) -> tuple[list[str], list[list[str]]]:
+    delta = pairwise_matrix(long, metric, "delta")
+    p_adj = pairwise_matrix(long, metric, "p_adj")
+    means = long.attrs.get("means", {}).get(metric, {})
+    head = [f"{metric} (mean)"] + list(delta.columns)
+    body = []
+    for row in delta.index:
+        mean = means.get(row)
+        cells = [f"{row} ({_fmt_metric(mean, metric)})" if not _missing(mean) else row]
+        for col in delta.columns:
+            if row == col:
+                cells.append("·")
+            elif _missing(delta.loc[row, col]):
+                cells.append("–")
+            else:
+                d = delta.loc[row, col]
+                p = p_adj.loc[row, col]
+                cells.append(("+" if d >= 0 else "") + _fmt_metric(d, metric) + ("" if _missing(p) else f" ({_p(p)})"))
+        body.append(cells)
+    return head, body
+
+
+def _sig(p_adj, alpha: float = ALPHA) -> str:
+    if _missing(p_adj):
+        return ""
+    return "significant" if p_adj < alpha else "n.s."
 
 
 def _sort(table: pd.DataFrame, column: str, metric: str) -> pd.DataFrame:
@@ -201,15 +541,13 @@ def _sort(table: pd.DataFrame, column: str, metric: str) -> pd.DataFrame:
         column = "mean"
     if column not in table.columns:
         raise SedbenchError(f"--sort {column}: choose a column of the table: {', '.join(table.columns)}")
-    if column in ("method", "note", "sig"):
+    if column in ("method", "note", "sig", "verdict", "ci_method", "control"):
         ascending = True
-    elif column in ("mean", "delta", "ci_low", "ci_high", "delta_ci_low", "delta_ci_high", "boot_delta"):
+    elif column in ("mean", "delta", "ci_low", "ci_high", "delta_ci_low", "delta_ci_high", "clip_delta", "ctrl_delta"):
         ascending = lower_is_better(metric)
     else:
-        ascending = True if column.startswith("p") or lower_is_better(column) else False
-    return table.sort_values(column, ascending=ascending, na_position="last", kind="stable").reset_index(
-        drop=True
-    )
+        ascending = True if column.startswith(("p", "ctrl_p", "clip_p")) or lower_is_better(column) else False
+    return table.sort_values(column, ascending=ascending, na_position="last", kind="stable").reset_index(drop=True)
 
 
 def _as_list(col: pd.Series) -> list[float | None]:
@@ -217,35 +555,31 @@ def _as_list(col: pd.Series) -> list[float | None]:
 
 
 def _missing(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
-
-
-def _stars(p) -> str:
-    if _missing(p):
-        return ""
-    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "n.s."
+    return v is None or v is pd.NA or (isinstance(v, float | np.floating) and math.isnan(v))
 
 
 # -------------------------------------------------------------------------------------- rendering
 def render(table: pd.DataFrame, fmt: str = "rich") -> str:
-    """The table as text in ``fmt`` (rich, markdown, latex, csv, json)."""
+    """The table as text in ``fmt`` (rich, markdown, latex, csv, json); notes and verdicts below it."""
+    notes, verdicts = table.attrs.get("notes", []), table.attrs.get("verdicts", [])
     if fmt == "csv":
         return table.to_csv(index=False)
     if fmt == "json":
-        rows = [
-            {k: (None if _missing(v) else _plain(v)) for k, v in r.items()} for r in table.to_dict("records")
-        ]
+        rows = [{k: (None if _missing(v) else _plain(v)) for k, v in r.items()} for r in table.to_dict("records")]
         meta = {k: _plain(v) for k, v in table.attrs.items()}
         return json.dumps({**meta, "rows": rows}, indent=2)
     if fmt == "rich":
         buf = io.StringIO()
-        Console(file=buf, width=200, color_system=None).print(rich_table(table))
-        return buf.getvalue() + "".join(f"note: {n}\n" for n in table.attrs.get("notes", []))
+        Console(file=buf, width=250, color_system=None).print(rich_table(table))
+        return buf.getvalue() + "".join(f"note: {n}\n" for n in notes) + "".join(f"verdict: {v}\n" for v in verdicts)
     if fmt == "markdown":
         head, body = display_cells(table, bold=lambda s: f"**{s}**")
         lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
         lines += ["| " + " | ".join(r) + " |" for r in body]
-        return "\n".join(lines + [""] + [f"_{n}_" for n in table.attrs.get("notes", [])]) + "\n"
+        lines += [""] + [f"_{n}_" for n in notes]
+        if verdicts:
+            lines += ["", *[f"- {v}" for v in verdicts]]
+        return "\n".join(lines) + "\n"
     if fmt == "latex":
         head, body = display_cells(table, bold=lambda s: rf"\textbf{{{s}}}", escape=_latex_escape)
         lines = [
@@ -256,7 +590,7 @@ def render(table: pd.DataFrame, fmt: str = "rich") -> str:
         ]
         lines += [" & ".join(r) + r" \\" for r in body]
         lines += [r"\bottomrule", r"\end{tabular}"]
-        lines += [f"% note: {n}" for n in table.attrs.get("notes", [])]
+        lines += [f"% note: {n}" for n in notes] + [f"% verdict: {v}" for v in verdicts]
         return "\n".join(lines) + "\n"
     raise SedbenchError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
 
@@ -270,11 +604,12 @@ def _plain(v):
 def rich_table(table: pd.DataFrame) -> Table:
     a = table.attrs
     title = f"{a.get('benchmark', '')} [{a.get('benchmark_hash', '')}]: {a.get('metric', '')}"
-    title += f" vs {a.get('reference', '')}"
+    against = [a.get("reference", "") if k == "reference" else k for k in a.get("against", ["reference"])]
+    title += f" vs {' and '.join(against)}"
     head, body = display_cells(table, bold=lambda s: f"[bold green]{s}[/]", escape=_rich_escape)
     t = Table(
         title=_rich_escape(title),
-        caption="p: paired t-test by seed, Holm-corrected; * <.05 ** <.01 *** <.001",
+        caption="p: paired t-test over seeds; p_adj: Holm over every comparison shown (notes below)",
     )
     for i, h in enumerate(head):
         t.add_column(h, justify="left" if i == 0 else "right")
@@ -289,33 +624,58 @@ def display_cells(table: pd.DataFrame, bold: Callable[[str], str], escape: Calla
     metric, ref = a.get("metric", "metric"), a.get("reference", "reference")
     pct = int(round(100 * a.get("confidence", 0.95)))
     higher = a.get("higher_is_better", True)
+    power = int(round(100 * a.get("power", POWER)))
+    effect = a.get("effect")
+    against = a.get("against", ["reference"])
+
+    def name(r: dict) -> str:
+        return str(r["method"]) + (" (control)" if r.get("is_control") is True else "")
+
     cols: list[tuple[str, Callable[[dict], str], str | None, bool]] = [
-        ("Method", lambda r: str(r["method"]), None, True),
+        ("Method", name, None, True),
         (f"{metric} mean ± std (n)", lambda r: _mean_std(r, metric), "mean", higher),
-        (
-            f"Δ vs {ref} [{pct}% CI]",
-            lambda r: _delta(r, metric, "delta", "delta_ci_low", "delta_ci_high"),
-            "delta",
-            higher,
-        ),
-        ("p (Holm)", lambda r: _p(r["p_holm"]) + (f" {r['sig']}" if r["sig"] else ""), None, True),
     ]
-    if table["p_wilcoxon_holm"].notna().any():
-        cols.append(("p Wilcoxon (Holm)", lambda r: _p(r["p_wilcoxon_holm"]), None, True))
-    if "boot_delta" in table:
+    if "reference" in against:
         cols += [
             (
-                f"Δ clip bootstrap [{pct}% CI]",
-                lambda r: _delta(r, metric, "boot_delta", "boot_ci_low", "boot_ci_high"),
-                None,
-                True,
+                f"Δ vs {ref} [{pct}% CI]",
+                lambda r: _delta(r, metric, "delta", "delta_ci_low", "delta_ci_high"),
+                "delta",
+                higher,
             ),
+            ("p", lambda r: _p(r["p"]), None, True),
+            ("p_adj (Holm)", lambda r: _p(r["p_holm"]), None, True),
+            (f"MDE ({power}% power)", lambda r: _num_metric(r.get("mde"), metric), None, True),
             (
-                "p boot (Holm)",
-                lambda r: _p(r["boot_p_holm"]) + (f" {r['boot_sig']}" if r["boot_sig"] else ""),
+                "seeds for Δ" if effect is None else f"seeds for {effect:g}",
+                lambda r: _seeds(r.get("seeds_needed")),
                 None,
                 True,
             ),
+        ]
+        if "p_wilcoxon_holm" in table and table["p_wilcoxon_holm"].notna().any():
+            cols.append(("p_adj Wilcoxon", lambda r: _p(r["p_wilcoxon_holm"]), None, True))
+    if "ctrl_delta" in table:
+        cols += [
+            ("control", lambda r: "–" if _missing(r.get("control")) else str(r["control"]), None, True),
+            (
+                f"Δ vs control [{pct}% CI]",
+                lambda r: _delta(r, metric, "ctrl_delta", "ctrl_ci_low", "ctrl_ci_high"),
+                None,
+                True,
+            ),
+            ("p (control)", lambda r: _p(r["ctrl_p"]), None, True),
+            ("p_adj (control)", lambda r: _p(r["ctrl_p_holm"]), None, True),
+        ]
+    if "clip_delta" in table:
+        cols += [
+            (
+                f"eval-set Δ, these checkpoints [{pct}% CI]",
+                lambda r: _delta(r, metric, "clip_delta", "clip_ci_low", "clip_ci_high"),
+                None,
+                True,
+            ),
+            ("eval-set p_adj", lambda r: _p(r["clip_p_holm"]), None, True),
         ]
     cols += [
         ("Params", lambda r: _si(r["params"]), "params", False),
@@ -345,6 +705,16 @@ def display_cells(table: pd.DataFrame, bold: Callable[[str], str], escape: Calla
             cells.append(text)
         body.append(cells)
     return head, body
+
+
+def _num_metric(v, metric: str) -> str:
+    return "–" if _missing(v) else _fmt_metric(v, metric)
+
+
+def _seeds(n) -> str:
+    if _missing(n):
+        return "–"
+    return f">{int(n) - 1:,}" if int(n) > 10_000 else f"{int(n):,}"
 
 
 def _fmt_metric(v: float, metric: str) -> str:
@@ -418,6 +788,15 @@ def _rich_escape(s: str) -> str:
     return markup_escape(s)
 
 
+def _load(results: str | os.PathLike) -> pd.DataFrame:
+    df = load(results)
+    if df.empty:
+        raise SedbenchError(
+            f"no run records in {results}: `sedbench run` produces them (e.g. `sedbench run --methods all`)"
+        )
+    return df
+
+
 def load_comparison(
     results: str | os.PathLike = "results",
     metric: str = "psds1",
@@ -425,12 +804,35 @@ def load_comparison(
     **kwargs,
 ) -> pd.DataFrame:
     """``comparison_table`` over a results folder, with a one-line error when it holds no runs."""
-    df = load(results)
-    if df.empty:
-        raise SedbenchError(
-            f"no run records in {results}: `sedbench run` produces them (e.g. `sedbench run --methods all`)"
+    return comparison_table(_load(results), metric, reference, **kwargs)
+
+
+def load_comparisons(
+    results: str | os.PathLike = "results",
+    metrics: str | Sequence[str] = "psds1",
+    reference: str = "scratch",
+    **kwargs,
+) -> list[pd.DataFrame]:
+    """``comparison_tables`` over a results folder (several metrics: one Holm family)."""
+    return comparison_tables(_load(results), metrics, reference, **kwargs)
+
+
+def load_pairwise(results: str | os.PathLike = "results", metrics: str | Sequence[str] = "psds1", **kwargs):
+    """``pairwise_table`` over a results folder."""
+    return pairwise_table(_load(results), metrics, **kwargs)
+
+
+def render_many(tables: Sequence[pd.DataFrame], fmt: str = "rich") -> str:
+    """Several tables in one text: CSV gets a ``metric`` column, JSON a list of tables."""
+    if fmt == "csv":
+        return pd.concat([t.assign(metric=t.attrs["metric"]) for t in tables], ignore_index=True).to_csv(index=False)
+    if fmt == "json":
+        return (
+            "[\n" + ",\n".join(render(t, "json") for t in tables) + "\n]\n"
+            if len(tables) > 1
+            else render(tables[0], "json")
         )
-    return comparison_table(df, metric, reference, **kwargs)
+    return "\n".join(render(t, fmt) for t in tables)
 
 
 def print_table(
@@ -440,27 +842,43 @@ def print_table(
     reference: str = "scratch",
     console: Console | None = None,
     fmt: str = "rich",
+    pairwise: bool = False,
     **kwargs,
-) -> pd.DataFrame:
-    """Print the comparison table (rich on the console, or any other format as plain text)."""
+) -> pd.DataFrame | list[pd.DataFrame]:
+    """Print the comparison table(s) (rich on the console, or any other format as plain text).
+
+    ``metric`` may be a comma list (one table each, one Holm family); ``pairwise`` prints the method x
+    method matrices instead. Returns the table (one metric), the tables, or the pairwise rows.
+    """
     console = console or Console()
-    table = load_comparison(results, metric, reference, benchmark=benchmark, **kwargs)
-    if fmt == "rich":
-        rt = rich_table(table)
-        width = console.width
-        if not console.is_terminal:
-            # piped output gets rich's 80-column default, which wraps every cell: use the table's own width
-            console.width = max(width, console.measure(rt, options=console.options.update_width(400)).maximum)
-        try:
-            console.print(rt)
-        finally:
-            console.width = width
-        for note in table.attrs.get("notes", []):
-            console.print(f"[yellow]note:[/] {markup_escape(note)}", highlight=False)
-    else:
-        console.print(render(table, fmt), markup=False, highlight=False, soft_wrap=True, end="")
+    if pairwise:
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("sort", "against", "clip_bootstrap", "bootstrap")}
+        long = load_pairwise(results, metric, benchmark=benchmark, **kwargs)
+        text = render_pairwise(long, fmt)
+        console.print(text, markup=False, highlight=False, soft_wrap=True, end="")
+        return long
+    tables = load_comparisons(results, metric, reference, benchmark=benchmark, **kwargs)
+    for i, table in enumerate(tables):
+        if fmt == "rich":
+            if i:
+                console.print()
+            rt = rich_table(table)
+            width = console.width
+            if not console.is_terminal:
+                # piped output gets rich's 80-column default, which wraps every cell: use the table's own width
+                console.width = max(width, console.measure(rt, options=console.options.update_width(400)).maximum)
+            try:
+                console.print(rt)
+            finally:
+                console.width = width
+            for note in table.attrs.get("notes", []):
+                console.print(f"[yellow]note:[/] {markup_escape(note)}", highlight=False, soft_wrap=True)
+            for v in table.attrs.get("verdicts", []):
+                console.print(f"[cyan]verdict:[/] {markup_escape(v)}", highlight=False, soft_wrap=True)
+    if fmt != "rich":
+        console.print(render_many(tables, fmt), markup=False, highlight=False, soft_wrap=True, end="")
         if fmt == "csv":  # stdout stays parseable; what was chosen or left out still gets said
             err = Console(stderr=True)
-            for note in table.attrs.get("notes", []):
+            for note in tables[0].attrs.get("notes", []):
                 err.print(f"note: {note}", markup=False, highlight=False)
-    return table
+    return tables[0] if len(tables) == 1 else tables

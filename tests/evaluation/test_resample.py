@@ -17,9 +17,7 @@ def eval_set():
 def test_unit_weights_equal_sed_scores_eval(eval_set, settings):
     es, scores = eval_set
     stats = psds_statistics(scores, es.ground_truth, es.durations, settings)
-    assert stats.psds() == pytest.approx(
-        psds(scores, es.ground_truth, es.durations, settings).value, abs=1e-12
-    )
+    assert stats.psds() == pytest.approx(psds(scores, es.ground_truth, es.durations, settings).value, abs=1e-12)
 
 
 @pytest.mark.parametrize("settings", [PSDS1, PSDS2])
@@ -35,3 +33,31 @@ def test_integer_weights_equal_psds_on_duplicated_clips(eval_set, settings):
             dup_dur[f"{cid}-{j}"] = es.durations[cid]
     expected = psds(dup_scores, dup_gt, dup_dur, settings).value
     assert stats.psds(w) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("settings", [PSDS1, PSDS2])
+def test_batched_resamples_equal_one_at_a_time(eval_set, settings):
+    es, scores = eval_set
+    stats = psds_statistics(scores, es.ground_truth, es.durations, settings)
+    rng = np.random.default_rng(1)
+    n = stats.n_clips
+    w = rng.multinomial(n, np.full(n, 1 / n), size=23)
+    w[0] = 1  # the observed set
+    w[1] = 0  # everything on three clips: past any window, scored on the whole class
+    w[1, :3] = n // 3
+    expected = np.array([stats.psds(row) for row in w])
+    np.testing.assert_allclose(stats.psds_many(w, chunk=5), expected, rtol=0, atol=1e-12)
+    assert stats.psds_many(w[0])[0] == pytest.approx(stats.psds(), abs=1e-12)
+
+
+def test_windows_cut_most_change_points_on_a_larger_set():
+    es = make_eval_set(n_clips=150, n_classes=3, seed=2)
+    frame, _ = es.system(1.2, seed=3)
+    stats = psds_statistics(
+        scores_from_probs(frame, es.clip_ids, es.classes, es.frame_hop_s), es.ground_truth, es.durations, PSDS1
+    )
+    w = np.random.default_rng(2).multinomial(150, np.full(150, 1 / 150), size=40)
+    np.testing.assert_allclose(stats.psds_many(w), [stats.psds(row) for row in w], rtol=0, atol=1e-12)
+    windows = [stats._window(c) for c in range(3)]
+    assert all(win.bound is not None for win in windows)
+    assert sum(win.stop - win.start for win in windows) < 0.5 * stats.deltas.shape[1]

@@ -8,7 +8,15 @@ from click.testing import CliRunner
 from sedbench.cli import cli
 from sedbench.errors import SedbenchError
 from sedbench.evaluation.synthetic import fake_record, write_synthetic_results
-from sedbench.report.tables import comparison_table, render
+from sedbench.report.tables import (
+    comparison_family,
+    comparison_table,
+    comparison_tables,
+    pairwise_matrix,
+    pairwise_table,
+    render,
+    render_pairwise,
+)
 from sedbench.results import load, run_dir, write_record
 
 PSDS = {  # method -> psds1 per seed
@@ -24,9 +32,7 @@ def results(tmp_path):
         for seed, v in enumerate(values):
             write_record(
                 run_dir(tmp_path, "quick", method, seed),
-                fake_record(
-                    method, seed, v, benchmark="quick", params=100_000 if method == "same" else 300_000
-                ),
+                fake_record(method, seed, v, benchmark="quick", params=100_000 if method == "same" else 300_000),
             )
     return tmp_path
 
@@ -35,8 +41,16 @@ def test_comparison_table_numbers(results):
     t = comparison_table(load(results), "psds1", "scratch").set_index("method")
     assert t.loc["vanilla", "mean"] == pytest.approx(0.3667, abs=1e-4)
     assert t.loc["vanilla", "delta"] == pytest.approx(0.0567, abs=1e-4)
-    assert t.loc["vanilla", "p_holm"] < 0.05 and t.loc["vanilla", "sig"] in ("*", "**", "***")
+    assert t.loc["vanilla", "p_holm"] < 0.05 and t.loc["vanilla", "sig"] == "significant"
     assert t.loc["same", "p"] == 1.0 and t.loc["same", "sig"] == "n.s."
+    assert t.loc["vanilla", "verdict"].startswith("vanilla beats scratch by +0.057 psds1")
+    assert "no evidence of a difference in psds1 at 3 seeds" in t.loc["same", "verdict"]
+    # no score files here: the CI is the paired t interval, and the table says so
+    assert t.loc["vanilla", "ci_method"] == "t over seeds"
+    assert any("paired t interval over seeds" in n for n in t.attrs["notes"])
+    # power: MDE = 3.264 x sd of the paired differences at 3 seeds
+    assert t.loc["vanilla", "mde"] == pytest.approx(3.2640 * t.loc["vanilla", "sd_diff"], rel=1e-3)
+    assert t.loc["vanilla", "seeds_needed"] == 3  # d = 9.8: power 0.72 at 2 pairs, 1.00 at 3
     assert pd.isna(t.loc["scratch", "delta"]) and t.loc["scratch", "note"] == "reference"
     # Holm across the two compared methods
     assert t.loc["vanilla", "p_holm"] == pytest.approx(min(1, 2 * t.loc["vanilla", "p"]))
@@ -67,6 +81,11 @@ def test_markdown_latex_and_rich_render(results):
     t = comparison_table(load(results), "psds1")
     md = render(t, "markdown")
     assert md.startswith("| Method") and "**0.367 ± 0.031 (3)**" in md and "**300M**" not in md
+    assert "| p | p_adj (Holm) | MDE (80% power) | seeds for Δ |" in md
+    head = md.splitlines()[0].split(" | ")
+    vanilla = next(line for line in md.splitlines() if line.startswith("| vanilla")).split(" | ")
+    assert vanilla[head.index("p")] == "0.003" and vanilla[head.index("p_adj (Holm)")] == "0.007"  # no stars
+    assert "- vanilla beats scratch" in md and "n.s.' means no evidence at 3 seeds" in md
     tex = render(t, "latex")
     assert r"\toprule" in tex and r"$\pm$" in tex and r"\textbf{" in tex
     assert "vanilla" in render(t, "rich")
@@ -93,20 +112,128 @@ def test_table_refuses_mixed_benchmarks_and_notes_hashes(results):
     assert out.exit_code != 0 and "--benchmark" in out.output
     write_record(
         run_dir(results, "quick", "scratch", 9),
-        fake_record(
-            "scratch", 9, 0.9, benchmark="quick", benchmark_hash="older", finished="2025-01-01T00:00:00+00:00"
-        ),
+        fake_record("scratch", 9, 0.9, benchmark="quick", benchmark_hash="older", finished="2025-01-01T00:00:00+00:00"),
     )
     t = comparison_table(load(results), benchmark="quick")
     assert t.attrs["benchmark_hash"] == "synth0000000" and "older" in t.attrs["notes"][0]
 
 
-def test_bootstrap_column_from_stored_scores(tmp_path):
+def test_one_seed_gets_no_method_level_p_even_with_the_clip_bootstrap(tmp_path):
+    """A single-seed clip bootstrap describes two checkpoints: it must never appear as method evidence."""
     write_synthetic_results(
         tmp_path, methods={"scratch": (1.3, 1, 1), "dual": (0.7, 1, 1)}, seeds=(1,), n_clips=20, n_classes=3
     )
-    t = comparison_table(load(tmp_path), "psds1", bootstrap=True, n_resamples=100).set_index("method")
-    assert t.loc["dual", "n_pairs"] == 1 and pd.isna(t.loc["dual", "p"])  # one seed: no seed-level test
-    assert t.loc["dual", "boot_delta"] == pytest.approx(t.loc["dual", "delta"])
-    assert t.loc["dual", "boot_ci_low"] < t.loc["dual", "boot_ci_high"]
-    assert 0 < t.loc["dual", "boot_p"] <= 1
+    t = comparison_table(load(tmp_path), "psds1", clip_bootstrap=True, n_resamples=200).set_index("method")
+    dual = t.loc["dual"]
+    assert dual["n_pairs"] == 1
+    for col in ("p", "p_holm", "p_wilcoxon", "delta_ci_low", "delta_ci_high", "mde", "seeds_needed"):
+        assert pd.isna(dual[col]), col  # nothing stands in for the seed-level test
+    assert dual["sig"] == "" and "no method-level test" in dual["verdict"]
+    # the clip bootstrap is there, as eval-set uncertainty of these checkpoints
+    assert dual["clip_delta"] == pytest.approx(dual["delta"]) and dual["clip_ci_low"] < dual["clip_ci_high"]
+    assert dual["clip_p"] < 0.05
+    md = render(comparison_table(load(tmp_path), "psds1", clip_bootstrap=True, n_resamples=200), "markdown")
+    head = md.splitlines()[0].split(" | ")
+    row = next(line for line in md.splitlines() if line.startswith("| dual")).split(" | ")
+    assert row[head.index("p")] == "–" and row[head.index("p_adj (Holm)")] == "–"
+    assert "eval-set Δ, these checkpoints [95% CI]" in head
+    assert "not whether the method trains better students" in md
+    assert "fewer than 2 seeds" in md and "does not stand in" in md
+    assert "beats" not in md and "worse" not in md
+
+
+def test_hierarchical_bootstrap_ci_from_stored_scores(tmp_path):
+    write_synthetic_results(
+        tmp_path, methods={"scratch": (1.3, 1, 1), "dual": (0.7, 1, 1)}, seeds=(1, 2), n_clips=20, n_classes=3
+    )
+    t = comparison_table(load(tmp_path), "psds1", n_resamples=300).set_index("method")
+    assert t.loc["dual", "ci_method"] == "hierarchical bootstrap"
+    assert t.loc["dual", "delta_ci_low"] < t.loc["dual", "delta"] < t.loc["dual", "delta_ci_high"]
+    assert any("hierarchical bootstrap" in n for n in t.attrs["notes"])
+    # a plot and the tables can share one computation: same numbers, same settings in the notes
+    family = comparison_family(load(tmp_path), "psds1,psds2", n_resamples=300)
+    shared = comparison_tables(load(tmp_path), "psds1,psds2", family=family)[0].set_index("method")
+    assert shared.loc["dual", "delta_ci_low"] == pytest.approx(
+        comparison_tables(load(tmp_path), "psds1,psds2", n_resamples=300)[0].set_index("method").loc[
+            "dual", "delta_ci_low"
+        ]
+    )
+    assert shared.attrs["n_resamples"] == 300 and any("300 resamples" in n for n in shared.attrs["notes"])
+    t_only = comparison_table(load(tmp_path), "psds1", ci="t").set_index("method")
+    assert t_only.loc["dual", "ci_method"] == "t over seeds"
+    assert t_only.loc["dual", "p"] == t.loc["dual", "p"]  # the test is the same either way
+
+
+def with_controls(results):
+    df = load(results)
+    df["control"] = df["method"].map({"vanilla": "same"})
+    df["is_control"] = df["method"] == "same"
+    return df
+
+
+def test_against_control_and_holm_over_every_comparison_shown(results):
+    df = with_controls(results)
+    both = comparison_table(df, "psds1", against="reference,control").set_index("method")
+    assert both.loc["vanilla", "control"] == "same"
+    assert both.loc["vanilla", "ctrl_delta"] == pytest.approx(both.loc["vanilla", "delta"])
+    # three comparisons shown (vanilla and same vs scratch, vanilla vs same): one Holm family of 3
+    raw = [both.loc["vanilla", "p"], both.loc["same", "p"], both.loc["vanilla", "ctrl_p"]]
+    from statsmodels.stats.multitest import multipletests
+
+    adj = multipletests(raw, method="holm")[1]
+    assert [both.loc["vanilla", "p_holm"], both.loc["same", "p_holm"], both.loc["vanilla", "ctrl_p_holm"]] == (
+        pytest.approx(list(adj))
+    )
+    assert both.attrs["family_size"] == 3 and "its control same" in both.loc["vanilla", "ctrl_verdict"]
+    assert "vanilla (control)" not in render(both.reset_index(), "markdown")
+    assert "same (control)" in render(both.reset_index(), "markdown")
+    only = comparison_table(df, "psds1", against="control").set_index("method")
+    assert only.attrs["family_size"] == 1 and pd.isna(only.loc["vanilla", "delta"])
+    assert only.loc["vanilla", "ctrl_p_holm"] == pytest.approx(only.loc["vanilla", "ctrl_p"])
+    older = comparison_table(load(results), "psds1", against="control")  # records without the column
+    assert any("no `control` column" in n for n in older.attrs["notes"])
+
+
+def test_metrics_rendered_together_are_one_family(results):
+    tables = comparison_tables(load(results), "psds1,psds2")
+    assert [t.attrs["metric"] for t in tables] == ["psds1", "psds2"]
+    assert all(t.attrs["family_size"] == 4 for t in tables)
+    single = comparison_table(load(results), "psds1").set_index("method")
+    joint = tables[0].set_index("method")
+    assert joint.loc["vanilla", "p"] == single.loc["vanilla", "p"]
+    assert joint.loc["vanilla", "p_holm"] >= single.loc["vanilla", "p_holm"]
+    assert any("over 2 metrics (psds1, psds2)" in n for n in tables[0].attrs["notes"])
+
+
+def test_pairwise_matrix(results):
+    long = pairwise_table(load(results), "psds1")
+    assert len(long) == 3 and long.attrs["family_size"] == 3
+    delta = pairwise_matrix(long, "psds1")
+    assert list(delta.index) == ["vanilla", "same", "scratch"] or list(delta.index)[0] == "vanilla"
+    assert delta.loc["vanilla", "scratch"] == pytest.approx(0.0567, abs=1e-4)
+    assert delta.loc["scratch", "vanilla"] == pytest.approx(-delta.loc["vanilla", "scratch"])
+    p_adj = pairwise_matrix(long, "psds1", "p_adj")
+    assert p_adj.loc["vanilla", "scratch"] == p_adj.loc["scratch", "vanilla"]
+    from statsmodels.stats.multitest import multipletests
+
+    assert list(long["p_adj"]) == pytest.approx(list(multipletests(list(long["p"]), method="holm")[1]))
+    text = render_pairwise(long, "markdown")
+    assert "pairwise Δ (row − column)" in text and "+0.057 (" in text and "·" in text
+    assert json.loads(render_pairwise(long, "json"))["rows"][0]["kind"] == "pairwise"
+
+
+def test_table_cli_pairwise_control_and_metrics(results, tmp_path):
+    runner = CliRunner()
+    out = runner.invoke(cli, ["table", "--results", str(results), "--pairwise"])
+    assert out.exit_code == 0, out.output
+    assert "pairwise Δ (row − column)" in out.output
+    out = runner.invoke(cli, ["table", "--results", str(results), "--metric", "psds1,psds2", "--format", "csv"])
+    assert out.exit_code == 0, out.output
+    back = pd.read_csv(io.StringIO(out.stdout))
+    assert set(back["metric"]) == {"psds1", "psds2"}
+    out = runner.invoke(cli, ["table", "--results", str(results), "--against", "control"])
+    assert out.exit_code == 0 and "no `control` column" in out.output
+    out = runner.invoke(cli, ["table", "--results", str(results), "--against", "nope"])
+    assert out.exit_code != 0 and "--against" in out.output
+    out = runner.invoke(cli, ["table", "--results", str(results), "--effect", "0.01"])
+    assert out.exit_code == 0 and "seeds for 0.01" in out.output

@@ -1,0 +1,183 @@
+"""A/A calibration: how often do the tests call two halves of ONE method's seeds different?
+
+Takes the completed seeds of one method from a results folder (or trains them first with
+`sedbench run` when given --train), splits them at random into two pseudo-methods of --n seeds
+each, --splits times, and counts how often each test calls them different at --alpha:
+
+* the primary test, the paired t-test over seeds (what `sedbench table` uses for its verdicts);
+* the hierarchical bootstrap CI (seeds, then clips) excluding 0, when score files exist;
+* the clip-level bootstrap between two single seeds (every pair of distinct seeds), which is what a
+  one-seed table used to report: it describes two checkpoints, so it calls seeds of one method
+  "different" far more often than alpha, and this shows it.
+
+Rates come with a Clopper-Pearson 95 % interval. The splits reuse the same seeds, so that interval
+covers the split draw, not the choice of these particular seeds: more seeds, a firmer answer.
+
+    python benchmarks/calibrate.py --results results --method scratch --n 3           # existing runs
+    python benchmarks/calibrate.py --train --profile quick --method scratch --seeds 0-11 --results results-aa
+    python benchmarks/calibrate.py --demo                                             # synthetic, seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from sedbench.errors import SedbenchError
+from sedbench.evaluation.metrics import PSDS_SETTINGS
+from sedbench.results import load, select_comparable
+from sedbench.stats import AAResult, aa_false_positive_rate, resampled_psds, run_psds_statistics
+
+
+def parse_seeds(spec: str) -> list[int]:
+    if "-" in spec and "," not in spec:
+        lo, hi = spec.split("-")
+        return list(range(int(lo), int(hi) + 1))
+    return [int(s) for s in spec.split(",") if s.strip()]
+
+
+def train(args) -> None:
+    seeds = ",".join(str(s) for s in parse_seeds(args.seeds))
+    cmd = [
+        sys.executable,
+        "-m",
+        "sedbench.cli",
+        "run",
+        "--methods",
+        args.method,
+        "--seeds",
+        seeds,
+        "--jobs",
+        str(args.jobs),
+        "--results",
+        str(args.results),
+        "--no-table",
+    ]
+    if args.profile:
+        cmd += ["--profile", args.profile]
+    print("$ " + " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def seed_values(results, method: str, metric: str, benchmark: str | None, benchmark_hash: str | None):
+    runs, notes = select_comparable(load(results), benchmark, benchmark_hash)
+    runs = runs[runs["method"] == method].sort_values("seed")
+    if runs.empty:
+        raise SedbenchError(f"no completed runs of {method} in {results}")
+    values = runs[metric].astype(float).to_numpy()
+    return runs, values, notes
+
+
+def calibrate(
+    results,
+    method: str,
+    metric: str,
+    n: int,
+    splits: int,
+    resamples: int,
+    alpha: float,
+    benchmark: str | None = None,
+    benchmark_hash: str | None = None,
+    seed: int = 0,
+) -> list[AAResult]:
+    runs, values, notes = seed_values(results, method, metric, benchmark, benchmark_hash)
+    for note in notes:
+        print(f"note: {note}")
+    resampled = None
+    if metric in PSDS_SETTINGS and resamples > 0:
+        try:
+            stats = [run_psds_statistics(d, metric) for d in runs["run_dir"]]
+            resampled = resampled_psds(stats, resamples, seed)
+        except SedbenchError as exc:
+            print(f"note: no clip-level tests ({exc})")
+    print(
+        f"{method}, {metric}: {len(values)} seeds ({', '.join(str(int(s)) for s in runs['seed'])}), "
+        f"mean {values.mean():.4f}, sd {values.std(ddof=1):.4f}; two pseudo-methods of {n} seeds, "
+        f"{splits:,} random splits, alpha {alpha}"
+    )
+    return aa_false_positive_rate(values, n, splits, alpha, seed, resampled)
+
+
+def report(results: list[AAResult], markdown: bool = False) -> str:
+    head = ["test", "called different", "rate", "95% CI (Clopper-Pearson)", "reading"]
+    rows = []
+    for r in results:
+        if r.ci_high < r.alpha or r.ci_low <= r.alpha <= r.ci_high:
+            reading = f"calibrated (CI includes or lies below {r.alpha:.0%})"
+        else:
+            reading = f"too liberal: calls one method different more often than {r.alpha:.0%}"
+        rows.append(
+            [r.test, f"{r.positives}/{r.trials}", f"{r.rate:.1%}", f"[{r.ci_low:.1%}, {r.ci_high:.1%}]", reading]
+        )
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
+    fmt = "  ".join(f"{{:{w}}}" for w in widths)
+    return "\n".join([fmt.format(*head)] + [fmt.format(*r) for r in rows])
+
+
+def main(argv: list[str] | None = None) -> list[AAResult]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    parser.add_argument("--benchmark", default=None)
+    parser.add_argument("--hash", dest="benchmark_hash", default=None)
+    parser.add_argument("--method", default="scratch")
+    parser.add_argument("--metric", default="psds1")
+    parser.add_argument("--n", type=int, default=3, help="seeds per pseudo-method (the profile's seed count)")
+    parser.add_argument("--splits", type=int, default=2000)
+    parser.add_argument("--resamples", type=int, default=2000, help="clip resamples (0: seed-level tests only)")
+    parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--markdown", action="store_true", help="print the result as a markdown table")
+    parser.add_argument("--train", action="store_true", help="first train --seeds of --method with `sedbench run`")
+    parser.add_argument("--profile", default=None)
+    parser.add_argument("--seeds", default="0-11")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--demo", action="store_true", help="synthetic runs of one method (no training)")
+    parser.add_argument("--demo-seeds", type=int, default=12)
+    parser.add_argument("--demo-clips", type=int, default=60)
+    args = parser.parse_args(argv)
+
+    if args.demo:
+        from sedbench.evaluation.synthetic import write_synthetic_results
+
+        args.results = Path(tempfile.mkdtemp(prefix="sedbench-aa-"))
+        # training randomness: each seed's detector is a little better or worse as a whole (sd 0.08 of
+        # its noise level), on top of its frame-level noise draw
+        quality = np.random.default_rng(args.seed).normal(1.1, 0.08, args.demo_seeds)
+        for s, noise in enumerate(quality):
+            write_synthetic_results(
+                args.results,
+                methods={args.method: (float(noise), 340_000, 3.1e8)},
+                seeds=(s,),
+                n_clips=args.demo_clips,
+                n_classes=4,
+            )
+        print(f"demo: {args.demo_seeds} synthetic seeds of one method in {args.results}")
+    elif args.train:
+        train(args)
+    results = calibrate(
+        args.results,
+        args.method,
+        args.metric,
+        args.n,
+        args.splits,
+        args.resamples,
+        args.alpha,
+        args.benchmark,
+        args.benchmark_hash,
+        args.seed,
+    )
+    print(report(results, args.markdown))
+    print("The splits reuse the same seeds: each interval covers the split draw, not the choice of these seeds.")
+    return results
+
+
+if __name__ == "__main__":
+    main()
