@@ -118,7 +118,10 @@ def comparison_fields(bench: Benchmark, method: Method, seed: int | None = None)
     from sedbench.methods import profile_teacher_values
     from sedbench.teachers import teacher_seed, teacher_seeds_mode
 
-    used = list(method.teachers())
+    try:
+        used = list(method.teachers())
+    except SedbenchError:  # a misconfigured method fails inside the run, where the error is recorded
+        used = []
     defaults = profile_teacher_values(type(method), bench.config)
     return {
         "control": method.control, "is_control": bool(method.is_control), "teachers": ",".join(used),
