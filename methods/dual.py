@@ -7,8 +7,9 @@ the two terms exactly as in the `takd` and `eefd` plugins, which this plugin com
 public registry (so there is one implementation of each). Deploys the mean student (takd); the
 projection P is training-only (eefd). The paper's student is `se-crnn`, which is the default
 student of every profile: all methods share it.
-Defaults (configs/methods/dual.yaml): teacher crnn-large (logits), embedding_teacher transformer,
-lambda_kd 1, tau 2, lambda_emb 1, cosine.
+Defaults (configs/methods/dual.yaml): teacher crnn-large (logits; the profile's default teacher
+replaces it), embedding_teacher transformer, lambda_kd 1, tau 2, lambda_emb 1, cosine.
+Control: `scratch-ema`, as for takd (both deploy the mean student).
 """
 
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ class Dual(Method):
 
     Params = DualParams
     deploy = "mean_student"
+    control = "scratch-ema"  # deploys the mean student like takd: averaging alone is the baseline
+    profile_teachers = {"teacher": "teacher"}  # the logit teacher; the embedding teacher must be a transformer
     relative_cost = 1.9  # takd's second student-size pass plus the EEFD projection (measured)
 
     def __init__(self, params: DualParams | None = None) -> None:

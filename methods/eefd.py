@@ -8,6 +8,10 @@ transformer teacher's frame embeddings e_t, cached and pooled to the student's f
 L = L_base + lambda_emb * mean_t (1 - cos(P f_t, e_t)), or MSE(P f_t, e_t) with ``distance: mse``.
 P is dropped after training: no inference cost, not counted in the deployed parameters.
 Defaults (configs/methods/eefd.yaml): teacher transformer, lambda_emb 1, cosine, student feature cnn.
+The teacher stays the transformer whatever the profile's default teacher is: the formula needs frame
+embeddings, which only the transformer caches. Control: `scratch`; the formula adds one term to the
+base recipe and nothing else (no logit KD, the projection is not deployed), so the recipe without
+that term is what isolates it.
 """
 
 from dataclasses import dataclass
@@ -33,6 +37,9 @@ class EEFD(Method):
     """Training-only projection of the student's CNN features onto the teacher's frame embeddings."""
 
     Params = EEFDParams
+    # L_base + the embedding term: without the term it is the base recipe. The formula has no logit
+    # KD, so vanilla (logits of the profile's teacher) would not isolate the mechanism
+    control = "scratch"
 
     def teachers(self) -> list[str]:
         return [self.params.teacher]

@@ -8,8 +8,10 @@ the weighting temperature; ``combination: mean`` gives w_{k,c} = 1/K. L = L_base
 KD(S, p) at frame and clip level. The papers weight teachers by validation quality without one
 fixed formula; the per-class softmax is our reading: it keeps every teacher's vote and lets a
 teacher lead on the classes it is best at.
-Defaults (configs/methods/multi-teacher.yaml): teachers crnn-large, transformer, cnn; per-class
-weights with T_w = 0.05; lambda_kd 1; tau 2.
+Defaults (configs/methods/multi-teacher.yaml): teachers crnn-large, transformer, cnn (the profile's
+default teacher set, ``teacher_set:``, replaces them); per-class weights with T_w = 0.05; lambda_kd 1;
+tau 2. Control: `vanilla-ensemble`, KD to the plain average of the same teachers, which separates the
+per-class weighting from having several (and better) teachers.
 """
 
 from dataclasses import dataclass, field
@@ -45,6 +47,8 @@ class MultiTeacher(Method):
     """Several teachers combined per class by their validation scores; KD to the combination."""
 
     Params = MultiTeacherParams
+    control = "vanilla-ensemble"  # the same teachers averaged with equal weights
+    profile_teachers = {"teachers": "teacher_set"}
 
     def teachers(self) -> list[str]:
         if len(self.params.teachers) < 2:

@@ -11,7 +11,12 @@ L = L_base + lambda_kd / (1 - a) * KD(M(theta_bar), T). The deployed model is th
 With a = 1 (a frozen average) no teacher gradient reaches the student at all, which the tests check.
 How it was read: the paper's equations are not public in our sources; this is the reading of
 SPEC.md 5, documented here so it can be challenged.
-Defaults (configs/methods/takd.yaml): teacher crnn-large, lambda_kd 1, tau 2.
+The functional forward uses copies of the mean student's buffers, so its batch-norm statistics see
+exactly one update per step (the engine's own mean-student forward), as without this term.
+Control: `scratch-ema` (the recipe deploying the mean student, no teacher): part of any gain over
+`scratch` is weight averaging alone.
+Defaults (configs/methods/takd.yaml): teacher crnn-large (the profile's default teacher replaces it),
+lambda_kd 1, tau 2.
 """
 
 from dataclasses import dataclass
@@ -43,6 +48,8 @@ class TAKD(Method):
 
     Params = TAKDParams
     deploy = "mean_student"
+    control = "scratch-ema"  # deploying the mean student without any teacher: averaging alone
+    profile_teachers = {"teacher": "teacher"}
     relative_cost = 1.8  # a second student-size forward and backward, through the mean student (measured)
 
     def teachers(self) -> list[str]:

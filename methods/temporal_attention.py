@@ -10,7 +10,9 @@ off by default). The head exists only during training: it is not part of the dep
 costs nothing at inference. The student learns *when* the teacher looks, through its context
 features, not just what the teacher predicts.
 Defaults (configs/methods/temporal-attention.yaml): teacher transformer, lambda_att 1, head 64
-units, lambda_kd 0, tau 2.
+units, lambda_kd 0, tau 2. The teacher stays the transformer whatever the profile's default teacher
+is: the formula reads self-attention. Control: `scratch`, the recipe without the attention term (the
+head is not deployed); with ``lambda_kd > 0`` the fair comparison becomes vanilla on the same teacher.
 """
 
 from dataclasses import dataclass
@@ -48,6 +50,8 @@ class TemporalAttention(Method):
     """KL from the teacher's attention-rollout frame importance to a training-only student head."""
 
     Params = TemporalAttentionParams
+    # L_base + the attention term (logit KD off by default): the recipe without the term is scratch
+    control = "scratch"
 
     def teachers(self) -> list[str]:
         return [self.params.teacher]

@@ -4,7 +4,9 @@ network", arXiv:1503.02531), adapted to multi-label SED.
 Formula: L = L_base + lambda_kd * KD(S, T), with KD(S, T) = tau^2 * BCE(sigma(z_S / tau),
 sigma(z_T / tau)) at frame level and at clip level, on every clip of the batch (strong, weak and
 unlabeled). Sigmoid instead of softmax because SED classes are not exclusive (each class is a
-binary problem). Defaults (configs/methods/vanilla.yaml): teacher crnn-large, lambda_kd 1, tau 2.
+binary problem). Defaults (configs/methods/vanilla.yaml): teacher crnn-large, lambda_kd 1, tau 2;
+the profile's default teacher (``teacher:``) replaces crnn-large unless the profile's ``methods``
+section overrides it. Control: `scratch` (the recipe without the KD term).
 """
 
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ class Vanilla(Method):
     """Hinton KD: tau-softened BCE to the teacher's frame and clip probabilities."""
 
     Params = VanillaParams
+    control = "scratch"  # the same recipe without the KD term
+    profile_teachers = {"teacher": "teacher"}  # the profile's default teacher, like every logit method
 
     def teachers(self) -> list[str]:
         return [self.params.teacher]

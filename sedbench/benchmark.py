@@ -122,12 +122,32 @@ class Benchmark:
         envs = getattr(self.training_data, "environment", None)
         return None if envs is None else np.asarray(envs, dtype=object)
 
+    def score_split(self, data, frame_probs: np.ndarray, clip_probs: np.ndarray, rows: np.ndarray | None = None,
+                    which: tuple[str, ...] | None = None) -> tuple[dict[str, Any], dict]:
+        """Metrics of predictions on a split (or on ``rows`` of it); returns (metrics, scores).
+
+        The benchmark's scoring rule: checkpoint selection (training) and final numbers (runner) both
+        call it, so every method and teacher is selected and scored the same way.
+        """
+        from sedbench.evaluation import compute_metrics, scores_from_probs
+
+        clip_ids = list(data.clip_ids) if rows is None else [data.clip_ids[i] for i in rows]
+        scores = scores_from_probs(frame_probs, clip_ids, list(self.classes), self.encoder.frame_hop_s)
+        ground_truth = {c: data.ground_truth.get(c, []) for c in clip_ids}
+        durations = {c: data.durations[c] for c in clip_ids}
+        metrics = compute_metrics(scores, clip_probs, clip_ids, ground_truth, durations, list(self.classes),
+                                  which=which)
+        return metrics, scores
+
     # ---------------------------------------------------------------------------- identity
     @property
     def shared_settings(self) -> dict[str, Any]:
         """What every method shares; runs are comparable only when these are equal."""
         keys = ("data", "features", "student", "training", "teachers", "teacher_training")
-        return {k: self.config.get(k) for k in keys}
+        settings = {k: self.config.get(k) for k in keys}
+        # one teacher per comparison: the default teacher(s) every single-teacher method distils from
+        settings.update({k: self.config[k] for k in ("teacher", "teacher_set", "teacher_seeds") if k in self.config})
+        return settings
 
     @cached_property
     def benchmark_hash(self) -> str:

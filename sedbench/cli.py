@@ -102,11 +102,13 @@ def methods_cmd(plugins: tuple[Path, ...]) -> None:
     from sedbench.methods import build_params, discover
 
     table = Table(title="sedbench methods")
-    for col in ("method", "description", "source", "deploys", "hyperparameters"):
+    for col in ("method", "description", "source", "deploys", "control", "hyperparameters"):
         table.add_column(col, overflow="fold")
     for name, cls in sorted(discover(plugins).items()):
         params = dataclasses.asdict(build_params(cls))
-        table.add_row(name, cls.description, cls.source, cls.deploy,
+        # a control is marked as one; a method names the control that isolates its mechanism
+        control = "[bold]is a control[/]" if cls.is_control else (cls.control or "-")
+        table.add_row(name, cls.description, cls.source, cls.deploy, control,
                       ", ".join(f"{k}={v}" for k, v in params.items()) or "-")
     console.print(table)
 
@@ -201,6 +203,8 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
         return 0
     console.print(f"[bold]sedbench[/] profile [cyan]{bench.name}[/] on {bench.device}: "
                   f"{len(methods)} method(s) x {len(seed_list)} seed(s) -> {results}")
+    for note in runner.control_notes(bench, methods, plugins):
+        console.print(f"[yellow]note[/] {note}", highlight=False)
     summaries = runner.run_matrix(bench, methods, seed_list, jobs=jobs, executor=executor, address=address,
                                   force=force, gpus_per_run=gpus_per_run, plugins=plugins, console=console)
     failed = [s for s in summaries if s["status"] != "complete"]
@@ -238,7 +242,7 @@ def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[st
 
     from sedbench import runner
     from sedbench.plan import clip_counts
-    from sedbench.teachers import teacher_dir
+    from sedbench.teachers import teacher_run_seeds
 
     on_disk = clip_counts(bench.config)[2]  # without the data nothing is cached (and nothing is generated)
     table = Table(title=f"run matrix: profile {bench.name}, results {bench.results_root}")
@@ -250,9 +254,14 @@ def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[st
             "[green]cached[/]" if on_disk and runner.pair_status(bench, method, s, plugins) == "cached"
             else "will train" for s in seeds])
     console.print(table)
-    for name in runner.teachers_needed(methods, bench, plugins):
-        state = "cached" if on_disk and (teacher_dir(bench, name) / "info.json").is_file() else "will train"
-        console.print(f"teacher {name}: {state}")
+    needed = runner.teachers_needed(methods, bench, plugins)
+    missing = runner.missing_teachers(bench, needed, seeds) if on_disk else None
+    for name in needed:
+        for run_seed in teacher_run_seeds(bench, seeds):
+            label = runner.teacher_label(bench, name, run_seed)
+            console.print(f"{label}: {'will train' if missing is None or label in missing else 'cached'}")
+    for note in runner.control_notes(bench, methods, plugins):
+        console.print(f"[yellow]note[/] {note}", highlight=False)
 
 
 
@@ -309,7 +318,8 @@ def teachers_train(names: tuple[str, ...], force: bool, profile: str | None, ove
     """Train (or reuse) the profile's teachers and cache their outputs."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from sedbench.teachers import teacher_spec, train_teacher
+    from sedbench.teachers import teacher_spec
+    from sedbench.training.fit import train_teacher
 
     bench = _benchmark(profile, overrides, results, cache, device)
     chosen = list(names) or list(bench.config.get("teachers", {}))

@@ -109,6 +109,16 @@ class Method:
     # a training step's cost relative to scratch: only a scheduling hint (parallel runs start the
     # longest first so that no process idles at the end of the matrix)
     relative_cost: ClassVar[float] = 1.0
+    # a control isolates another method's mechanism: the same recipe without that mechanism (it is a
+    # baseline of the benchmark, listed and run with the methods, and marked as a control)
+    is_control: ClassVar[bool] = False
+    # the registered method that isolates THIS method's mechanism (``sedbench table --against control``)
+    control: ClassVar[str | None] = None
+    # hyperparameters that take the profile's default teacher (``teacher:``) or default teacher set
+    # (``teacher_set:``) unless the profile's ``methods.<name>`` section or the CLI sets them, so that
+    # every single-teacher method of a comparison distils from the same teacher:
+    # {param name: "teacher" | "teacher_set"}
+    profile_teachers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, params: Any | None = None) -> None:
         self.params = params if params is not None else self.Params()
@@ -120,6 +130,15 @@ class Method:
     def partitions(self, classes: tuple[str, ...], environments: dict[str, tuple[str, ...]],
                    clip_environments: np.ndarray | None) -> list[Partition]:
         return [Partition()]
+
+    def routes(self, partition: Partition, environments: dict[str, tuple[str, ...]]) -> list[Partition]:
+        """How the student trained on ``partition`` is deployed at evaluation: one or more routes,
+        each a Partition whose ``environment`` selects the evaluation clips it predicts (None: all)
+        and whose ``classes`` are kept (the others are forced to probability 0; None: all).
+        Default: as trained. A route never changes training; it only masks and routes outputs
+        (see `environment-mask`, which deploys one general student behind the oracle mask).
+        """
+        return [partition]
 
     def setup(self, ctx: SetupContext) -> nn.ModuleDict:
         """Build the training-only modules (heads, projections); they are never deployed."""
@@ -153,6 +172,15 @@ def register_method(name: str) -> Callable[[type[Method]], type[Method]]:
             )
         if cls.deploy not in ("student", "mean_student"):
             raise ConfigError(f"method {name}: deploy must be 'student' or 'mean_student', not {cls.deploy!r}")
+        fields = {f.name for f in dataclasses.fields(cls.Params)}
+        for param, kind in cls.profile_teachers.items():
+            if param not in fields or kind not in ("teacher", "teacher_set"):
+                raise ConfigError(
+                    f"method {name}: profile_teachers maps hyperparameters of its Params to 'teacher' or "
+                    f"'teacher_set'; {param!r}: {kind!r} is not one"
+                )
+        if cls.control is not None and not isinstance(cls.control, str):
+            raise ConfigError(f"method {name}: control must be the name of a registered method or None")
         cls.name = name
         cls.source = _loading_source
         if not cls.description and cls.__doc__:
@@ -235,6 +263,26 @@ def build_params(cls: type[Method], overrides: dict[str, Any] | None = None) -> 
             f"method {cls.name}: unknown hyperparameter(s) {unknown}; valid: {sorted(known) or 'none'}"
         )
     return cls.Params(**values)
+
+
+def profile_teacher_values(cls: type[Method], config: dict[str, Any]) -> dict[str, Any]:
+    """The hyperparameters a method takes from the profile's default teacher (``teacher:``) and
+    default teacher set (``teacher_set:``), as its ``profile_teachers`` declares."""
+    values: dict[str, Any] = {}
+    for param, kind in cls.profile_teachers.items():
+        value = config.get(kind)
+        if value is not None:
+            values[param] = list(value) if kind == "teacher_set" else str(value)
+    return values
+
+
+def method_settings(config: dict[str, Any], name: str, plugins: tuple[str | Path, ...] = ()) -> dict[str, Any]:
+    """A method's hyperparameter overrides in a resolved profile: its default teacher(s) from the
+    profile, then its ``methods.<name>`` section (where ``--set methods.<name>.<param>=...`` lands),
+    which may still override the teacher for a deliberate study (the run records what was used)."""
+    cls = get_method(name, plugins)
+    section = dict((config.get("methods") or {}).get(name) or {})
+    return {**profile_teacher_values(cls, config), **section}
 
 
 def build_method(name: str, overrides: dict[str, Any] | None = None,

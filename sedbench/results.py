@@ -40,6 +40,9 @@ ID_COLUMNS = [
     "finished",
     "recorded",
 ]
+# what pairs a run with its control and names its teachers (sedbench.runner.comparison_fields); older
+# records lack them, so they become columns only when present
+COMPARISON_COLUMNS = ("control", "is_control", "teachers", "profile_teacher", "teacher_seeds", "teacher_seed")
 # record["complexity"]["latency"][setting] (sedbench.complexity.measure_latency) -> column prefix
 LATENCY_COLUMNS = {"cpu_1_thread": "latency_cpu_1t", "cpu_all_threads": "latency_cpu_all", "cuda": "latency_cuda"}
 LATENCY_FIELDS = {"median_ms": "_ms", "iqr_ms": "_iqr_ms", "cv": "_cv"}
@@ -175,6 +178,7 @@ def flatten_record(record: dict, directory: str | os.PathLike | None = None) -> 
     row: dict[str, Any] = {k: record.get(k) for k in ID_COLUMNS if k not in ("run_dir", "recorded")}
     row["run_dir"] = str(directory) if directory is not None else None
     row["recorded"] = record.get("finished") or record.get("started") or _mtime(directory)
+    row.update({k: record[k] for k in COMPARISON_COLUMNS if k in record})
     _flatten_into(row, record.get("metrics") or {}, "")
     _flatten_into(row, record.get("validation") or {}, "val_")
     complexity = dict(record.get("complexity") or {})

@@ -21,147 +21,28 @@ from torch import nn
 
 from sedbench import results
 from sedbench.benchmark import Benchmark
-from sedbench.config import config_hash, merge
-from sedbench.errors import SedbenchError, TrainingError
-from sedbench.methods import Method, SetupContext, build_method, params_dict
-from sedbench.models import build_model
-from sedbench.training.engine import (
-    TrainConfig,
-    TrainedPartition,
-    environment_rows,
-    predict,
-    train_partition,
-)
+from sedbench.config import config_hash
+from sedbench.errors import SedbenchError
+from sedbench.methods import Method, build_method, method_settings, params_dict
+from sedbench.training.fit import TrainResult, routed_predict, train_and_select, train_teacher
+
+__all__ = ["TrainResult", "routed_predict", "run_matrix", "run_one", "train_and_select", "train_teacher"]
 
 
-@dataclass
-class TrainResult:
-    method: Method
-    partitions: list[TrainedPartition]
-    validation: dict[str, Any]  # full metrics of the routed deployed model(s) on validation
-    train_s: float
-
-
-def method_overrides(bench: Benchmark, name: str) -> dict[str, Any]:
-    return dict((bench.config.get("methods") or {}).get(name) or {})
-
-
-def routed_predict(partitions: list[TrainedPartition], data, device: torch.device,
-                   batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """Predict every clip with the student of its partition (environment-aware routing)."""
-    if len(partitions) == 1 and partitions[0].partition.environment is None:
-        deployed = partitions[0].deployed
-        try:
-            return predict(deployed.to(device), data, device, batch_size)
-        finally:
-            deployed.cpu()  # the deployed model lives on the CPU: model.pt never holds device tensors
-    n = len(data.clip_ids)
-    frames = clips = None
-    covered = np.zeros(n, dtype=bool)
-    for part in partitions:
-        env = part.partition.environment
-        rows = environment_rows(data, env) if env else np.arange(n)
-        if len(rows) == 0:
-            continue
-        f, c = predict(part.deployed.to(device), data, device, batch_size, rows=rows)
-        if frames is None:
-            frames = np.zeros((n, *f.shape[1:]), np.float32)
-            clips = np.zeros((n, c.shape[1]), np.float32)
-        frames[rows], clips[rows] = f, c
-        covered[rows] = True
-        part.deployed.cpu()
-    if not covered.all():
-        missing = sorted({str(data.environments.get(data.clip_ids[i])) for i in np.flatnonzero(~covered)})
-        raise SedbenchError(f"no student was trained for environment(s) {missing} of the evaluated clips")
-    return frames, clips
+def method_overrides(bench: Benchmark, name: str, plugins: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A method's hyperparameter overrides in this benchmark (profile teacher defaults, then its section)."""
+    return method_settings(bench.config, name, plugins)
 
 
 def score_split(bench: Benchmark, data, frame_probs: np.ndarray, clip_probs: np.ndarray,
                 rows: np.ndarray | None = None, which: tuple[str, ...] | None = None
                 ) -> tuple[dict[str, Any], dict]:
     """Metrics of predictions on a split (or on ``rows`` of it); returns (metrics, scores)."""
-    from sedbench.evaluation import compute_metrics, scores_from_probs
-
-    clip_ids = list(data.clip_ids) if rows is None else [data.clip_ids[i] for i in rows]
-    scores = scores_from_probs(frame_probs, clip_ids, list(bench.classes), bench.encoder.frame_hop_s)
-    ground_truth = {c: data.ground_truth.get(c, []) for c in clip_ids}
-    durations = {c: data.durations[c] for c in clip_ids}
-    metrics = compute_metrics(scores, clip_probs, clip_ids, ground_truth, durations, list(bench.classes),
-                              which=which)
-    return metrics, scores
-
-
-def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model_name: str | None = None,
-                     model_kwargs: dict[str, Any] | None = None,
-                     training_overrides: dict[str, Any] | None = None, augment=None, progress=None,
-                     label: str | None = None, plugins: tuple[str, ...] = ()) -> TrainResult:
-    """Train a method's student(s) under the benchmark's recipe; checkpoints chosen on validation."""
-    from sedbench.complexity import check_budget
-    from sedbench.teachers import load_teacher
-
-    if isinstance(method, str):
-        method = build_method(method, method_overrides(bench, method), plugins)
-    cfg = TrainConfig.from_dict(merge(bench.config["training"], training_overrides or {}))
-    is_student = model_name is None
-    name = model_name or bench.student_model
-    kwargs = bench.student_kwargs if is_student else dict(model_kwargs or {})
-    n_mels, n_classes = bench.feature_cfg.n_mels, len(bench.classes)
-
-    def build_student() -> nn.Module:
-        return build_model(name, n_mels=n_mels, n_classes=n_classes, **kwargs)
-
-    if is_student:  # the student budget is a benchmark rule: enforce it before any training
-        student = bench.config["student"]
-        check_budget(build_student(), max_params=student.get("max_params"), max_macs=student.get("max_macs"),
-                     n_frames=bench.feature_cfg.n_frames, name=name)
-    teachers = {t: load_teacher(bench, t, bench.device) for t in method.teachers()}
-    data, validation = bench.training_data, bench.validation
-
-    def validate(model: nn.Module, rows: np.ndarray | None) -> tuple[float, float]:
-        """(PSDS1, mean per-class PSDS1): early in training PSDS1 is often exactly 0 (its alpha_st = 1
-        subtracts the spread across classes), and the per-class mean still ranks checkpoints."""
-        frames, clips = predict(model, validation, bench.device, cfg.eval_batch_size, rows=rows)
-        metrics, _ = score_split(bench, validation, frames, clips, rows=rows, which=("psds1",))
-        per_class = [v for v in (metrics.get("per_class_psds1") or {}).values() if v is not None]
-        return float(metrics["psds1"] or 0.0), float(np.mean(per_class)) if per_class else 0.0
-
-    partitions = method.partitions(bench.classes, bench.environments, bench.clip_environments())
-    if sum(p.share for p in partitions) > 1.0 + 1e-6:
-        raise TrainingError(f"method {method.name}: its partitions' schedule shares add up to more than 1; "
-                            "a method may not train for longer than the benchmark's schedule")
-    example = build_student().eval()
-    with torch.no_grad():
-        example_out = example(torch.zeros(2, n_mels, bench.feature_cfg.n_frames))
-    trained: list[TrainedPartition] = []
-    start = time.perf_counter()
-    for i, partition in enumerate(partitions):
-        what = label or f"{method.name} seed {seed}"
-        if len(partitions) > 1:
-            what += f" [{partition.name}]"
-        task = progress.add_task(what, total=cfg.scaled(partition.share).steps) if progress is not None else None
-        setup = SetupContext(
-            student=example, example_output=example_out, classes=bench.classes,
-            teachers={t: c.info for t, c in teachers.items()}, environments=bench.environments,
-            clip_environments=bench.clip_environments(), partition=partition,
-        )
-        trained.append(train_partition(
-            build_student=build_student, method=method, partition=partition, setup=setup, data=data,
-            validation=validation, validate=validate, teachers=teachers, cfg=cfg,
-            seed=seed * 1000 + i, device=bench.device, augment=augment,
-            on_step=(lambda step, loss, task=task, what=what: progress.update(
-                task, completed=step, **({} if loss is None else {"description": f"{what} loss {loss:.3f}"})))
-            if progress is not None else None,
-        ))
-        if progress is not None:
-            progress.remove_task(task)
-    train_s = time.perf_counter() - start
-    frames, clips = routed_predict(trained, validation, bench.device, cfg.eval_batch_size)
-    val_metrics, _ = score_split(bench, validation, frames, clips)
-    return TrainResult(method, trained, val_metrics, train_s)
+    return bench.score_split(data, frame_probs, clip_probs, rows=rows, which=which)
 
 
 def deployed_complexity(bench: Benchmark, net: nn.Module, measure) -> dict[str, Any]:
-    """Params, MACs and latency of the deployed student, measured once per student configuration.
+    """Params, MACs and latency of one deployed student, measured once per student configuration.
 
     Every method deploys the same architecture (the engine enforces it), so measuring it again for
     each method and seed would only add noise and minutes; the figures are cached beside the
@@ -182,6 +63,76 @@ def deployed_complexity(bench: Benchmark, net: nn.Module, measure) -> dict[str, 
     return {**figures, "measured_in_run": True}
 
 
+# complexity figures that add up over the deployed models (ratios, memory peaks and notes do not)
+_ADDITIVE = ("params", "macs", "macs_thop", "macs_ptflops", "macs_flop_counter", "model_size_bytes")
+_LATENCY_ADDITIVE = ("median_ms", "median_ci95_ms", "q1_ms", "q3_ms", "iqr_ms", "mean_ms", "std_ms", "min_ms")
+
+
+def deployed_total(per_model: dict[str, Any], n_models: int) -> dict[str, Any]:
+    """Complexity of everything a method deploys: ``n_models`` students of the benchmark's architecture.
+
+    ``params``, MACs, model size and latency are totals over the deployed students (for
+    environment-aware: all environment students together, as a deployment ships and, without the
+    oracle environment, runs them); ``<figure>_per_model`` and ``n_models`` stand beside them. Every
+    deployed student has the same architecture (the engine enforces it), so a total is n times the
+    per-model figure; latency is n sequential inferences of one clip.
+    """
+    total = dict(per_model)
+    total["n_models"] = n_models
+    for key in _ADDITIVE:
+        if isinstance(per_model.get(key), int | float):
+            total[f"{key}_per_model"] = per_model[key]
+            total[key] = per_model[key] * n_models
+    if isinstance(per_model.get("latency_ms"), int | float):
+        total["latency_ms_per_model"] = per_model["latency_ms"]
+        total["latency_ms"] = per_model["latency_ms"] * n_models
+    latency = per_model.get("latency")
+    if isinstance(latency, dict):
+        scaled: dict[str, Any] = {}
+        for setting, parts in latency.items():
+            scaled[setting] = {}
+            for part, stats in (parts or {}).items():
+                if not isinstance(stats, dict):
+                    scaled[setting][part] = stats
+                    continue
+                scaled[setting][part] = {
+                    k: ([x * n_models for x in v] if isinstance(v, list) else v * n_models)
+                    if k in _LATENCY_ADDITIVE and v is not None else v for k, v in stats.items()}
+        total["latency"] = scaled
+        if n_models > 1:
+            total["latency_per_model"] = latency
+    if n_models > 1:
+        total["deployed_note"] = (f"{n_models} students deployed: params, MACs, size and latency are totals; "
+                                  "routed by environment, one student runs per clip (see *_per_model)")
+    return total
+
+
+def comparison_fields(bench: Benchmark, method: Method, seed: int | None = None) -> dict[str, Any]:
+    """What a table needs to pair a run with its control and to say which teacher(s) it used.
+
+    ``teachers``: the teachers the run read, comma-joined ("" for none); ``profile_teacher``: True when
+    the run distils from the profile's default teacher / teacher set, False after a deliberate
+    per-method override or for a method whose formula needs a specific teacher (eefd and
+    temporal-attention need the transformer), None without teachers; ``teacher_seeds`` and
+    ``teacher_seed``: how the run's teachers were trained.
+    """
+    from sedbench.methods import profile_teacher_values
+    from sedbench.teachers import teacher_seed, teacher_seeds_mode
+
+    try:
+        used = list(method.teachers())
+    except SedbenchError:  # a misconfigured method fails inside the run, where the error is recorded
+        used = []
+    defaults = profile_teacher_values(type(method), bench.config)
+    return {
+        "control": method.control, "is_control": bool(method.is_control), "teachers": ",".join(used),
+        "profile_teacher": (bool(defaults) and all(getattr(method.params, k) == v for k, v in defaults.items()))
+        if used else None,
+        "teacher_seeds": teacher_seeds_mode(bench),
+        "teacher_seed": teacher_seed(bench, seed) if used else None,
+    }
+
+
 def run_config(bench: Benchmark, method: Method) -> dict[str, Any]:
     return {**bench.config, "method": {"name": method.name, "params": params_dict(method)}}
 
@@ -193,7 +144,7 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
     from sedbench.evaluation import write_scores
     from sedbench.io import atomic_path
 
-    method = build_method(method_name, method_overrides(bench, method_name), plugins)
+    method = build_method(method_name, method_overrides(bench, method_name, plugins), plugins)
     config = run_config(bench, method)
     run_hash = config_hash({"config": config, "seed": seed, "data": bench.data_fingerprint})
     out = results.run_dir(bench.results_root, bench.name, method_name, seed)
@@ -205,33 +156,36 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
     record: dict[str, Any] = {
         "schema_version": 1, "benchmark": bench.name, "benchmark_hash": bench.benchmark_hash,
         "config_hash": run_hash, "method": method_name, "seed": seed, "config": config,
+        **comparison_fields(bench, method, seed),
         "status": "running", "error": None, "started": results.now_iso(), "environment": results.environment_info(),
     }
     results.write_record(out, record)
     try:
         result = train_and_select(bench, method, seed, progress=progress, plugins=plugins)
         start = time.perf_counter()
-        frames, clips = routed_predict(result.partitions, bench.evaluation, bench.device)
+        frames, clips = routed_predict(result.routes, bench.evaluation, bench.device)
         metrics, scores = score_split(bench, bench.evaluation, frames, clips)
         write_scores(out / "scores", scores, ground_truth=bench.evaluation.ground_truth,
                      durations=bench.evaluation.durations, clip_probs=clips)
         eval_s = time.perf_counter() - start
-        deployed = result.partitions[0].deployed
+        models = result.deployed_models
         start = time.perf_counter()
-        complexity = deployed_complexity(bench, deployed.net, measure)
+        per_model = deployed_complexity(bench, models[0], measure)
         complexity_s = time.perf_counter() - start
+        complexity = deployed_total(per_model, len(models))
         complexity["params_training_only"] = sum(p.training_only_params for p in result.partitions)
-        # training keeps a second copy of the network (the mean student, or the student when the
+        # training keeps a second copy of each network (the mean student, or the student when the
         # mean student is deployed); it is never deployed in addition
         complexity["params_ema_copy"] = complexity["params"]
-        complexity["n_deployed_models"] = len(result.partitions)
-        complexity["params_all_models"] = sum(
-            sum(p.numel() for p in part.deployed.parameters()) for part in result.partitions)
+        index = {id(p.deployed.net): i for i, p in enumerate(result.partitions)}
         with atomic_path(out / "model.pt") as tmp:
             torch.save({"model": bench.student_model, "kwargs": bench.student_kwargs,
                         "partitions": [{"name": p.partition.name, "environment": p.partition.environment,
                                         "classes": p.partition.classes, "state_dict": p.deployed.net.state_dict()}
-                                       for p in result.partitions]}, tmp)
+                                       for p in result.partitions],
+                        # evaluation: partition i's student predicts the clips of each of its routes
+                        "routes": [{"partition": index[id(r.deployed.net)], "environment": r.partition.environment,
+                                    "classes": r.partition.classes} for r in result.routes]}, tmp)
         record.update(
             status="complete", metrics=metrics, validation={
                 **result.validation, "best_steps": [p.best_step for p in result.partitions],
@@ -281,7 +235,7 @@ def resolve_methods(spec: str, plugins: tuple[str, ...] = ()) -> list[str]:
 
 def _reference_first(names: list[str]) -> list[str]:
     order = ["scratch", "vanilla", "multi-teacher", "temporal-attention", "environment-aware", "takd",
-             "eefd", "dual"]
+             "eefd", "dual", "scratch-ema", "vanilla-ensemble", "environment-mask"]
     return [n for n in order if n in names] + sorted(n for n in names if n not in order)
 
 
@@ -301,12 +255,33 @@ def resolve_seeds(seeds: str | None, bench: Benchmark) -> list[int]:
 def teachers_needed(methods: list[str], bench: Benchmark, plugins: tuple[str, ...] = ()) -> list[str]:
     needed: list[str] = []
     for name in methods:
-        method = build_method(name, method_overrides(bench, name), plugins)
+        method = build_method(name, method_overrides(bench, name, plugins), plugins)
         for t in method.teachers():
             for part in t.split("+"):
                 if part not in needed:
                     needed.append(part)
     return needed
+
+
+def control_notes(bench: Benchmark, methods: list[str], plugins: tuple[str, ...] = ()) -> list[str]:
+    """What weakens a method-vs-control comparison in this matrix: a control left out of ``methods``,
+    or a control that distils from other teachers than the method it controls (a study that
+    overrides one teacher must override both)."""
+    built = {m: build_method(m, method_overrides(bench, m, plugins), plugins) for m in methods}
+    notes = []
+    for name, method in built.items():
+        control = method.control
+        if control is None:
+            continue
+        if control not in built:
+            notes.append(f"{name}: its control {control} is not among the methods run; add it for a delta "
+                         "against the control")
+            continue
+        theirs, ours = built[control].teachers(), method.teachers()
+        if theirs and sorted(theirs) != sorted(ours):
+            notes.append(f"{name} distils from {', '.join(ours)} but its control {control} from "
+                         f"{', '.join(theirs)}: their difference mixes the mechanism with the teacher")
+    return notes
 
 
 def pair_status(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ...] = ()) -> str:
@@ -315,7 +290,7 @@ def pair_status(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ..
     if not (out / "run.json").is_file():
         return "pending"
     record = results.read_record(out)
-    m = build_method(method, method_overrides(bench, method), plugins)
+    m = build_method(method, method_overrides(bench, method, plugins), plugins)
     run_hash = config_hash({"config": run_config(bench, m), "seed": seed, "data": bench.data_fingerprint})
     return "cached" if record.get("status") == "complete" and record.get("config_hash") == run_hash else "pending"
 
@@ -325,15 +300,16 @@ def pending_work(bench: Benchmark, methods: list[str], seeds: list[int], plugins
     """((method, relative cost) per pair still to train, teachers still to train), writing nothing:
     before the dataset exists nothing can be cached, so everything is pending."""
     from sedbench.plan import clip_counts
-    from sedbench.teachers import teacher_dir
+    from sedbench.teachers import teacher_run_seeds
 
-    built = {m: build_method(m, method_overrides(bench, m), plugins) for m in methods}
+    built = {m: build_method(m, method_overrides(bench, m, plugins), plugins) for m in methods}
     teachers = teachers_needed(methods, bench, plugins)
     if not clip_counts(bench.config)[2]:
-        return [(m, built[m].relative_cost) for m in methods for _ in seeds], teachers
+        return ([(m, built[m].relative_cost) for m in methods for _ in seeds],
+                [n for _ in teacher_run_seeds(bench, seeds) for n in teachers])
     runs = [(m, built[m].relative_cost) for m in methods for s in seeds
             if force or pair_status(bench, m, s, plugins) != "cached"]
-    return runs, [t for t in teachers if not (teacher_dir(bench, t) / "info.json").is_file()]
+    return runs, [name for name, _ in missing_teachers(bench, teachers, seeds).values()]
 
 
 def spread_devices(device: torch.device, jobs: int) -> tuple[list[str], float | None]:
@@ -385,13 +361,11 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
 
     from sedbench.io import atomic_write_json
     from sedbench.plan import estimate
-    from sedbench.teachers import teacher_dir, train_teacher
 
     # before anything is written: a full disk should stop the run now, not after the data
-    all_runs = [(m, 1.0) for m in methods for _ in seeds]
-    estimate(bench.config, student_runs=all_runs, teachers=teachers_needed(methods, bench, plugins), jobs=jobs,
-             device=bench.device, cache_root=bench.cache_root, results_root=bench.results_root,
-             measure_time=False).check_disk()
+    estimate(bench.config, student_runs=[(m, 1.0) for m in methods for _ in seeds],
+             teachers=teachers_needed(methods, bench, plugins), jobs=jobs, device=bench.device,
+             cache_root=bench.cache_root, results_root=bench.results_root, measure_time=False).check_disk()
     stages: list[dict[str, Any]] = []
 
     def stage(name: str, start: float) -> None:
@@ -410,8 +384,8 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                 bench.feature_cache.get(split)
         stage("features", t)
         t = time.perf_counter()
-        missing = [n for n in teachers_needed(methods, bench, plugins)
-                   if not (teacher_dir(bench, n) / "info.json").is_file()]  # --force re-runs pairs only
+        # --force re-runs pairs only; with `teacher_seeds: per_run` each run seed has its own teachers
+        missing = missing_teachers(bench, teachers_needed(methods, bench, plugins), seeds)
         pairs = [(m, s) for m in methods for s in seeds]
         if executor == "local" and jobs > 1:
             # one pool for teachers and runs: a run starts as soon as its own teachers are cached;
@@ -422,12 +396,14 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
             def gpu(i: int) -> dict[str, Any]:
                 return dict(device=devices[i % len(devices)], memory_fraction=memory)
 
-            tasks = [ProcessTask(f"teacher {n}", teacher_task, dict(name=n, config=bench.config,
-                                 cache_root=str(bench.cache_root), **gpu(next(placed))), priority=1) for n in missing]
-            built = {m: build_method(m, method_overrides(bench, m), plugins) for m in methods}
+            tasks = [ProcessTask(label, teacher_task, dict(name=n, run_seed=rs, config=bench.config,
+                                 cache_root=str(bench.cache_root), **gpu(next(placed))), priority=1)
+                     for label, (n, rs) in missing.items()]
+            built = {m: build_method(m, method_overrides(bench, m, plugins), plugins) for m in methods}
             for m, s in pairs:
-                needs = tuple(f"teacher {part}" for teacher in built[m].teachers() for part in teacher.split("+")
-                              if part in missing)
+                labels = [teacher_label(bench, part, s) for teacher in built[m].teachers()
+                          for part in teacher.split("+")]
+                needs = tuple(label for label in dict.fromkeys(labels) if label in missing)
                 args = dict(method=m, seed=s, **gpu(next(placed)), **_task_args(bench, force, plugins))
                 tasks.append(ProcessTask(f"{m} seed {s}", run_task, args, needs=needs, cost=built[m].relative_cost))
             summaries = [r for r in _in_processes(tasks, jobs, progress, "benchmark")
@@ -435,12 +411,11 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
             stages.extend(_teacher_stages(bench, missing))
             stage("teachers and runs (wall)", t)
         else:
-            for name in missing:
+            for name, run_seed in missing.values():
                 try:
-                    train_teacher(bench, name, progress=progress)
+                    train_teacher(bench, name, progress=progress, run_seed=run_seed)
                 except SedbenchError as exc:  # the runs that need it fail with the reason; the others run
-                    err = console.print if console is not None else print
-                    err(f"teacher {name} failed: {exc}")
+                    (console.print if console is not None else print)(f"teacher {name} failed: {exc}")
             stages.extend(_teacher_stages(bench, missing))
             stage("teachers (wall)", t)
             t = time.perf_counter()
@@ -466,23 +441,42 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
     return summaries
 
 
-def _teacher_stages(bench: Benchmark, names: list[str]) -> list[dict[str, Any]]:
+def teacher_label(bench: Benchmark, name: str, run_seed: int | None = None) -> str:
+    """``teacher NAME`` for the shared teacher, ``teacher NAME seed S`` for a run seed's own teacher."""
+    from sedbench.teachers import teacher_seed
+
+    seed = teacher_seed(bench, run_seed)
+    return f"teacher {name}" if seed == teacher_seed(bench) else f"teacher {name} seed {seed}"
+
+
+def missing_teachers(bench: Benchmark, names: list[str], seeds: list[int]) -> dict[str, tuple[str, int | None]]:
+    """The teachers the runs of ``seeds`` need and the cache lacks: {label: (name, run_seed)}."""
+    from sedbench.teachers import teacher_dir, teacher_run_seeds
+
+    missing: dict[str, tuple[str, int | None]] = {}
+    for run_seed in teacher_run_seeds(bench, seeds):
+        for name in names:
+            if not (teacher_dir(bench, name, run_seed) / "info.json").is_file():
+                missing.setdefault(teacher_label(bench, name, run_seed), (name, run_seed))
+    return missing
+
+
+def _teacher_stages(bench: Benchmark, missing: dict[str, tuple[str, int | None]]) -> list[dict[str, Any]]:
     from sedbench.teachers import read_teacher_info, teacher_dir
 
-    infos = {n: read_teacher_info(teacher_dir(bench, n)) for n in names}
-    return [{"stage": f"teacher {n}", "seconds": round(info.get("train_s", 0.0), 2)}
-            for n, info in infos.items() if info is not None]  # a failed teacher has none
+    infos = {label: read_teacher_info(teacher_dir(bench, n, rs)) for label, (n, rs) in missing.items()}
+    return [{"stage": label, "seconds": round(info.get("train_s", 0.0), 2)}
+            for label, info in infos.items() if info is not None]  # a failed teacher has none
 
 
 def teacher_task(name: str, config: dict[str, Any], cache_root: str, threads: int | None = None,
-                 device: str | None = None, memory_fraction: float | None = None) -> dict[str, Any]:
+                 device: str | None = None, run_seed: int | None = None,
+                 memory_fraction: float | None = None) -> dict[str, Any]:
     """Train one teacher in a worker process (the teachers of a profile are independent)."""
-    from sedbench.teachers import train_teacher
-
     _worker_setup(threads, device, memory_fraction)
     bench = Benchmark(config, cache_root=cache_root, device=device, progress=False)
-    train_teacher(bench, name)
-    return {"method": f"teacher {name}", "seed": None, "status": "complete", "error": None}
+    train_teacher(bench, name, run_seed=run_seed)
+    return {"method": teacher_label(bench, name, run_seed), "seed": None, "status": "complete", "error": None}
 
 
 def _task_args(bench: Benchmark, force: bool, plugins: tuple[str, ...]) -> dict[str, Any]:

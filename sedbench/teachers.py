@@ -1,10 +1,12 @@
 """The teacher zoo and the teacher-output cache.
 
-Teachers are trained once per benchmark settings (keyed by a config hash) with the base recipe, then
-run once over the un-augmented training clips. Their outputs (frame and clip logits, the
-transformer's attention-rollout temporal weights, frame embeddings) are stored on disk and served
-per batch, so a KD step costs no teacher forward pass. Mixup is applied to the cached outputs with
-the same permutation and weights as the inputs (``TeacherBatch``).
+Teachers are trained once per benchmark settings (keyed by a config hash; with ``teacher_seeds:
+per_run`` once per run seed as well) with the base recipe by ``sedbench.training.fit.train_teacher``,
+then run once over the un-augmented training clips. This module stores and serves their outputs
+(frame and clip logits, the transformer's attention-rollout temporal weights, frame embeddings), so a
+KD step costs no teacher forward pass. Mixup is applied to the cached outputs with the same
+permutation and weights as the inputs (``TeacherBatch``). It imports nothing from training but the
+mixup description: methods and the engine depend on it, never the other way round.
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
-from sedbench.errors import SedbenchError
+from sedbench.errors import ConfigError, SedbenchError
 from sedbench.io import atomic_write_json
 from sedbench.training.mixup import Mix
 
@@ -158,24 +159,6 @@ def resample_frames(x: torch.Tensor, n_frames: int) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------------------ the zoo
-def freq_mixstyle(p: float = 0.5, alpha: float = 0.1):
-    """Freq-MixStyle (Schmid et al. 2022): mix per-frequency mean/std across clips of the batch."""
-
-    def augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-        if rng.random() >= p:
-            return x
-        mu = x.mean(dim=2, keepdim=True)  # (B, F, 1): statistics over time, per frequency
-        sig = (x.var(dim=2, keepdim=True) + 1e-6).sqrt()
-        normed = (x - mu.detach()) / sig.detach()
-        lam = torch.from_numpy(rng.beta(alpha, alpha, size=(x.shape[0], 1, 1))).to(x)
-        perm = torch.from_numpy(rng.permutation(x.shape[0])).to(x.device)
-        mu_mix = lam * mu + (1 - lam) * mu[perm]
-        sig_mix = lam * sig + (1 - lam) * sig[perm]
-        return normed * sig_mix + mu_mix
-
-    return augment
-
-
 def teacher_spec(bench: Benchmark, name: str) -> dict[str, Any]:
     teachers = bench.config.get("teachers", {})
     if name not in teachers:
@@ -187,18 +170,52 @@ def teacher_spec(bench: Benchmark, name: str) -> dict[str, Any]:
     return spec
 
 
-def teacher_key(bench: Benchmark, name: str) -> str:
+TEACHER_SEEDS = ("shared", "per_run")
+
+
+def teacher_seeds_mode(bench: Benchmark) -> str:
+    """``shared``: one teacher for every run; ``per_run``: run seed s distils from a teacher trained
+    with seed ``teacher_training.seed + s`` (teacher randomness enters the seed-level statistics)."""
+    mode = bench.config.get("teacher_seeds", "shared")
+    if mode not in TEACHER_SEEDS:
+        raise ConfigError(f"teacher_seeds must be one of {', '.join(TEACHER_SEEDS)}, not {mode!r}")
+    return mode
+
+
+def teacher_seed(bench: Benchmark, run_seed: int | None = None) -> int:
+    """The seed a teacher is trained with, for the run of seed ``run_seed`` (None: the shared teacher)."""
+    base = int((bench.config.get("teacher_training") or {}).get("seed", 0))
+    if run_seed is None or teacher_seeds_mode(bench) == "shared":
+        return base
+    return base + int(run_seed)
+
+
+def teacher_key(bench: Benchmark, name: str, run_seed: int | None = None) -> str:
     from sedbench.config import config_hash
 
-    return config_hash({
+    identity = {
         "teacher": teacher_spec(bench, name), "name": name, "data": bench.data_fingerprint,
         "features": bench.config["features"], "recipe": bench.config["training"],
         "teacher_training": bench.config.get("teacher_training", {}),
-    })
+    }
+    seed = teacher_seed(bench, run_seed)
+    if seed != teacher_seed(bench):  # the base seed keeps the shared teacher's key: it is that teacher
+        identity["seed"] = seed
+    return config_hash(identity)
 
 
-def teacher_dir(bench: Benchmark, name: str) -> Path:
-    return bench.cache_root / "teachers" / f"{name}-{teacher_key(bench, name)}"
+def teacher_dir(bench: Benchmark, name: str, run_seed: int | None = None) -> Path:
+    return bench.cache_root / "teachers" / f"{name}-{teacher_key(bench, name, run_seed)}"
+
+
+def teacher_run_seeds(bench: Benchmark, seeds: list[int]) -> list[int | None]:
+    """The run seeds whose teachers differ: [None] when teachers are shared, else the distinct ones."""
+    if teacher_seeds_mode(bench) == "shared":
+        return [None]
+    distinct: dict[int, int | None] = {}
+    for s in seeds:
+        distinct.setdefault(teacher_seed(bench, s), s)
+    return list(distinct.values())
 
 
 def read_teacher_info(path: Path) -> dict[str, Any] | None:
@@ -207,82 +224,19 @@ def read_teacher_info(path: Path) -> dict[str, Any] | None:
     return json.loads(info.read_text()) if info.is_file() else None
 
 
-def load_teacher(bench: Benchmark, name: str, device: torch.device | str = "cpu") -> TeacherCache:
-    """A cached teacher; ``a+b`` names an ensemble that averages the teachers' logits."""
+def load_teacher(bench: Benchmark, name: str, device: torch.device | str = "cpu",
+                 run_seed: int | None = None) -> TeacherCache:
+    """A cached teacher; ``a+b`` names an ensemble that averages the teachers' logits. ``run_seed``
+    picks the run's own teacher when the profile trains teachers per seed (``teacher_seeds: per_run``)."""
     if "+" in name:
-        return TeacherCache.ensemble([load_teacher(bench, part, device) for part in name.split("+")])
-    path = teacher_dir(bench, name)
+        return TeacherCache.ensemble([load_teacher(bench, part, device, run_seed) for part in name.split("+")])
+    path = teacher_dir(bench, name, run_seed)
     if not (path / "info.json").is_file():
-        raise SedbenchError(f"teacher {name} is not trained yet; run `sedbench teachers train --profile {bench.name}`")
+        seed = teacher_seed(bench, run_seed)
+        which = f"teacher {name}" + (f" (seed {seed})" if seed != teacher_seed(bench) else "")
+        raise SedbenchError(f"{which} is not trained yet; `sedbench run` trains missing teachers, or run "
+                            f"`sedbench teachers train --profile {bench.name}`")
     return TeacherCache(path, device)
-
-
-def train_teacher(bench: Benchmark, name: str, progress=None, force: bool = False) -> TeacherCache:
-    """Train one teacher with the base recipe (optionally Freq-MixStyle), then cache its outputs."""
-    from sedbench.runner import train_and_select  # the engine and the methods depend on this module
-
-    path = teacher_dir(bench, name)
-    if (path / "info.json").is_file() and not force:
-        return TeacherCache(path)
-    spec = teacher_spec(bench, name)
-    model_name = spec.pop("model")
-    fms = spec.pop("freq_mixstyle", bench.config.get("teacher_training", {}).get("freq_mixstyle", 0.0))
-    settings = dict(bench.config.get("teacher_training", {}))
-    settings.pop("freq_mixstyle", None)
-    seed = int(settings.pop("seed", 0))
-    augment = freq_mixstyle(p=float(fms)) if fms else None
-    result = train_and_select(
-        bench, "scratch", seed=seed, model_name=model_name, model_kwargs=spec, training_overrides=settings,
-        augment=augment, progress=progress, label=f"teacher {name}",
-    )
-    model = result.partitions[0].deployed.net
-    arrays = teacher_outputs(bench, model)
-    info = TeacherInfo(
-        name=name, model=model_name, key=teacher_key(bench, name), validation=result.validation,
-        embedding_dim=int(arrays["embedding"].shape[-1]) if "embedding" in arrays else None,
-        params=sum(p.numel() for p in model.parameters()), train_s=result.train_s,
-    )
-    TeacherCache.write(path, arrays, info)
-    torch.save(model.state_dict(), path / "model.pt")
-    return TeacherCache(path)
-
-
-@torch.no_grad()
-def teacher_outputs(bench: Benchmark, model: nn.Module, batch_size: int = 64) -> dict[str, np.ndarray]:
-    """Run a teacher once over the un-augmented training rows, in TrainingData row order."""
-    model.eval()
-    device = bench.device
-    model.to(device)
-    data = bench.training_data
-    n_out = bench.encoder.n_out_frames
-    chunks: dict[str, list[np.ndarray]] = {}
-    for start in range(0, len(data), batch_size):
-        rows = np.arange(start, min(start + batch_size, len(data)))
-        parts = teacher_batch_outputs(model, torch.from_numpy(data.features(rows)).to(device), n_out)
-        for key, value in parts.items():
-            dtype = np.float16 if key == "embedding" else np.float32  # embeddings dominate the size
-            chunks.setdefault(key, []).append(value.float().cpu().numpy().astype(dtype))
-    model.cpu()
-    return {key: np.concatenate(values) for key, values in chunks.items()}
-
-
-@torch.no_grad()
-def teacher_batch_outputs(model: nn.Module, x: torch.Tensor, n_out: int) -> dict[str, torch.Tensor]:
-    """A teacher's cached outputs for one batch of features, on the features' device."""
-    out = model(x, return_attention=True) if _accepts_attention(model) else model(x)
-    parts = {"frame_logits": out.frame_logits, "clip_logits": out.clip_logits}
-    if "attention" in out.features:
-        parts["temporal_weights"] = resample_frames(
-            attention_rollout(out.features["attention"]).unsqueeze(-1), n_out).squeeze(-1)
-    if "embedding" in out.features:
-        parts["embedding"] = resample_frames(out.features["embedding"].float(), n_out)
-    return parts
-
-
-def _accepts_attention(model: nn.Module) -> bool:
-    import inspect
-
-    return "return_attention" in inspect.signature(model.forward).parameters
 
 
 def teachers_table(bench: Benchmark) -> pd.DataFrame:

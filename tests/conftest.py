@@ -33,6 +33,6 @@ def tiny_bench(tiny_root):
 @pytest.fixture(scope="session")
 def tiny_teachers(tiny_bench):
     """The tiny profile's three teachers, trained once (a few steps each) and cached."""
-    from sedbench.teachers import train_teacher
+    from sedbench.training.fit import train_teacher
 
     return {name: train_teacher(tiny_bench, name) for name in tiny_bench.config["teachers"]}

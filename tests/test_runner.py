@@ -81,7 +81,7 @@ def test_dry_run_shows_cached_and_pending(tiny_bench, tiny_teachers, tmp_path):
         "--results", str(bench.results_root), "--cache", str(bench.cache_root),
         "--set", f"data.root={tiny_bench.config['data']['root']}"])
     assert result.exit_code == 0, result.output
-    assert "cached" in result.output and "teacher transformer: cached" in result.output
+    assert "cached" in result.output and "teacher cnn: cached" in result.output
     rows = {line.split()[1]: line for line in result.output.splitlines() if line.startswith("│")}
     assert "cached" in rows["scratch"] and "will train" in rows["vanilla"]
 
@@ -101,7 +101,7 @@ def test_local_processes_train_missing_teachers_before_their_runs(tiny_bench, tm
     assert all(s["status"] == "complete" for s in summaries), summaries
     timings = json.loads((tmp_path / "results" / bench.name / "timings.json").read_text())
     stages = [s["stage"] for s in timings["stages"]]
-    assert "teacher transformer" in stages and "teachers and runs (wall)" in stages
+    assert "teacher cnn" in stages and "teachers and runs (wall)" in stages
 
 
 def test_ray_executor_runs_tiny_runs(tiny_bench, tiny_teachers, tmp_path):

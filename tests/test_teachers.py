@@ -7,7 +7,8 @@ import torch
 from click.testing import CliRunner
 
 from sedbench.cli import cli
-from sedbench.teachers import TeacherBatch, TeacherCache, attention_rollout, freq_mixstyle, load_teacher
+from sedbench.teachers import TeacherBatch, TeacherCache, attention_rollout, load_teacher
+from sedbench.training.augment import freq_mixstyle
 from sedbench.training.mixup import Mix, draw_mix
 
 

@@ -84,13 +84,18 @@ def temporal_average_forward(
 ):
     """Forward pass of the mean student *as a function of the student's weights*:
     theta_bar = a * stopgrad(theta_M) + (1 - a) * theta_S, the EMA step itself. A loss on its output
-    reaches the student only through the temporal average, scaled by (1 - a). The mean student's
-    buffers (batch-norm statistics) are used, as in its own forward pass.
+    reaches the student only through the temporal average, scaled by (1 - a).
+
+    The mean student's buffers (batch-norm statistics) are used, as in its own forward pass, but as
+    copies: in train mode batch norm updates the buffers it is given, and the mean student's own
+    forward of the step (the engine's) has already updated them once. Running this extra pass on the
+    real buffers would update the deployed network's statistics twice per step
+    (``num_batches_tracked`` 0 -> 2), which the formula does not do.
     """
     mean_params = dict(mean_student.named_parameters())
     params = {
         name: factor * mean_params[name].detach() + (1.0 - factor) * p
         for name, p in student.named_parameters()
     }
-    buffers = dict(mean_student.named_buffers())
+    buffers = {name: b.clone() for name, b in mean_student.named_buffers()}
     return torch.func.functional_call(student, (params, buffers), (features,))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from sedbench.methods import SetupContext, StepContext, build_method
+from sedbench.methods import Method, SetupContext, StepContext, build_method, build_params
 from sedbench.models import build_model
 from sedbench.teachers import TeacherBatch, TeacherInfo
 from sedbench.training.ema import make_mean_student
@@ -36,12 +36,22 @@ def teacher_info(name: str, per_class: dict[str, float] | None = None) -> Teache
 class Harness:
     """Builds the method's setup and step contexts around a tiny se-crnn student."""
 
-    def __init__(self, method_name: str, overrides: dict | None = None, infos: dict | None = None,
-                 seed: int = 0) -> None:
+    def __init__(self, method: str | type[Method], overrides: dict | None = None, infos: dict | None = None,
+                 seed: int = 0, mean_offset: float = 0.0) -> None:
+        """``method``: a registered name, or a Method class (an impostor defined in a test, unregistered,
+        built with the hyperparameters of the registered method it derives from). ``mean_offset``: the
+        mean student differs from the student by that much Gaussian noise per weight (0: a copy)."""
         torch.manual_seed(seed)
-        self.method = build_method(method_name, overrides)
+        if isinstance(method, str):
+            self.method = build_method(method, overrides)
+        else:
+            self.method = method(build_params(method, overrides))
         self.student = build_model("se-crnn", n_mels=N_MELS, n_classes=C)
         self.mean = make_mean_student(self.student)
+        if mean_offset:
+            with torch.no_grad():
+                for p in self.mean.parameters():
+                    p.add_(mean_offset * torch.randn_like(p))
         self.x = torch.randn(B, N_MELS, T_IN)
         names = self.method.teachers()
         self.infos = infos or {n: teacher_info(n) for n in names}

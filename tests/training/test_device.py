@@ -28,9 +28,10 @@ from torch.fx.experimental.symbolic_shapes import ShapeEnv
 from sedbench.methods import SetupContext, build_method, method_names
 from sedbench.models import build_model
 from sedbench.runner import method_overrides, train_and_select
-from sedbench.teachers import TeacherCache, teacher_batch_outputs, teacher_dir
+from sedbench.teachers import TeacherCache, teacher_dir
 from sedbench.training.ema import make_mean_student, update_mean_student
 from sedbench.training.engine import TrainConfig, predict_batch, training_step
+from sedbench.training.fit import teacher_batch_outputs
 from sedbench.training.mixup import Mix, draw_mix
 
 CUDA = torch.device("cuda")

@@ -1,0 +1,264 @@
+"""Fitting networks under the benchmark's recipe: a method's student(s), and the teachers of the zoo.
+
+``train_and_select`` trains every partition of a method with the engine, selects checkpoints on
+validation and routes the deployed students; ``train_teacher`` trains a teacher with the same recipe
+and writes its outputs into the teacher cache (``sedbench.teachers``). The runner orchestrates these;
+the teacher zoo only stores and serves what this module wrote, so the layers stay one-way:
+teachers (cache) <- methods <- training (this module) <- runner.
+
+Validation scores come from the ``Benchmark`` (``bench.score_split``): the selection metric is a
+benchmark rule shared by every method and teacher, not something this module defines.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from sedbench.config import merge
+from sedbench.errors import SedbenchError, TrainingError
+from sedbench.methods import Method, SetupContext, build_method, method_settings
+from sedbench.models import build_model
+from sedbench.teachers import (
+    TeacherCache,
+    TeacherInfo,
+    attention_rollout,
+    load_teacher,
+    resample_frames,
+    teacher_dir,
+    teacher_key,
+    teacher_seed,
+    teacher_spec,
+)
+from sedbench.training.augment import freq_mixstyle
+from sedbench.training.engine import (
+    DeployedModel,
+    TrainConfig,
+    TrainedPartition,
+    class_mask_for,
+    environment_rows,
+    predict,
+    train_partition,
+)
+
+if TYPE_CHECKING:
+    from sedbench.benchmark import Benchmark
+
+
+@dataclass
+class TrainResult:
+    method: Method
+    partitions: list[TrainedPartition]  # one trained student per partition
+    validation: dict[str, Any]  # full metrics of the routed deployed model(s) on validation
+    train_s: float
+    # how the students are deployed at evaluation (Method.routes): the partitions themselves unless
+    # the method routes a student to several environments behind a class mask (environment-mask)
+    routes: list[TrainedPartition] = dataclasses.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.routes:
+            self.routes = list(self.partitions)
+
+    @property
+    def deployed_models(self) -> list[nn.Module]:
+        """The distinct networks the method deploys (a network behind several routes counts once)."""
+        seen: dict[int, nn.Module] = {}
+        for part in self.routes:
+            seen.setdefault(id(part.deployed.net), part.deployed.net)
+        return list(seen.values())
+
+
+def routed_predict(partitions: list[TrainedPartition], data, device: torch.device,
+                   batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Predict every clip with the student of its route (environment-aware routing)."""
+    if len(partitions) == 1 and partitions[0].partition.environment is None:
+        deployed = partitions[0].deployed
+        try:
+            return predict(deployed.to(device), data, device, batch_size)
+        finally:
+            deployed.cpu()  # the deployed model lives on the CPU: model.pt never holds device tensors
+    n = len(data.clip_ids)
+    frames = clips = None
+    covered = np.zeros(n, dtype=bool)
+    for part in partitions:
+        env = part.partition.environment
+        rows = environment_rows(data, env) if env else np.arange(n)
+        if len(rows) == 0:
+            continue
+        f, c = predict(part.deployed.to(device), data, device, batch_size, rows=rows)
+        if frames is None:
+            frames = np.zeros((n, *f.shape[1:]), np.float32)
+            clips = np.zeros((n, c.shape[1]), np.float32)
+        frames[rows], clips[rows] = f, c
+        covered[rows] = True
+        part.deployed.cpu()
+    if not covered.all():
+        missing = sorted({str(data.environments.get(data.clip_ids[i])) for i in np.flatnonzero(~covered)})
+        raise SedbenchError(f"no student was trained for environment(s) {missing} of the evaluated clips")
+    return frames, clips
+
+
+def deployment_routes(method: Method, trained: list[TrainedPartition], classes: tuple[str, ...],
+                      environments: dict[str, tuple[str, ...]]) -> list[TrainedPartition]:
+    """Each trained student behind the routes its method deploys it with (``Method.routes``)."""
+    routed: list[TrainedPartition] = []
+    for part in trained:
+        for route in method.routes(part.partition, environments):
+            if route is part.partition:
+                routed.append(part)
+                continue
+            mask = class_mask_for(classes, route.classes)
+            if part.deployed.class_mask is not None:  # a route can only narrow what was trained
+                mask = part.deployed.class_mask.cpu() if mask is None else mask & part.deployed.class_mask.cpu()
+            routed.append(dataclasses.replace(part, partition=route,
+                                              deployed=DeployedModel(part.deployed.net, mask).eval()))
+    return routed
+
+
+def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model_name: str | None = None,
+                     model_kwargs: dict[str, Any] | None = None,
+                     training_overrides: dict[str, Any] | None = None, augment=None, progress=None,
+                     label: str | None = None, plugins: tuple[str, ...] = ()) -> TrainResult:
+    """Train a method's student(s) under the benchmark's recipe; checkpoints chosen on validation."""
+    from sedbench.complexity import check_budget
+
+    if isinstance(method, str):
+        method = build_method(method, method_settings(bench.config, method, plugins), plugins)
+    cfg = TrainConfig.from_dict(merge(bench.config["training"], training_overrides or {}))
+    is_student = model_name is None
+    name = model_name or bench.student_model
+    kwargs = bench.student_kwargs if is_student else dict(model_kwargs or {})
+    n_mels, n_classes = bench.feature_cfg.n_mels, len(bench.classes)
+
+    def build_student() -> nn.Module:
+        return build_model(name, n_mels=n_mels, n_classes=n_classes, **kwargs)
+
+    if is_student:  # the student budget is a benchmark rule: enforce it before any training
+        student = bench.config["student"]
+        check_budget(build_student(), max_params=student.get("max_params"), max_macs=student.get("max_macs"),
+                     n_frames=bench.feature_cfg.n_frames, name=name)
+    teachers = {t: load_teacher(bench, t, bench.device, run_seed=seed) for t in method.teachers()}
+    data, validation = bench.training_data, bench.validation
+
+    def validate(model: nn.Module, rows: np.ndarray | None) -> tuple[float, float]:
+        """(PSDS1, mean per-class PSDS1): early in training PSDS1 is often exactly 0 (its alpha_st = 1
+        subtracts the spread across classes), and the per-class mean still ranks checkpoints."""
+        frames, clips = predict(model, validation, bench.device, cfg.eval_batch_size, rows=rows)
+        metrics, _ = bench.score_split(validation, frames, clips, rows=rows, which=("psds1",))
+        per_class = [v for v in (metrics.get("per_class_psds1") or {}).values() if v is not None]
+        return float(metrics["psds1"] or 0.0), float(np.mean(per_class)) if per_class else 0.0
+
+    partitions = method.partitions(bench.classes, bench.environments, bench.clip_environments())
+    if sum(p.share for p in partitions) > 1.0 + 1e-6:
+        raise TrainingError(f"method {method.name}: its partitions' schedule shares add up to more than 1; "
+                            "a method may not train for longer than the benchmark's schedule")
+    example = build_student().eval()
+    with torch.no_grad():
+        example_out = example(torch.zeros(2, n_mels, bench.feature_cfg.n_frames))
+    trained: list[TrainedPartition] = []
+    start = time.perf_counter()
+    for i, partition in enumerate(partitions):
+        what = label or f"{method.name} seed {seed}"
+        if len(partitions) > 1:
+            what += f" [{partition.name}]"
+        task = progress.add_task(what, total=cfg.scaled(partition.share).steps) if progress is not None else None
+        setup = SetupContext(
+            student=example, example_output=example_out, classes=bench.classes,
+            teachers={t: c.info for t, c in teachers.items()}, environments=bench.environments,
+            clip_environments=bench.clip_environments(), partition=partition,
+        )
+        trained.append(train_partition(
+            build_student=build_student, method=method, partition=partition, setup=setup, data=data,
+            validation=validation, validate=validate, teachers=teachers, cfg=cfg,
+            seed=seed * 1000 + i, device=bench.device, augment=augment,
+            on_step=(lambda step, loss, task=task, what=what: progress.update(
+                task, completed=step, **({} if loss is None else {"description": f"{what} loss {loss:.3f}"})))
+            if progress is not None else None,
+        ))
+        if progress is not None:
+            progress.remove_task(task)
+    train_s = time.perf_counter() - start
+    routes = deployment_routes(method, trained, bench.classes, bench.environments)
+    frames, clips = routed_predict(routes, validation, bench.device, cfg.eval_batch_size)
+    val_metrics, _ = bench.score_split(validation, frames, clips)
+    return TrainResult(method, trained, val_metrics, train_s, routes)
+
+
+# ------------------------------------------------------------------------------------ teachers
+def train_teacher(bench: Benchmark, name: str, progress=None, force: bool = False,
+                  run_seed: int | None = None) -> TeacherCache:
+    """Train one teacher with the base recipe (optionally Freq-MixStyle), then cache its outputs.
+
+    ``run_seed``: the run whose teacher this is when the profile trains teachers per seed
+    (``teacher_seeds: per_run``); ignored with the default ``shared`` (one teacher for every run).
+    """
+    path = teacher_dir(bench, name, run_seed=run_seed)
+    if (path / "info.json").is_file() and not force:
+        return TeacherCache(path)
+    spec = teacher_spec(bench, name)
+    model_name = spec.pop("model")
+    fms = spec.pop("freq_mixstyle", bench.config.get("teacher_training", {}).get("freq_mixstyle", 0.0))
+    settings = dict(bench.config.get("teacher_training", {}))
+    settings.pop("freq_mixstyle", None)
+    settings.pop("seed", None)
+    seed = teacher_seed(bench, run_seed)
+    augment = freq_mixstyle(p=float(fms)) if fms else None
+    label = f"teacher {name}" + (f" seed {seed}" if path.name != f"{name}-{teacher_key(bench, name)}" else "")
+    result = train_and_select(
+        bench, "scratch", seed=seed, model_name=model_name, model_kwargs=spec, training_overrides=settings,
+        augment=augment, progress=progress, label=label,
+    )
+    model = result.partitions[0].deployed.net
+    arrays = teacher_outputs(bench, model)
+    info = TeacherInfo(
+        name=name, model=model_name, key=path.name.removeprefix(f"{name}-"), validation=result.validation,
+        embedding_dim=int(arrays["embedding"].shape[-1]) if "embedding" in arrays else None,
+        params=sum(p.numel() for p in model.parameters()), train_s=result.train_s,
+    )
+    TeacherCache.write(path, arrays, info)
+    torch.save(model.state_dict(), path / "model.pt")
+    return TeacherCache(path)
+
+
+@torch.no_grad()
+def teacher_outputs(bench: Benchmark, model: nn.Module, batch_size: int = 64) -> dict[str, np.ndarray]:
+    """Run a teacher once over the un-augmented training rows, in TrainingData row order."""
+    model.eval()
+    device = bench.device
+    model.to(device)
+    data = bench.training_data
+    n_out = bench.encoder.n_out_frames
+    chunks: dict[str, list[np.ndarray]] = {}
+    for start in range(0, len(data), batch_size):
+        rows = np.arange(start, min(start + batch_size, len(data)))
+        parts = teacher_batch_outputs(model, torch.from_numpy(data.features(rows)).to(device), n_out)
+        for key, value in parts.items():
+            dtype = np.float16 if key == "embedding" else np.float32  # embeddings dominate the size
+            chunks.setdefault(key, []).append(value.float().cpu().numpy().astype(dtype))
+    model.cpu()
+    return {key: np.concatenate(values) for key, values in chunks.items()}
+
+
+@torch.no_grad()
+def teacher_batch_outputs(model: nn.Module, x: torch.Tensor, n_out: int) -> dict[str, torch.Tensor]:
+    """A teacher's cached outputs for one batch of features, on the features' device."""
+    out = model(x, return_attention=True) if _accepts_attention(model) else model(x)
+    parts = {"frame_logits": out.frame_logits, "clip_logits": out.clip_logits}
+    if "attention" in out.features:
+        parts["temporal_weights"] = resample_frames(
+            attention_rollout(out.features["attention"]).unsqueeze(-1), n_out).squeeze(-1)
+    if "embedding" in out.features:
+        parts["embedding"] = resample_frames(out.features["embedding"].float(), n_out)
+    return parts
+
+
+def _accepts_attention(model: nn.Module) -> bool:
+    import inspect
+
+    return "return_attention" in inspect.signature(model.forward).parameters
