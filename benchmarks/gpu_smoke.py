@@ -24,7 +24,7 @@ from sedbench.benchmark import Benchmark
 from sedbench.config import load_profile
 from sedbench.methods import method_names
 from sedbench.runner import run_one
-from sedbench.teachers import train_teacher
+from sedbench.training.fit import train_teacher
 
 
 class BusySampler:
