@@ -25,13 +25,14 @@ from sedbench.teachers import TeacherCache
 from sedbench.training import losses
 from sedbench.training.ema import ema_factor, make_mean_student, update_mean_student
 from sedbench.training.mixup import draw_mix
+from sedbench.training.recipe import RecipeOptions
 
 # Logit given to classes outside a partition's subset: sigmoid(-1e4) == 0 exactly in float32.
 MASKED_LOGIT = -1e4
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(RecipeOptions):  # + precision, selection, weak_val_share, epoch-counted schedule
     steps: int = 600
     batch_size: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BATCH_SIZES))
     lr: float = 1e-3
@@ -167,7 +168,7 @@ def train_partition(
     optimizer = torch.optim.Adam(params, lr=cfg.lr, betas=(0.9, 0.999))
     sampler = MixedBatchSampler(data, cfg.batch_size, seed=seed, steps=cfg.steps, rows=partition.rows)
     val_rows = _validation_rows(validation, partition)
-    use_amp = device.type == "cuda"
+    use_amp = cfg.autocast(device)  # bf16 autocast on CUDA only; fp32: never
 
     best: tuple[Any, int, dict | None] = (None, 0, None)
     history: list[dict[str, float]] = []
