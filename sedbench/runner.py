@@ -229,7 +229,7 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
         complexity["params_all_models"] = sum(
             sum(p.numel() for p in part.deployed.parameters()) for part in result.partitions)
         with atomic_path(out / "model.pt") as tmp:
-            torch.save({"model": bench.student_model, "kwargs": bench.student_kwargs,
+            torch.save({"model": bench.student_model, "kwargs": bench.student_kwargs, "classes": list(bench.classes),
                         "partitions": [{"name": p.partition.name, "environment": p.partition.environment,
                                         "classes": p.partition.classes, "state_dict": p.deployed.net.state_dict()}
                                        for p in result.partitions]}, tmp)

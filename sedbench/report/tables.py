@@ -424,13 +424,28 @@ def load_comparison(
     reference: str = "scratch",
     **kwargs,
 ) -> pd.DataFrame:
-    """``comparison_table`` over a results folder, with a one-line error when it holds no runs."""
-    df = load(results)
+    """``comparison_table`` over a results folder, with a one-line error when it holds no runs.
+
+    ``data``: compare the runs' evaluations on that data set (``sedbench evaluate RUN --data``)
+    instead of their own eval split.
+    """
+    data = kwargs.pop("data", None)
+    if data is not None:
+        from sedbench.evaluation.ondata import load_on_data
+
+        df = load_on_data(results, data)
+    else:
+        df = load(results)
     if df.empty:
         raise SedbenchError(
             f"no run records in {results}: `sedbench run` produces them (e.g. `sedbench run --methods all`)"
         )
-    return comparison_table(df, metric, reference, **kwargs)
+    table = comparison_table(df, metric, reference, **kwargs)
+    if data is not None:
+        table.attrs["data"] = data
+        table.attrs["notes"].insert(0, f"metrics on data set {data} (`sedbench evaluate RUN --data`), "
+                                       "not on the runs' own eval split")
+    return table
 
 
 def print_table(
