@@ -311,7 +311,8 @@ def _evaluate_on_data(target: Path, data: Path, split: str, name: str | None, ca
         err_console.print(f"[yellow]skipped[/] {run}: {why}", highlight=False, soft_wrap=True)
     if runs and not as_json:
         where = runs[0].out_dir if len(runs) == 1 else f"RUN/evaluations/{runs[0].name}/ of each run"
-        console.print(f"wrote {where}; compare with `sedbench table --data {runs[0].name}`", highlight=False)
+        console.print(f"wrote {where}; compare with `sedbench table --data {runs[0].name}`", highlight=False,
+                      soft_wrap=True)
     if not runs:
         raise SedbenchError(f"no run under {target} could be evaluated on {data}")
 

@@ -164,8 +164,8 @@ class RunDetector:
         n, hop = cfg.n_samples, cfg.hop_length * enc.pooling  # samples per output frame
         total = max(1, math.ceil(waveform.shape[-1] / hop))
         step = max(1, enc.n_out_frames // 2)
-        starts = [0]
-        while starts[-1] + enc.n_out_frames < total:
+        starts = [0]  # a clip that fits the training length is one window, as in training
+        while waveform.shape[-1] > n and starts[-1] + enc.n_out_frames < total:
             starts.append(starts[-1] + step)
         windows = []
         for start in starts:
@@ -318,7 +318,7 @@ def predict_files(run_dir: str | os.PathLike, paths: Sequence[str | os.PathLike]
             if on_error is not None:
                 on_error(path, message)
             elif progress:
-                bar.console.print(f"error: {message}", markup=False, highlight=False)
+                bar.console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
 
         for path in files:
             cid = path.stem
