@@ -104,7 +104,31 @@ class Benchmark:
     def training_data(self):
         from sedbench.data.batches import TrainingData
 
-        return TrainingData(self.dataset, self.feature_cache, self.encoder)
+        data = TrainingData(self.dataset, self.feature_cache, self.encoder)
+        if self.weak_val_share:
+            data.hold_out(self.weak_val_rows(data))
+        return data
+
+    @property
+    def weak_val_share(self) -> float:
+        return float((self.config.get("training") or {}).get("weak_val_share") or 0.0)
+
+    def weak_val_rows(self, data=None) -> np.ndarray:
+        """Rows of the training data held out as weak validation (none when weak_val_share is 0)."""
+        from sedbench.training.recipe import WEAK_VAL_SEED
+
+        data = data if data is not None else self.training_data
+        if not self.weak_val_share:
+            return np.zeros(0, dtype=np.int64)
+        return data.weak_validation_rows(self.weak_val_share, WEAK_VAL_SEED)
+
+    @cached_property
+    def weak_validation(self):
+        """The weak validation split (clip labels only), or None when weak_val_share is 0."""
+        from sedbench.data.batches import WeakValidation
+
+        rows = self.weak_val_rows()
+        return WeakValidation.from_rows(self.training_data, rows) if len(rows) else None
 
     @cached_property
     def validation(self):

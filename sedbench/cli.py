@@ -271,9 +271,28 @@ def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[st
 @click.option("--metrics", "which", default=None, help="Comma list of metrics [default: all].")
 @click.option("--update", is_flag=True, help="Write the recomputed metrics into the run's record (atomic).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def evaluate_cmd(run_dir: Path, which: str | None, update: bool, as_json: bool) -> None:
-    """Recompute a run's metrics from its stored scores and ground truth."""
+@click.option("--data", "data", default=None, type=click.Path(path_type=Path),
+              help="Score the run's deployed student(s) on this DESED-format set instead (desed-synth root or "
+              "data-config YAML); RUN_DIR may then be a results folder (every complete run).")
+@click.option("--split", default="eval", show_default=True, help="Split of --data to score.")
+@click.option("--name", default=None, help="Name of the evaluation [default: the data set's name].")
+@click.option("--cache", type=click.Path(path_type=Path), default=Path("cache"), show_default=True,
+              help="Cache folder (features of --data).")
+@click.option("--device", default=None, help="torch device [default: cuda when available, else cpu].")
+def evaluate_cmd(run_dir: Path, which: str | None, update: bool, as_json: bool, data: Path | None, split: str,
+                 name: str | None, cache: Path, device: str | None) -> None:
+    """Recompute a run's metrics from its stored scores, or score it on other data with --data.
+
+    With --data, the result goes to RUN_DIR/evaluations/NAME/ (scores, metrics); the run's own record
+    is not changed. `sedbench table --data NAME` compares the methods on that set.
+    """
     import json
+
+    if data is not None:
+        _evaluate_on_data(run_dir, data, split, name, cache, device, as_json)
+        return
+    if name is not None or split != "eval":
+        raise click.UsageError("--split and --name go with --data")
 
     from rich.table import Table
 
@@ -301,6 +320,95 @@ def evaluate_cmd(run_dir: Path, which: str | None, update: bool, as_json: bool) 
 
 def _fmt4(value: float | None) -> str:
     return "–" if value is None else f"{value:.4f}"
+
+
+def _evaluate_on_data(target: Path, data: Path, split: str, name: str | None, cache: Path, device: str | None,
+                      as_json: bool) -> None:
+    import json
+
+    from rich.table import Table
+
+    from sedbench.evaluation.metrics import METRICS
+    from sedbench.evaluation.ondata import evaluate_on_data, evaluate_results
+    from sedbench.results import RECORD_FILE, read_record
+
+    if (target / RECORD_FILE).is_file():
+        result = evaluate_on_data(target, data, split, name=name, cache_root=cache, device=device)
+        if as_json:
+            console.print_json(json.dumps(result.metrics))
+            return
+        own = read_record(target).get("metrics") or {}
+        table = Table(title=f"{target} on {result.name}")
+        for col in ("metric", result.name, "own eval"):
+            table.add_column(col, justify="left" if col == "metric" else "right")
+        for metric in METRICS:
+            table.add_row(metric, _fmt4(result.metrics.get(metric)), _fmt4(own.get(metric)))
+        console.print(table)
+        runs, skipped, notes = [result], [], result.notes
+    else:
+        folder = evaluate_results(target, data, split, name=name, cache_root=cache, device=device,
+                                  console=err_console)
+        runs, skipped, notes = folder.results, folder.skipped, folder.notes
+        if as_json:
+            console.print_json(json.dumps({str(r.run_dir): r.metrics for r in runs}))
+        elif runs:
+            table = Table(title=f"{target} on {runs[0].name}: {len(runs)} run(s)")
+            for col in ("run", "psds1", "psds2", "intersection_f1", "weak_map"):
+                table.add_column(col, justify="left" if col == "run" else "right")
+            for r in runs:
+                table.add_row(str(r.run_dir), *[_fmt4(r.metrics.get(m)) for m in
+                                                ("psds1", "psds2", "intersection_f1", "weak_map")])
+            console.print(table)
+    for note in notes:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    for run, why in skipped:
+        err_console.print(f"[yellow]skipped[/] {run}: {why}", highlight=False, soft_wrap=True)
+    if runs and not as_json:
+        where = runs[0].out_dir if len(runs) == 1 else f"RUN/evaluations/{runs[0].name}/ of each run"
+        console.print(f"wrote {where}; compare with `sedbench table --data {runs[0].name}`", highlight=False,
+                      soft_wrap=True)
+    if not runs:
+        raise SedbenchError(f"no run under {target} could be evaluated on {data}")
+
+
+# -------------------------------------------------------------------------------------- predict
+@cli.command("predict")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("audio", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=Path("detections.tsv"), show_default=True,
+              help="Detections TSV (DCASE format: filename onset offset event_label).")
+@click.option("--threshold", type=float, default=0.5, show_default=True, help="Score above which a class is on.")
+@click.option("--scores", "scores_dir", type=click.Path(path_type=Path), default=None,
+              help="Also write per-clip sed_scores_eval score files into this folder.")
+@click.option("--environment", default=None,
+              help="For runs with one student per environment: the environment of the recordings.")
+@click.option("--device", default=None, help="torch device [default: cuda when available, else cpu].")
+def predict_cmd(run_dir: Path, audio: tuple[Path, ...], out: Path, threshold: float,
+                scores_dir: Path | None, environment: str | None, device: str | None) -> int:
+    """Detect events in audio files (or folders of them) with a run's deployed student.
+
+    Any WAV/FLAC/OGG at any rate and channel count (resampled, down-mixed); the run's front end and
+    median filter; audio longer than the training clips is processed in windows. Exits 1 when a file
+    could not be read (the others are still processed).
+    """
+    from sedbench.evaluation.scores import write_scores
+    from sedbench.inference import predict_files, write_detections
+
+    result = predict_files(run_dir, audio, threshold=threshold, environment=environment, device=device,
+                           console=err_console)
+    if result.scores:
+        write_detections(out, result.detections)
+        if scores_dir is not None:
+            write_scores(scores_dir, result.scores)
+        extra = f", scores in {scores_dir}" if scores_dir is not None else ""
+        console.print(f"{len(result.detections)} event(s) in {len(result.scores)} file(s) -> {out}{extra}",
+                      highlight=False)
+    if result.errors:
+        err_console.print(f"{len(result.errors)} file(s) not processed", highlight=False)
+        if not result.scores:
+            raise SedbenchError("no file could be processed")
+        return 1
+    return 0
 
 
 # ------------------------------------------------------------------------------------- teachers
@@ -451,16 +559,18 @@ def stats_options(fn):
                    "It describes trained models, not methods.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Write to this file instead (rich becomes markdown).")
+@click.option("--data", default=None,
+              help="Compare on another data set: the metrics of `sedbench evaluate RUN --data` with this name.")
 @results_options
 def table_cmd(metric: str, reference: str, against: str, pairwise: bool, ci: str, resamples: int,
               effect: float | None, alpha: float, fmt: str, sort: str | None, clip_bootstrap: bool, out: Path | None,
-              results: Path, benchmark: str | None, benchmark_hash: str | None) -> None:
+              data: str | None, results: Path, benchmark: str | None, benchmark_hash: str | None) -> None:
     """Compare methods over seeds: mean ± std, paired deltas with CIs, raw and Holm-adjusted p, MDE, costs."""
     from sedbench.io import atomic_write_text
     from sedbench.report.tables import load_comparisons, load_pairwise, print_table, render_many, render_pairwise
 
     stats = dict(benchmark=benchmark, benchmark_hash=benchmark_hash, ci=ci, n_resamples=resamples, effect=effect,
-                 alpha=alpha)
+                 alpha=alpha, data=data)
     kwargs = dict(stats, against=against, clip_bootstrap=clip_bootstrap, sort=sort)
     if out is None:
         print_table(results, metric, reference=reference, console=console, fmt=fmt, pairwise=pairwise, **kwargs)

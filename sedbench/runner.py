@@ -179,7 +179,7 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
         complexity["params_ema_copy"] = complexity["params"]
         index = {id(p.deployed.net): i for i, p in enumerate(result.partitions)}
         with atomic_path(out / "model.pt") as tmp:
-            torch.save({"model": bench.student_model, "kwargs": bench.student_kwargs,
+            torch.save({"model": bench.student_model, "kwargs": bench.student_kwargs, "classes": list(bench.classes),
                         "partitions": [{"name": p.partition.name, "environment": p.partition.environment,
                                         "classes": p.partition.classes, "state_dict": p.deployed.net.state_dict()}
                                        for p in result.partitions],

@@ -79,6 +79,8 @@ class TrainingData:
         self.is_strong = self.kind == "strong"
         self.is_weak = self.kind == "weak"
         self.is_unlabeled = self.kind == "unlabeled"
+        # rows kept out of every training batch (the weak validation split); see hold_out
+        self.held_out = np.zeros(self.n, dtype=bool)
 
     def _fill(self, part: Part) -> None:
         split = self.dataset.splits[part.split]
@@ -106,6 +108,28 @@ class TrainingData:
         if environment is not None:
             mask &= self.environment == environment
         return np.flatnonzero(mask)
+
+    def hold_out(self, rows: Sequence[int] | np.ndarray) -> None:
+        """Keep ``rows`` out of every training batch (their features and teacher outputs stay
+        addressable by row, so teacher caches and indices do not change)."""
+        self.held_out[np.asarray(rows, dtype=np.int64)] = True
+
+    def weak_validation_rows(self, share: float, seed: int = 42) -> np.ndarray:
+        """A fixed-seed draw of ``share`` of the train_weak rows (sorted), as DESED_task's weak split:
+        ``round((1 - share) * n)`` clips stay for training, the rest validate."""
+        weak = self.rows("weak")
+        n_val = len(weak) - int(round((1.0 - share) * len(weak)))
+        if share > 0 and n_val < 1:
+            raise DataError(f"{self.dataset.root}: weak_val_share {share} of {len(weak)} weak clips holds out none; "
+                            "the dcase selection needs weak validation clips")
+        return np.sort(np.random.default_rng(seed).permutation(weak)[:n_val])
+
+    def epoch_length(self, batch_sizes: Mapping[str, int]) -> int:
+        """DESED_task's epoch in steps: the fewest full batches of any part (strong, weak, unlabeled)
+        that has training rows and a batch size."""
+        counts = [int(np.sum((self.kind == kind) & ~self.held_out)) // int(n)
+                  for kind, n in batch_sizes.items() if n and np.any((self.kind == kind) & ~self.held_out)]
+        return max(1, min(counts)) if counts else 1
 
     def features(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
         return _gather(self.parts, np.asarray(indices, dtype=np.int64), self.feature_shape)
@@ -149,6 +173,9 @@ class MixedBatchSampler:
         if rows is not None:
             allowed[:] = False
             allowed[np.asarray(rows, dtype=np.int64)] = True
+        held_out = getattr(data, "held_out", None)  # the weak validation split never trains
+        if held_out is not None:
+            allowed &= ~held_out
         self.part_rows = {k: np.flatnonzero(allowed & (data.kind == k)) for k in DEFAULT_BATCH_SIZES}
         if self.batch_sizes.get("strong", 0) and not len(self.part_rows["strong"]):
             raise DataError(f"{data.dataset.root}: no strong clips to train on (after restricting rows)")
@@ -228,3 +255,32 @@ class EvalData:
                 "index": torch.arange(start, stop, dtype=torch.long),
                 "clip_ids": self.clip_ids[start:stop],
             }
+
+
+@dataclass
+class WeakValidation:
+    """Clips held out of train_weak to validate clip tagging (DESED_task's weak validation set).
+
+    Quacks like `EvalData` for prediction: ``features`` (N, n_mels, T) in memory, ``clip_ids``;
+    ``labels`` (N, C) 0/1 and ``environments`` (N,) object (None where unknown).
+    """
+
+    rows: np.ndarray  # the clips' rows in TrainingData
+    features: np.ndarray
+    clip_ids: list[str]
+    labels: np.ndarray
+    environments: np.ndarray
+
+    @classmethod
+    def from_rows(cls, data: TrainingData, rows: np.ndarray) -> WeakValidation:
+        rows = np.asarray(rows, dtype=np.int64)
+        return cls(rows, data.features(rows), [data.clip_ids[i] for i in rows],
+                   (data.weak[rows] > 0.5).astype(np.int8), data.environment[rows])
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def environment_rows(self, environment: str | None) -> np.ndarray:
+        if environment is None:
+            return np.arange(len(self.rows))
+        return np.flatnonzero(self.environments == environment)

@@ -788,8 +788,15 @@ def _rich_escape(s: str) -> str:
     return markup_escape(s)
 
 
-def _load(results: str | os.PathLike) -> pd.DataFrame:
-    df = load(results)
+def _load(results: str | os.PathLike, data: str | None = None) -> pd.DataFrame:
+    """The run records of a results folder; with ``data``, their metrics on that data set
+    (``sedbench evaluate RUN --data``) instead of their own eval split."""
+    if data is not None:
+        from sedbench.evaluation.ondata import load_on_data
+
+        df = load_on_data(results, data)
+    else:
+        df = load(results)
     if df.empty:
         raise SedbenchError(
             f"no run records in {results}: `sedbench run` produces them (e.g. `sedbench run --methods all`)"
@@ -797,29 +804,40 @@ def _load(results: str | os.PathLike) -> pd.DataFrame:
     return df
 
 
+def _on_data(tables: list[pd.DataFrame], data: str | None) -> list[pd.DataFrame]:
+    for table in tables if data is not None else []:
+        table.attrs["data"] = data
+        table.attrs.setdefault("notes", []).insert(
+            0, f"metrics on data set {data} (`sedbench evaluate RUN --data`), not on the runs' own eval split")
+    return tables
+
+
 def load_comparison(
     results: str | os.PathLike = "results",
     metric: str = "psds1",
     reference: str = "scratch",
+    data: str | None = None,
     **kwargs,
 ) -> pd.DataFrame:
     """``comparison_table`` over a results folder, with a one-line error when it holds no runs."""
-    return comparison_table(_load(results), metric, reference, **kwargs)
+    return _on_data([comparison_table(_load(results, data), metric, reference, **kwargs)], data)[0]
 
 
 def load_comparisons(
     results: str | os.PathLike = "results",
     metrics: str | Sequence[str] = "psds1",
     reference: str = "scratch",
+    data: str | None = None,
     **kwargs,
 ) -> list[pd.DataFrame]:
     """``comparison_tables`` over a results folder (several metrics: one Holm family)."""
-    return comparison_tables(_load(results), metrics, reference, **kwargs)
+    return _on_data(comparison_tables(_load(results, data), metrics, reference, **kwargs), data)
 
 
-def load_pairwise(results: str | os.PathLike = "results", metrics: str | Sequence[str] = "psds1", **kwargs):
+def load_pairwise(results: str | os.PathLike = "results", metrics: str | Sequence[str] = "psds1",
+                  data: str | None = None, **kwargs):
     """``pairwise_table`` over a results folder."""
-    return pairwise_table(_load(results), metrics, **kwargs)
+    return pairwise_table(_load(results, data), metrics, **kwargs)
 
 
 def render_many(tables: Sequence[pd.DataFrame], fmt: str = "rich") -> str:

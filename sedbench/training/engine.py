@@ -25,16 +25,16 @@ from sedbench.teachers import TeacherCache
 from sedbench.training import losses
 from sedbench.training.ema import ema_factor, make_mean_student, update_mean_student
 from sedbench.training.mixup import draw_mix, host_array
+from sedbench.training.recipe import RecipeOptions
 
 # Logit given to classes outside a partition's subset: sigmoid(-1e4) == 0 exactly in float32.
 MASKED_LOGIT = -1e4
 # On an accelerator the loss is read back (finiteness check, progress) every this many steps.
 SYNC_EVERY = 25
-PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(RecipeOptions):  # + precision, selection, weak_val_share, epoch-counted schedule
     steps: int = 600
     batch_size: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BATCH_SIZES))
     lr: float = 1e-3
@@ -47,8 +47,6 @@ class TrainConfig:
     clip_grad: float = 5.0
     val_every: int = 100
     eval_batch_size: int = 64
-    # fp32, or bf16 autocast (recurrent layers stay fp32 either way: see models/crnn.py)
-    precision: str = "fp32"
 
     def scaled(self, share: float) -> TrainConfig:
         """The same schedule compressed to ``share`` of its steps (a partition's student)."""
@@ -66,10 +64,7 @@ class TrainConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"training: unknown option(s) {unknown}; valid: {sorted(known)}")
-        cfg = cls(**values)
-        if cfg.precision not in PRECISIONS:
-            raise ConfigError(f"training.precision: {cfg.precision!r} is not one of {', '.join(PRECISIONS)}")
-        return cfg
+        return cls(**values)
 
 
 class DeployedModel(nn.Module):
@@ -224,8 +219,9 @@ def train_partition(
 
 
 def autocast(cfg: TrainConfig, device: torch.device):
-    """bf16 autocast when the recipe asks for it (on any device, the CPU too), else a no-op."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
+    """bf16 autocast where the recipe asks for it (``cfg.autocast``), else a no-op. The recurrent
+    layers stay in fp32 either way (models/crnn.py)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.autocast(device))
 
 
 def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:

@@ -131,6 +131,8 @@ def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model
     if isinstance(method, str):
         method = build_method(method, method_settings(bench.config, method, plugins), plugins)
     cfg = TrainConfig.from_dict(merge(bench.config["training"], training_overrides or {}))
+    if cfg.counted_in_epochs:  # epochs -> steps, DESED_task's epoch on this training data
+        cfg = cfg.in_steps(bench.training_data.epoch_length(cfg.batch_size))
     is_student = model_name is None
     name = model_name or bench.student_model
     kwargs = bench.student_kwargs if is_student else dict(model_kwargs or {})
@@ -154,6 +156,10 @@ def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model
         per_class = [v for v in (metrics.get("per_class_psds1") or {}).values() if v is not None]
         return float(metrics["psds1"] or 0.0), float(np.mean(per_class)) if per_class else 0.0
 
+    if cfg.selection == "dcase":
+        from sedbench.training.selection import dcase_validator
+
+        validate = dcase_validator(bench, cfg)  # noqa: F811 - DESED_task's objective replaces PSDS1
     partitions = method.partitions(bench.classes, bench.environments, bench.clip_environments())
     if sum(p.share for p in partitions) > 1.0 + 1e-6:
         raise TrainingError(f"method {method.name}: its partitions' schedule shares add up to more than 1; "

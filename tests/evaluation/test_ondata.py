@@ -1,0 +1,151 @@
+"""`sedbench evaluate RUN --data`: a finished run scored on other DESED-format data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from sedbench.benchmark import Benchmark
+from sedbench.cli import cli
+from sedbench.errors import SedbenchError
+from sedbench.evaluation.ondata import evaluate_on_data, evaluate_results, load_on_data
+from sedbench.methods import Method, NoParams, Partition, register_method
+from sedbench.results import read_record
+from sedbench.runner import run_one
+
+
+@register_method("test-env-scratch")
+class EnvScratch(Method):
+    """scratch with one student per environment, routed at evaluation (test only, no teacher)."""
+
+    Params = NoParams
+
+    def partitions(self, classes, environments, clip_environments):
+        known = np.isin(clip_environments, list(environments))
+        return [Partition(name=env, rows=np.flatnonzero(clip_environments == env), classes=tuple(subset),
+                          environment=env, share=float(np.mean(clip_environments[known] == env)))
+                for env, subset in environments.items()]
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_bench, tmp_path_factory):
+    """scratch and a routed method, each one tiny run, in results of their own."""
+    bench = Benchmark(tiny_bench.config, results_root=tmp_path_factory.mktemp("ondata") / "results",
+                      cache_root=tiny_bench.cache_root, device="cpu", progress=False)
+    dirs = {}
+    for method in ("scratch", "test-env-scratch"):
+        record = run_one(bench, method, 0)
+        assert record["status"] == "complete", record.get("error")
+        dirs[method] = bench.results_root / "tiny" / method / "seed-0"
+    return bench, dirs
+
+
+@pytest.mark.parametrize("method", ["scratch", "test-env-scratch"])
+def test_evaluate_on_the_runs_own_eval_split_reproduces_its_metrics(runs, method):
+    bench, dirs = runs
+    run_dir = dirs[method]
+    before = (run_dir / "run.json").read_bytes()
+    result = evaluate_on_data(run_dir, bench.dataset_root, "eval", cache_root=bench.cache_root, progress=False)
+    stored = read_record(run_dir)["metrics"]
+    assert result.metrics == stored  # exactly, per-class values included
+    assert stored["weak_map"] > 0
+    assert (run_dir / "run.json").read_bytes() == before  # the run's own record is untouched
+    assert result.out_dir == run_dir / "evaluations" / bench.dataset.name  # desed-synth-tiny-seed0
+    on_disk = json.loads((result.out_dir / "evaluation.json").read_text())
+    assert on_disk["metrics"] == stored and on_disk["split"] == "eval"
+    assert on_disk["routed_by_environment"] == (method != "scratch")
+    # the evaluation folder has a run's layout: recomputing from it gives the same metrics again
+    from sedbench.evaluation import evaluate_run
+
+    assert evaluate_run(result.out_dir)["psds1"] == stored["psds1"]
+
+
+def _copy_without_environments(root, dest):
+    shutil.copytree(root, dest)
+    (dest / "metadata" / "environments.tsv").unlink()
+    return dest
+
+
+def test_routed_run_on_data_without_environments_says_so(runs, tmp_path):
+    bench, dirs = runs
+    data = _copy_without_environments(bench.dataset_root, tmp_path / "no-env")
+    with pytest.raises(SedbenchError, match="routes clips by environment .* has no environments"):
+        evaluate_on_data(dirs["test-env-scratch"], data, cache_root=tmp_path / "cache", progress=False)
+    # scratch does not need environments
+    evaluate_on_data(dirs["scratch"], data, cache_root=tmp_path / "cache", progress=False)
+
+
+def test_eval_only_config_with_a_class_subset_gives_one_notice(runs, tmp_path):
+    bench, dirs = runs
+    root = bench.dataset_root
+    events = [line.split("\t") for line in (root / "metadata" / "eval.tsv").read_text().splitlines()[1:]]
+    keep = sorted({e[3] for e in events if len(e) > 3 and e[3]})[:2]
+    lines = ["filename\tonset\toffset\tevent_label"] + [
+        "\t".join(e) for e in events if len(e) > 3 and e[3] in keep]
+    (tmp_path / "eval.tsv").write_text("\n".join(lines) + "\n")
+    config = {"name": "subset", "root": str(root), "classes": keep,
+              "splits": {"eval": {"audio": "audio/eval", "strong": str(tmp_path / "eval.tsv")}}}
+    cfg_path = tmp_path / "subset.yaml"
+    import yaml
+
+    cfg_path.write_text(yaml.safe_dump(config))
+    with _no_warnings():
+        result = evaluate_on_data(dirs["scratch"], cfg_path, cache_root=tmp_path / "cache", progress=False)
+    assert len(result.notes) == 1 and "left out of PSDS" in result.notes[0]
+    absent = set(bench.classes) - set(keep)
+    assert all(c in result.notes[0] for c in absent)
+    per_class = result.metrics["per_class_psds1"]
+    assert all(per_class[c] is None for c in absent)
+    assert result.out_dir.name == "subset"
+
+
+class _no_warnings:
+    def __enter__(self):
+        import warnings
+
+        self._ctx = warnings.catch_warnings(record=True)
+        self.caught = self._ctx.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc):
+        self._ctx.__exit__(*exc)
+        messages = [str(w.message) for w in self.caught if "left out" in str(w.message)]
+        assert not messages, messages
+
+
+def test_a_second_generation_gives_a_new_table(runs, tmp_path):
+    from sedbench.data.synth import generate
+
+    bench, dirs = runs
+    other = generate("tiny", 1, out=tmp_path / "tiny-seed1", progress=False)
+    folder = evaluate_results(bench.results_root, other, cache_root=tmp_path / "cache", progress=False)
+    assert {r.run_dir for r in folder.results} == set(dirs.values()) and not folder.skipped
+    name = folder.results[0].name
+    assert name == "desed-synth-tiny-seed1"
+    df = load_on_data(bench.results_root, name)
+    assert set(df["status"]) == {"complete"}
+    assert all(f"evaluations/{name}" in d for d in df["run_dir"])
+    own = read_record(dirs["scratch"])["metrics"]
+    new = df.set_index("method").loc["scratch"]
+    assert new["weak_map"] != own["weak_map"]  # other clips, other numbers
+    result = CliRunner().invoke(cli, ["table", "--results", str(bench.results_root), "--data", name,
+                                      "--metric", "weak_map", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert "test-env-scratch" in result.output and "scratch" in result.output
+    with pytest.raises(SedbenchError, match="was evaluated on 'nothing'"):
+        load_on_data(bench.results_root, "nothing")
+
+
+def test_evaluate_cli_on_data(runs, tmp_path):
+    bench, dirs = runs
+    result = CliRunner().invoke(cli, ["evaluate", str(dirs["scratch"]), "--data", str(bench.dataset_root),
+                                      "--cache", str(bench.cache_root), "--name", "again"])
+    assert result.exit_code == 0, result.output
+    assert "own eval" in result.output and (dirs["scratch"] / "evaluations" / "again" / "evaluation.json").is_file()
+    result = CliRunner().invoke(cli, ["evaluate", str(dirs["scratch"]), "--split", "validation"])
+    assert result.exit_code != 0 and "--data" in result.output
