@@ -234,6 +234,7 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
             complexity=complexity,
             timings={"train_s": result.train_s, "eval_s": eval_s, "complexity_s": complexity_s,
                      "energy_kwh": None},
+            teacher_info=teachers_used(bench, method), notes=run_notes(bench),
         )
     except KeyboardInterrupt:
         record.update(status="interrupted", error="interrupted by the user")
@@ -248,6 +249,33 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
         record.setdefault("timings", {})
         results.write_record(out, record)
     return record
+
+
+def teachers_used(bench: Benchmark, method: Method) -> dict[str, dict[str, Any]]:
+    """The cached teachers a run read, with their cost and scores: the whole cost of a method."""
+    from sedbench.teachers import read_teacher_info, teacher_dir
+
+    out = {}
+    for name in sorted({part for t in method.teachers() for part in t.split("+")}):
+        info = read_teacher_info(teacher_dir(bench, name)) or {}
+        validation = info.get("validation") or {}
+        out[name] = {"model": info.get("model"), "key": info.get("key"), "params": info.get("params"),
+                     "train_s": info.get("train_s"), "psds1": validation.get("psds1"),
+                     "psds2": validation.get("psds2")}
+    return out
+
+
+def run_notes(bench: Benchmark) -> list[str]:
+    """Expected conditions of a run, said once in words: classes that a split has no events of."""
+    from sedbench.evaluation.metrics import classes_without_events
+
+    notes = []
+    for split, data in (("eval", bench.evaluation), ("validation", bench.validation)):
+        absent = classes_without_events(data.ground_truth, bench.classes)
+        if absent:
+            notes.append(f"{split} has no events of {', '.join(absent)}: left out of its event metrics "
+                         "(per-class values None)")
+    return notes
 
 
 # ----------------------------------------------------------------------------------- the matrix
@@ -315,6 +343,9 @@ def pair_status(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ..
     return "cached" if record.get("status") == "complete" and record.get("config_hash") == run_hash else "pending"
 
 
+SUMMARY_KEYS = ("method", "seed", "status", "error", "skipped", "notes")
+
+
 def run_task(config: dict[str, Any], method: str, seed: int, results_root: str, cache_root: str,
              force: bool, plugins: tuple[str, ...], threads: int | None = None,
              device: str | None = None) -> dict[str, Any]:
@@ -323,7 +354,7 @@ def run_task(config: dict[str, Any], method: str, seed: int, results_root: str, 
         torch.set_num_threads(threads)
     bench = Benchmark(config, results_root=results_root, cache_root=cache_root, device=device, progress=False)
     record = run_one(bench, method, seed, force=force, plugins=plugins)
-    return {k: record.get(k) for k in ("method", "seed", "status", "error", "skipped")}
+    return {k: record.get(k) for k in SUMMARY_KEYS}
 
 
 def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: int = 1,
@@ -386,7 +417,7 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                 summaries = []
                 for method, seed in pairs:
                     record = run_one(bench, method, seed, force=force, progress=progress, plugins=plugins)
-                    summaries.append({k: record.get(k) for k in ("method", "seed", "status", "error", "skipped")})
+                    summaries.append({k: record.get(k) for k in SUMMARY_KEYS})
                     progress.advance(overall)
             stage("runs (wall)", t)
     for method, seed in pairs:

@@ -175,7 +175,7 @@ def pareto(
         rows.append(dict(method=method, x=grp["_x"].mean(), x_student=grp["_xs"].mean(), y=mean, lo=lo, hi=hi,
                          n=len(grp)))
     agg = pd.DataFrame(rows)
-    shared = _fmt_cost(agg["x"].iloc[0], cost_col)
+    shared = fmt_cost(agg["x"].iloc[0], cost_col)
     if single_valued(agg["x"].tolist()):
         what = cost_label.split(" (")[0]
         return ranked(df, out, metric, benchmark, benchmark_hash, reference=reference,
@@ -512,7 +512,7 @@ def _fmt_col(v) -> str:
     return "   –  " if v is None or pd.isna(v) else format(v, " .3f")
 
 
-def _fmt_cost(v, column: str) -> str:
+def fmt_cost(v, column: str) -> str:
     if pd.isna(v):
         return "–"
     if column.endswith("_s"):
