@@ -9,6 +9,11 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def pytest_configure(config):
+    # sedbench's own warnings are errors in tests: a test that expects one says so with pytest.warns
+    config.addinivalue_line("filterwarnings", "error::sedbench.errors.SedbenchWarning")
+
+
 @pytest.fixture(scope="session")
 def tiny_root(tmp_path_factory):
     return tmp_path_factory.mktemp("tiny-bench")

@@ -50,6 +50,7 @@ class Figure:
 class Table:
     head: list[str]
     rows: list[list[str]]  # cells already escaped HTML
+    left: tuple[int, ...] = (0,)  # columns of text, aligned left (numbers align right)
 
 
 @dataclass
@@ -326,14 +327,14 @@ def _costs_table(costs: pd.DataFrame) -> Table:
     order = agg.sort_values("train_total_s" if "train_total_s" in agg else agg.columns[0], kind="stable").index
     rows = [[html.escape(m), html.escape(teachers.get(m) or "–"), *[fmt(agg.loc[m, c]) for c, _, fmt in cols]]
             for m in order]
-    return Table(head, rows)
+    return Table(head, rows, left=(0, 1))
 
 
 def _teachers_table(teachers: pd.DataFrame) -> Table:
     rows = [[html.escape(str(r.teacher)), html.escape(str(r.model or "–")), _si(r.params), _f3(r.psds1),
              _f3(r.psds2), _duration(r.train_s), html.escape(r.used_by)] for r in teachers.itertuples()]
     return Table(["Teacher", "Model", "Params", "Validation PSDS1", "Validation PSDS2", "Training time",
-                  "Read by"], rows)
+                  "Read by"], rows, left=(0, 1, 6))
 
 
 def _matrix_table(group: pd.DataFrame) -> Table:
@@ -358,7 +359,7 @@ def _matrix_table(group: pd.DataFrame) -> Table:
                 parts.append(f"eval {_duration(ev)}")
             cells.append("<br>".join(parts))
         rows.append(cells)
-    return Table(head, rows)
+    return Table(head, rows, left=tuple(range(len(head))))
 
 
 def _failures(group: pd.DataFrame) -> list[str]:
@@ -447,3 +448,53 @@ def _duration(s) -> str:
     if s < 3600:
         return f"{s / 60:.1f} min"
     return f"{s / 3600:.2f} h"
+
+
+# ------------------------------------------------------------------------------------------- check
+REQUIRED_TABLES = ("metric-psds1", "costs", "per-class", "teachers", "matrix", "environment")
+REQUIRED_FIGURES = ("ranked-psds1", "forest-psds1", "per-class-psds1", "psdroc-psds1", "psdroc-psds2")
+
+
+@dataclass
+class ReportCheck:
+    tables: list[str]
+    figures: list[str]  # embedded PNGs
+    missing_figures: list[str]  # figures the report says it could not draw
+    external: list[str]  # src/href that would need the network or another file
+    decoded: dict[str, str]  # figure -> data-decoded attribute (set by a browser check, else absent)
+
+    def problems(self, tables: Sequence[str] = REQUIRED_TABLES, figures: Sequence[str] = REQUIRED_FIGURES
+                 ) -> list[str]:
+        out = [f"table {t} is missing" for t in tables if t not in self.tables]
+        out += [f"figure {f} is missing" + (" (not drawn)" if f in self.missing_figures else "")
+                for f in figures if f not in self.figures]
+        out += [f"external reference {e}" for e in self.external]
+        out += [f"figure {f} did not decode in the browser" for f, v in self.decoded.items() if v != "yes"]
+        return out
+
+
+def check_report_html(text: str) -> ReportCheck:
+    """The tables and figures a report (or a browser's DOM of it) holds, and any external reference."""
+    from html.parser import HTMLParser
+
+    check = ReportCheck([], [], [], [], {})
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            kind, _, name = (a.get("data-check") or "").partition(":")
+            if kind == "table":
+                check.tables.append(name)
+            elif kind == "figure" and tag == "img" and (a.get("src") or "").startswith("data:image/png;base64,"):
+                check.figures.append(name)
+                if "data-decoded" in a:
+                    check.decoded[name] = a["data-decoded"] or ""
+            elif kind == "missing":
+                check.missing_figures.append(name)
+            for attr in ("src", "href"):
+                value = a.get(attr)
+                if value and not value.startswith(("data:", "#")):
+                    check.external.append(f"<{tag} {attr}={value[:80]}>")
+
+    Parser().feed(text)
+    return check

@@ -268,7 +268,7 @@ def ranked(
         ci = f" [{_fmt_col(r.lo)}, {_fmt_col(r.hi)}]" if r.n > 1 else ""
         ax.text(1.02, y, f"{_fmt_col(r['mean'])}{ci}  n={r.n}", transform=text_at, va="center", fontsize=8,
                 family="monospace")
-    ax.text(1.02, n - 0.4, f" mean   [{pct} % CI]", transform=text_at, va="bottom", fontsize=8, family="monospace",
+    ax.text(1.02, n - 0.1, f" mean   [{pct} % CI]", transform=text_at, va="center", fontsize=8, family="monospace",
             color="0.3")
     ax.set_yticks(range(n))
     ax.set_yticklabels(agg["method"])
@@ -276,7 +276,7 @@ def ranked(
         if method in controls:
             tick.set_color("0.45")
             tick.set_fontstyle("italic")
-    ax.set_ylim(-0.6, n - 0.4)
+    ax.set_ylim(-0.6, n + 0.2)  # a band for the column header
     handles = [
         Line2D([], [], marker="o", ls="", mfc="none", mec="0.45", label="one seed"),
         Line2D([], [], marker="D", color="C0", label=f"mean, {pct} % CI over seeds"),
@@ -328,15 +328,15 @@ def plot_forest(table_df: pd.DataFrame, out: str | os.PathLike) -> Path:
         p_text = "p n/a" if pd.isna(p) else ("p<0.001" if p < 0.001 else f"p={float(p):.3f}")
         ax.text(1.02, y, f"{_fmt_metric(r['delta'], True)}{ci}  {p_text}", transform=text_at, va="center",
                 fontsize=8, family="monospace")
-    ax.text(1.02, n - 0.4, f"{'Δ':<7}{f'[{pct} % CI]':<18}p (Holm)", transform=text_at, va="bottom", fontsize=8,
+    ax.text(1.02, n - 0.1, f"{'Δ':<7}{f'[{pct} % CI]':<18}p (Holm)", transform=text_at, va="center", fontsize=8,
             family="monospace", color="0.3")
     ax.axvline(0, color="0.2", lw=1)
     ax.set_yticks(range(n))
     ax.set_yticklabels(rows["method"])
-    ax.set_ylim(-0.6, n - 0.4)
+    ax.set_ylim(-0.6, n + 0.2)  # a band for the column header
     ax.set_xlabel(f"Δ {_label(metric)} vs {reference} ({'higher' if higher else 'lower'} is better)")
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title(f"Δ {_label(metric)} vs {reference}: {pct} % CI over seeds, Holm-adjusted p", fontsize=10,
+    ax.set_title(f"Δ {_label(metric)} vs {reference}\n{pct} % CI over seeds, Holm-adjusted p", fontsize=10,
                  loc="left")
     handles = [
         Line2D([], [], marker="o", color="C3", label="p (Holm) < 0.05"),
