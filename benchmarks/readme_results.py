@@ -2,8 +2,10 @@
 
 Reads the run records of one benchmark, the teacher zoo and the stage timings that `sedbench run`
 wrote, renders the comparison tables (PSDS1 with the clip-level bootstrap when there is one seed,
-PSDS2), the teachers' validation scores and the Pareto plot, and replaces the text between
-`<!-- results:start -->` and `<!-- results:end -->` in README.md.
+PSDS2), the teachers' validation scores and the figures (methods ranked with their CIs, the forest
+plot of deltas, PSDS1 against the whole training cost, teachers included), and replaces the text
+between `<!-- results:start -->` and `<!-- results:end -->` in README.md. No figure has an axis on
+which every method has the same value: a cost all methods share is said in words instead.
 
     python benchmarks/readme_results.py --profile quick [--results results] [--wall-s 1650]
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 from sedbench.benchmark import Benchmark
 from sedbench.io import atomic_write_text
 from sedbench.report import plots
+from sedbench.report.costs import teacher_seconds_from_timings, training_costs
 from sedbench.report.tables import comparison_table, render
 from sedbench.results import load
 from sedbench.teachers import teachers_table
@@ -42,6 +45,18 @@ def per_class_table(runs, metric: str = "per_class_psds1"):
     return table.rename(columns={c: c.split(".", 1)[1].split("_")[0] for c in columns})
 
 
+def shared_costs_sentence(runs) -> str:
+    """Which deployment costs every method shares (a plot against those would have one x value)."""
+    shared, differ = [], []
+    for column, label in (("params", "deployed parameters"), ("params_all_models", "parameters of all deployed "
+                          "models"), ("macs", "MACs"), ("latency_cpu_1t_ms", "CPU latency")):
+        if column in runs:
+            per_method = runs.groupby("method")[column].mean().dropna()
+            (shared if plots.single_valued(per_method.tolist()) else differ).append(label)
+    text = f"All methods have the same {', '.join(shared)}: no figure is drawn against those. " if shared else ""
+    return text + (f"They differ in {', '.join(differ)} (see the report). " if differ else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="quick")
@@ -60,12 +75,25 @@ def main() -> None:
                              n_resamples=1000)
     inter = comparison_table(df, "intersection_f1", "scratch", benchmark=args.profile)
     weak_map = comparison_table(df, "weak_map", "scratch", benchmark=args.profile)
-    png = plots.pareto(df, Path("docs/img") / f"{args.profile}-pareto-psds1-macs.png", "psds1", "macs",
-                       benchmark=args.profile)
+    img = Path("docs/img")
+    figures = [
+        ("Methods ranked by PSDS1: every seed, the mean with its 95 % CI over seeds",
+         plots.ranked(df, img / f"{args.profile}-ranked-psds1.png", "psds1", benchmark=args.profile)),
+    ]
+    if psds1["delta"].notna().any():
+        figures.append(("Each method's PSDS1 difference from scratch with its 95 % CI (forest plot)",
+                        plots.plot_forest(psds1, img / f"{args.profile}-forest-psds1.png")))
+    timings_path = Path(args.results) / args.profile / "timings.json"
+    teacher_s = teacher_seconds_from_timings(timings_path)
+    costs = training_costs(runs, teacher_s).groupby("method")["train_total_s"].mean().dropna()
+    if len(costs) > 1 and not plots.single_valued(costs.tolist()):
+        figures.append(("PSDS1 against the whole training cost (the student plus the teachers it reads)",
+                        plots.pareto(df, img / f"{args.profile}-psds1-training-cost.png", "psds1", "train",
+                                     benchmark=args.profile, teacher_seconds=teacher_s)))
     bench = Benchmark.from_profile(args.profile, results_root=args.results, progress=False)
     teachers = teachers_table(bench)
     teachers = teachers[teachers["trained"]][["teacher", "model", "params", "psds1", "psds2", "train_s"]]
-    timings = json.loads((Path(args.results) / args.profile / "timings.json").read_text())
+    timings = json.loads(timings_path.read_text())
     env = json.loads((Path(runs.iloc[0]["run_dir"]) / "run.json").read_text())["environment"]
     stages = sorted(timings["stages"], key=lambda r: -r["seconds"])[:8]
 
@@ -103,7 +131,9 @@ def main() -> None:
         "",
         *markdown_rows(teachers),
         "",
-        f"![Pareto front: PSDS1 against MACs]({png.as_posix()})",
+        *[f"![{alt}]({png.as_posix()})\n" for alt, png in figures],
+        shared_costs_sentence(runs) + "`sedbench report` writes all of this, and every other table and figure, "
+        "into one HTML file (`results/report.html` after `make benchmark`).",
         "",
         "Slowest stages (seconds, from `results/<profile>/timings.json`; `python benchmarks/stages.py "
         "--from-results` prints all):",
@@ -117,7 +147,7 @@ def main() -> None:
     head, rest = readme.split(START, 1)
     _, tail = rest.split(END, 1)
     atomic_write_text(args.readme, head + "\n".join(lines) + tail)
-    print(f"updated {args.readme} and {png}")
+    print(f"updated {args.readme} and {', '.join(str(png) for _, png in figures)}")
 
 
 if __name__ == "__main__":

@@ -346,10 +346,21 @@ def pair_status(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ..
 SUMMARY_KEYS = ("method", "seed", "status", "error", "skipped", "notes")
 
 
+def quiet_worker() -> None:
+    """A worker process's warnings read as the CLI's do: one line each, said once, no source lines."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:  # never in the caller's own process (tests, notebooks)
+        from sedbench.report.console import one_line_warnings
+
+        one_line_warnings()
+
+
 def run_task(config: dict[str, Any], method: str, seed: int, results_root: str, cache_root: str,
              force: bool, plugins: tuple[str, ...], threads: int | None = None,
              device: str | None = None) -> dict[str, Any]:
     """The one run function of every executor (local processes, Ray): self-contained arguments."""
+    quiet_worker()
     if threads:
         torch.set_num_threads(threads)
     bench = Benchmark(config, results_root=results_root, cache_root=cache_root, device=device, progress=False)
@@ -445,6 +456,7 @@ def teacher_task(name: str, config: dict[str, Any], cache_root: str, threads: in
     """Train one teacher in a worker process (the teachers of a profile are independent)."""
     from sedbench.teachers import train_teacher
 
+    quiet_worker()
     if threads:
         torch.set_num_threads(threads)
     bench = Benchmark(config, cache_root=cache_root, device=device, progress=False)

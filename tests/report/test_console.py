@@ -60,3 +60,24 @@ def test_importing_the_cli_warns_nothing():
                              "sedbench.report.html"], capture_output=True, text=True, timeout=120,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
+
+
+def test_an_unreadable_record_is_skipped_with_a_sedbench_warning(tmp_path):
+    import pytest
+
+    from sedbench.evaluation.synthetic import fake_record
+    from sedbench.results import load, run_dir, write_record
+
+    write_record(run_dir(tmp_path, "quick", "scratch", 0), fake_record("scratch", 0, 0.3, benchmark="quick"))
+    broken = run_dir(tmp_path, "quick", "vanilla", 0)
+    broken.mkdir(parents=True)
+    (broken / "run.json").write_text("{broken")
+    with pytest.warns(SedbenchWarning, match="skipped: .*unreadable run record"):
+        assert list(load(tmp_path)["method"]) == ["scratch"]
+    # on a user's screen: one line, no source line
+    result = subprocess.run([sys.executable, "-c", "from sedbench.cli import main; main()", "table", "--results",
+                             str(tmp_path)], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(notes) == 1 and notes[0].startswith("note: skipped:"), result.stderr
