@@ -247,7 +247,7 @@ def ranked(
         raise SedbenchError(f"no completed run has a value of {metric}")
     controls = set()
     if "is_control" in values:
-        controls = set(values.loc[values["is_control"].fillna(False).astype(bool), "method"])
+        controls = set(values.loc[values["is_control"].eq(True), "method"])
     rows = []
     for method, grp in values.groupby("method", sort=True):
         mean, lo, hi = mean_ci(grp["_v"].tolist(), confidence)

@@ -79,6 +79,8 @@ def test_plots_write_pngs(results, tmp_path):
     assert _is_png(plots.pareto(df, tmp_path / "p.png", "psds1", "latency"))
     assert _is_png(plots.pareto(df, tmp_path / "t.png", "psds1", "train"))
     assert _is_png(plots.ranked(df, tmp_path / "r.png", "psds1"))
+    controls = df.assign(is_control=df["method"].map({"tiny": True}))  # None where the column is unset
+    assert _is_png(plots.ranked(controls, tmp_path / "rc.png", "weak_map"))
     assert _is_png(plots.per_class(df, tmp_path / "c.png", "psds2", ["dual", "scratch"]))
     assert _is_png(plots.per_class(df, tmp_path / "h.png", "psds1", max_bars=2))  # the heatmap layout
     runs = plots.runs_for_seed(df, ["dual", "tiny"])
