@@ -167,7 +167,7 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
     for s in failed:
         err_console.print(f"[red]failed[/] {s['method']} seed {s['seed']}: {s.get('error')}", highlight=False)
     for note in dict.fromkeys(n for s in summaries for n in (s.get("notes") or [])):  # each said once
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     if not no_table:
         from sedbench.report.html import write_report
         from sedbench.report.tables import print_table
