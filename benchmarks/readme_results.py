@@ -2,8 +2,9 @@
 
 Reads the run records of one benchmark, the teacher zoo and the stage timings that `sedbench run`
 wrote, renders the comparison tables (PSDS1, PSDS2, intersection F1, clip mAP: seed-level paired
-tests, Holm over every comparison of the four tables, a verdict sentence per method), the forest
-plot, the teachers' validation scores and the Pareto plot, and replaces the text between
+tests, Holm over every comparison of the four tables, a verdict sentence per method), the figures
+(methods ranked with their CIs, the forest plot of deltas, PSDS1 against the whole training
+cost), the teachers' validation scores, and replaces the text between
 `<!-- results:start -->` and `<!-- results:end -->` in README.md. A single-seed clip bootstrap is
 never used as evidence here: with fewer than 2 seeds the tables say there is no method-level test.
 
@@ -21,6 +22,7 @@ from pathlib import Path
 from sedbench.benchmark import Benchmark
 from sedbench.io import atomic_write_text
 from sedbench.report import plots
+from sedbench.report.costs import teacher_seconds_from_timings, training_costs
 from sedbench.report.tables import comparison_family, comparison_tables, controls_of, render
 from sedbench.results import load
 from sedbench.teachers import teachers_table
@@ -45,6 +47,18 @@ def per_class_table(runs, metric: str = "per_class_psds1"):
     return table.rename(columns={c: c.split(".", 1)[1].split("_")[0] for c in columns})
 
 
+def shared_costs_sentence(runs) -> str:
+    """Which deployment costs every method shares (a plot against those would have one x value)."""
+    shared, differ = [], []
+    for column, label in (("params", "deployed parameters"), ("params_all_models", "parameters of all deployed "
+                          "models"), ("macs", "MACs"), ("latency_cpu_1t_ms", "CPU latency")):
+        if column in runs:
+            per_method = runs.groupby("method")[column].mean().dropna()
+            (shared if plots.single_valued(per_method.tolist()) else differ).append(label)
+    text = f"All methods have the same {', '.join(shared)}: no figure is drawn against those. " if shared else ""
+    return text + (f"They differ in {', '.join(differ)} (see the report). " if differ else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="quick")
@@ -67,18 +81,27 @@ def main() -> None:
                                n_resamples=args.resamples)
     psds1, psds2, inter, weak_map = comparison_tables(df, metrics, "scratch", against=against,
                                                       benchmark=args.profile, family=family)
-    png = plots.pareto(df, Path("docs/img") / f"{args.profile}-pareto-psds1-macs.png", "psds1", "macs",
-                       benchmark=args.profile)
-    forest = plots.forest(
-        family[family["metric"] == "psds1"],
-        Path("docs/img") / f"{args.profile}-forest-psds1.png",
-        family_note=f"p_adj: paired t-test over seeds, Holm over the {family.attrs['family_size']} comparisons "
-        "of the four results tables (PSDS1, PSDS2, intersection F1, mAP)",
-    )
+    img = Path("docs/img")
+    figures = [
+        ("Methods ranked by PSDS1: every seed, the mean with its 95 % CI over seeds",
+         plots.ranked(df, img / f"{args.profile}-ranked-psds1.png", "psds1", benchmark=args.profile)),
+    ]
+    if not family[family["metric"] == "psds1"].empty:
+        figures.append(("Each PSDS1 difference (vs scratch and vs the method's control) with its 95 % CI",
+                        plots.forest(family[family["metric"] == "psds1"], img / f"{args.profile}-forest-psds1.png",
+                                     family_note=f"p_adj: paired t-test over seeds, Holm over the "
+                                     f"{family.attrs['family_size']} comparisons of the four results tables")))
+    timings_path = Path(args.results) / args.profile / "timings.json"
+    teacher_s = teacher_seconds_from_timings(timings_path)
+    costs = training_costs(runs, teacher_s).groupby("method")["train_total_s"].mean().dropna()
+    if len(costs) > 1 and not plots.single_valued(costs.tolist()):
+        figures.append(("PSDS1 against the whole training cost (the student plus the teachers it reads)",
+                        plots.pareto(df, img / f"{args.profile}-psds1-training-cost.png", "psds1", "train",
+                                     benchmark=args.profile, teacher_seconds=teacher_s)))
     bench = Benchmark.from_profile(args.profile, results_root=args.results, progress=False)
     teachers = teachers_table(bench)
     teachers = teachers[teachers["trained"]][["teacher", "model", "params", "psds1", "psds2", "train_s"]]
-    timings = json.loads((Path(args.results) / args.profile / "timings.json").read_text())
+    timings = json.loads(timings_path.read_text())
     env = json.loads((Path(runs.iloc[0]["run_dir"]) / "run.json").read_text())["environment"]
     stages = sorted(timings["stages"], key=lambda r: -r["seconds"])[:8]
 
@@ -97,7 +120,7 @@ def main() -> None:
         "smallest difference the test detects with 80 % power at these seeds: 'no evidence' reads 'no "
         "evidence at this many seeds', not 'equal'. See [Statistics](#statistics).",
         "",
-        f"PSDS1 on the eval split (shifted domain). ![Forest plot of the PSDS1 deltas]({forest.as_posix()})",
+        "PSDS1 on the eval split (shifted domain).",
         "",
         render(psds1, "markdown"),
         "",
@@ -122,7 +145,9 @@ def main() -> None:
         "",
         *markdown_rows(teachers),
         "",
-        f"![Pareto front: PSDS1 against MACs]({png.as_posix()})",
+        *[f"![{alt}]({png.as_posix()})\n" for alt, png in figures],
+        shared_costs_sentence(runs) + "`sedbench report` writes all of this, and every other table and figure, "
+        "into one HTML file (`results/report.html` after `make benchmark`).",
         *(
             ["", "A/A calibration (`benchmarks/calibrate.py`): seeds of one method split into two pseudo-methods:", "",
              args.calibration.read_text().strip()]
@@ -142,7 +167,7 @@ def main() -> None:
     head, rest = readme.split(START, 1)
     _, tail = rest.split(END, 1)
     atomic_write_text(args.readme, head + "\n".join(lines) + tail)
-    print(f"updated {args.readme}, {png} and {forest}")
+    print(f"updated {args.readme} and {', '.join(str(png) for _, png in figures)}")
 
 
 if __name__ == "__main__":

@@ -92,27 +92,17 @@ plugin_option = click.option("--plugin", "plugins", multiple=True, type=click.Pa
 
 
 @cli.command("methods")
+@click.argument("name", required=False)
 @plugin_option
-def methods_cmd(plugins: tuple[Path, ...]) -> None:
-    """List the registered distillation methods (built-in, entry points, plugin files)."""
-    import dataclasses
+def methods_cmd(name: str | None, plugins: tuple[Path, ...]) -> None:
+    """List the registered distillation methods, or describe one in full (NAME).
 
-    from rich.table import Table
+    The list fits 80 columns and a pipe: one line per name, descriptions wrap at words;
+    `sedbench methods NAME` shows the whole docstring and every hyperparameter.
+    """
+    from sedbench.report.console import describe_method, methods_table
 
-    from sedbench.methods import build_params, discover
-
-    table = Table(title="sedbench methods")
-    for col in ("method", "description", "source", "deploys", "control", "hyperparameters"):
-        table.add_column(col, overflow="fold")
-    for name, cls in sorted(discover(plugins).items()):
-        params = dataclasses.asdict(build_params(cls))
-        # a control is marked as one; a method names the control that isolates its mechanism
-        control = "[bold]is a control[/]" if cls.is_control else (cls.control or "-")
-        table.add_row(name, cls.description, cls.source, cls.deploy, control,
-                      ", ".join(f"{k}={v}" for k, v in params.items()) or "-")
-    console.print(table)
-
-
+    console.print(describe_method(name, plugins) if name else methods_table(plugins))
 
 
 @cli.command("doctor")
@@ -183,7 +173,7 @@ def with_profile_options(fn):
               help="With --executor ray: the GPU share of one run [default: 0.25 when the cluster has GPUs].")
 @click.option("--force", is_flag=True, help="Re-run pairs whose results are already complete.")
 @click.option("--dry-run", is_flag=True, help="Print the run matrix and what is cached; train nothing.")
-@click.option("--no-table", is_flag=True, help="Do not print the comparison table at the end.")
+@click.option("--no-table", is_flag=True, help="Do not print the comparison table nor write the report at the end.")
 @with_profile_options
 @plugin_option
 def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, address: str | None,
@@ -210,18 +200,18 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
     failed = [s for s in summaries if s["status"] != "complete"]
     for s in failed:
         err_console.print(f"[red]failed[/] {s['method']} seed {s['seed']}: {s.get('error')}", highlight=False)
+    for note in dict.fromkeys(n for s in summaries for n in (s.get("notes") or [])):  # each said once
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     if not no_table:
-        from sedbench.report import plots
+        from sedbench.report.html import write_report
         from sedbench.report.tables import print_table
-        from sedbench.results import load
 
         reference = bench.config.get("reference", "scratch")
+        reference = reference if reference in methods else methods[0]
         # seeds are the replicates: with one seed the table shows no method-level p and says why
-        print_table(results, metric="psds1", benchmark=bench.name,
-                    reference=reference if reference in methods else methods[0], console=console)
-        png = plots.pareto(load(results), results / "plots" / f"{bench.name}-pareto-psds1-macs.png", "psds1",
-                           "macs", benchmark=bench.name)
-        console.print(f"Pareto plot: {png}")
+        print_table(results, metric="psds1", benchmark=bench.name, reference=reference, console=console)
+        report = write_report(results, benchmark=bench.name, reference=reference)
+        console.print(f"report: {report}", highlight=False, soft_wrap=True)
     return 1 if failed else 0
 
 
@@ -308,7 +298,7 @@ def evaluate_cmd(run_dir: Path, which: str | None, update: bool, as_json: bool, 
         return
     table = Table(title=f"metrics of {run_dir}")
     for col in ("metric", "recomputed", "stored"):
-        table.add_column(col, justify="left" if col == "metric" else "right")
+        table.add_column(col, justify="left" if col == "metric" else "right", no_wrap=True)
     for name, value in metrics.items():
         if not isinstance(value, dict):
             old = stored.get(name)
@@ -458,7 +448,7 @@ def _print_teachers(bench) -> None:
     df = teachers_table(bench)
     table = Table(title=f"teachers of profile {bench.name}")
     for col in ("teacher", "model", "trained", "params", "psds1", "psds2", "train_s"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=True)
     for _, row in df.iterrows():
         fmt = [row["teacher"], row["model"], "yes" if row["trained"] else "no"]
         for col, spec in (("params", ",.0f"), ("psds1", ".3f"), ("psds2", ".3f"), ("train_s", ".0f")):
@@ -586,7 +576,7 @@ def table_cmd(metric: str, reference: str, against: str, pairwise: bool, ci: str
 
 @cli.group()
 def plot() -> None:
-    """PNG plots: Pareto front, PSD-ROC curves, per-class PSDS, forest plot of deltas."""
+    """PNG plots: metric vs cost (Pareto), ranked methods, forest plot of deltas, PSD-ROC curves, per-class PSDS."""
 
 
 plot_out_option = click.option("--out", type=click.Path(path_type=Path), default=None,
@@ -609,13 +599,14 @@ def _load_results(results: Path):
 
 @plot.command("pareto")
 @click.option("--metric", default="psds1", show_default=True)
-@click.option("--x", "cost", default="macs", show_default=True,
-              help="macs, params, latency, latency_all, ...")
+@click.option("--x", "cost", default="train", show_default=True,
+              help="train (student + its teachers), train_student, params, params_all, macs, latency, "
+                   "latency_all, energy or a numeric column; a cost all methods share gives a ranked plot.")
 @plot_out_option
 @results_options
 def plot_pareto(metric: str, cost: str, out: Path | None, results: Path, benchmark: str | None,
                 benchmark_hash: str | None) -> None:
-    """Metric against a cost, mean ± std over seeds, the Pareto front connected."""
+    """Metric against a cost, mean and CI over seeds, the Pareto front drawn."""
     from sedbench.report import plots
 
     out = _plot_out(out, results, f"pareto-{metric}-{cost}")
@@ -676,9 +667,45 @@ def plot_forest(metric: str, reference: str, against: str, pairwise: bool, ci: s
     path = plots.forest(long, _plot_out(out, results, name))
     console.print(f"wrote {path}")
 
+
+@plot.command("ranked")
+@click.option("--metric", default="psds1", show_default=True)
+@click.option("--reference", default="scratch", show_default=True, help="Method whose mean is drawn as a line.")
+@plot_out_option
+@results_options
+def plot_ranked(metric: str, reference: str, out: Path | None, results: Path, benchmark: str | None,
+                benchmark_hash: str | None) -> None:
+    """Methods ranked by the metric: every seed, and the mean with its CI over seeds."""
+    from sedbench.report import plots
+
+    path = plots.ranked(_load_results(results), _plot_out(out, results, f"ranked-{metric}"), metric, benchmark,
+                        benchmark_hash, reference=reference)
+    console.print(f"wrote {path}")
+
+
+@cli.command("report")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="HTML file to write [default: RESULTS/report.html].")
+@click.option("--reference", default=None, help="Method every other is compared with [default: scratch].")
+@click.option("--resamples", default=500, show_default=True, type=click.IntRange(10),
+              help="Clip-bootstrap resamples (used when methods have one seed).")
+@results_options
+def report_cmd(out: Path | None, reference: str | None, resamples: int, results: Path, benchmark: str | None,
+               benchmark_hash: str | None) -> None:
+    """One self-contained HTML report: tables, verdicts, figures, teachers, runs, environment."""
+    from sedbench.report.html import write_report
+
+    path = write_report(results, out, benchmark=benchmark, benchmark_hash=benchmark_hash, reference=reference,
+                        n_resamples=resamples)
+    console.print(f"report: {path}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Console-script entry point."""
+    from sedbench.report.console import one_line_warnings
+
     debug = "--debug" in sys.argv[1:]
+    one_line_warnings(err_console, debug=debug)
     try:
         # Commands may return an int exit code (e.g. `run` returns 1 when a run failed).
         rc = cli.main(standalone_mode=False)

@@ -24,3 +24,11 @@ class ConfigError(SedbenchError):
 
 class TrainingError(SedbenchError):
     """Training stopped for a reason the user should know about (NaN loss, budget violation)."""
+
+
+class SedbenchWarning(UserWarning):
+    """A condition the user should hear about once, in words (the CLI prints it as one `note:` line).
+
+    Tests turn these into errors (tests/conftest.py): a test that expects one says so with
+    ``pytest.warns``.
+    """

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from sedbench import __version__
-from sedbench.errors import SedbenchError
+from sedbench.errors import SedbenchError, SedbenchWarning
 from sedbench.io import atomic_write_json
 
 RECORD_FILE = "run.json"
@@ -160,7 +160,7 @@ def load(path: str | os.PathLike = "results", benchmark: str | None = None) -> p
         try:
             record = read_record(f)
         except SedbenchError as exc:
-            warnings.warn(str(exc), stacklevel=2)
+            warnings.warn(f"skipped: {exc}", SedbenchWarning, stacklevel=2)
             continue
         if benchmark is not None and record.get("benchmark") != benchmark:
             continue

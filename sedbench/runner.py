@@ -193,6 +193,7 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
             complexity=complexity,
             timings={"train_s": result.train_s, "eval_s": eval_s, "complexity_s": complexity_s,
                      "energy_kwh": None},
+            teacher_info=teachers_used(bench, method), notes=run_notes(bench),
         )
     except KeyboardInterrupt:
         record.update(status="interrupted", error="interrupted by the user")
@@ -207,6 +208,33 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
         record.setdefault("timings", {})
         results.write_record(out, record)
     return record
+
+
+def teachers_used(bench: Benchmark, method: Method) -> dict[str, dict[str, Any]]:
+    """The cached teachers a run read, with their cost and scores: the whole cost of a method."""
+    from sedbench.teachers import read_teacher_info, teacher_dir
+
+    out = {}
+    for name in sorted({part for t in method.teachers() for part in t.split("+")}):
+        info = read_teacher_info(teacher_dir(bench, name)) or {}
+        validation = info.get("validation") or {}
+        out[name] = {"model": info.get("model"), "key": info.get("key"), "params": info.get("params"),
+                     "train_s": info.get("train_s"), "psds1": validation.get("psds1"),
+                     "psds2": validation.get("psds2")}
+    return out
+
+
+def run_notes(bench: Benchmark) -> list[str]:
+    """Expected conditions of a run, said once in words: classes that a split has no events of."""
+    from sedbench.evaluation.metrics import classes_without_events
+
+    notes = []
+    for split, data in (("eval", bench.evaluation), ("validation", bench.validation)):
+        absent = classes_without_events(data.ground_truth, bench.classes)
+        if absent:
+            notes.append(f"{split} has no events of {', '.join(absent)}: left out of its event metrics "
+                         "(per-class values None)")
+    return notes
 
 
 # ----------------------------------------------------------------------------------- the matrix
@@ -325,7 +353,21 @@ def spread_devices(device: torch.device, jobs: int) -> tuple[list[str], float | 
     return gpus or [str(device)], (0.9 / per_gpu if per_gpu > 1 else None)
 
 
+SUMMARY_KEYS = ("method", "seed", "status", "error", "skipped", "notes")
+
+
+def quiet_worker() -> None:
+    """A worker process's warnings read as the CLI's do: one line each, said once, no source lines."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:  # never in the caller's own process (tests, notebooks)
+        from sedbench.report.console import one_line_warnings
+
+        one_line_warnings()
+
+
 def _worker_setup(threads: int | None, device: str | None, memory_fraction: float | None) -> None:
+    quiet_worker()
     if threads:
         torch.set_num_threads(threads)
     if memory_fraction and device and device.startswith("cuda"):
@@ -339,7 +381,7 @@ def run_task(config: dict[str, Any], method: str, seed: int, results_root: str, 
     _worker_setup(threads, device, memory_fraction)
     bench = Benchmark(config, results_root=results_root, cache_root=cache_root, device=device, progress=False)
     record = run_one(bench, method, seed, force=force, plugins=plugins)
-    return {k: record.get(k) for k in ("method", "seed", "status", "error", "skipped")}
+    return {k: record.get(k) for k in SUMMARY_KEYS}
 
 
 def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: int = 1,
@@ -426,7 +468,7 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                 summaries = []
                 for method, seed in pairs:
                     record = run_one(bench, method, seed, force=force, progress=progress, plugins=plugins)
-                    summaries.append({k: record.get(k) for k in ("method", "seed", "status", "error", "skipped")})
+                    summaries.append({k: record.get(k) for k in SUMMARY_KEYS})
                     progress.advance(overall)
             stage("runs (wall)", t)
     for method, seed in pairs:

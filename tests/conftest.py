@@ -9,6 +9,14 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def pytest_configure(config):
+    # sedbench's own warnings are errors in tests: a test that expects one says so with pytest.warns
+    config.addinivalue_line("filterwarnings", "error::sedbench.errors.SedbenchWarning")
+    # dcase_util (under sed_scores_eval, which some tests import before sedbench) imports pkg_resources;
+    # sedbench itself imports it with this warning silenced (sedbench/evaluation/metrics.py)
+    config.addinivalue_line("filterwarnings", "ignore:pkg_resources is deprecated:UserWarning")
+
+
 @pytest.fixture(scope="session")
 def tiny_root(tmp_path_factory):
     return tmp_path_factory.mktemp("tiny-bench")

@@ -14,7 +14,7 @@ def _latency(stats: dict) -> str:
 
 def complexity_table(record: dict, title: str = "complexity") -> Table:
     table = Table(title=title, show_header=False)
-    table.add_column("figure", style="bold")
+    table.add_column("figure", style="bold", no_wrap=True)
     table.add_column("value")
     inp = record["input"]
     shape = f"{inp['n_mels']} mels x {inp['n_frames']} frames"

@@ -203,7 +203,7 @@ def _class_table(report: CheckReport) -> Table:
     df = report.summary
     labelled = [s for s in df.index if df.loc[s, "kind"] != "unlabeled"]
     table = Table(title="events per class (weak splits: clips per class)")
-    table.add_column("class")
+    table.add_column("class", no_wrap=True)
     for s in labelled:
         table.add_column(s, justify="right")
     for c in report.dataset.classes if report.dataset else []:

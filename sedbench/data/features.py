@@ -256,12 +256,13 @@ class FeatureCache:
 
 
 def _progress(enabled: bool) -> Progress:
+    console = Console(stderr=True)
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
+        console=console,
+        disable=not enabled or not console.is_terminal,  # a transient bar leaves a blank line in a pipe or log
         transient=True,
     )

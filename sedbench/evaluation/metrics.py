@@ -2,8 +2,11 @@
 
 PSDS follows DESED_task: sed_scores_eval on median-filtered scores, clips without events dropped from
 the ground truth (and from scores and durations with them). sed_scores_eval also refuses classes that
-have no ground-truth event at all (possible on tiny eval sets); such classes are left out of every
-event-level metric here and reported as None in the per-class results.
+have no ground-truth event at all (possible on tiny eval sets, and usual on an environment's slice of
+validation); such classes are left out of every event-level metric here and reported as None in the
+per-class results. That is an expected condition, not a fault: it is not warned about on every call
+(validation runs many times per training); ``classes_without_events`` names them, and a run states
+them once in its record (``notes``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from sed_scores_eval import collar_based, intersection_based
+
+with warnings.catch_warnings():  # dcase_util, imported by sed_scores_eval, still imports pkg_resources
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    from sed_scores_eval import collar_based, intersection_based
 
 from sedbench.errors import SedbenchError
 from sedbench.evaluation.postprocess import binarize
@@ -102,17 +108,18 @@ def _event_inputs(scores: Scores, ground_truth: GroundTruth, drop_empty_clips: b
     used = [c for c in classes if c in present]
     if not used:
         return {}, {}, []
-    if len(used) < len(classes):
-        warnings.warn(
-            f"classes without ground-truth events left out of event metrics: "
-            f"{sorted(set(classes) - present)}",
-            stacklevel=3,
-        )
+    if len(used) < len(classes):  # left out, and None in the per-class results (see the module's doc)
         cols = ["onset", "offset", *used]
         sel = {cid: scores[cid][cols] for cid in gt}
     else:
         sel = {cid: scores[cid] for cid in gt}
     return sel, gt, used
+
+
+def classes_without_events(ground_truth: GroundTruth, classes: Iterable[str]) -> list[str]:
+    """The classes of ``classes`` that no event of ``ground_truth`` has: event metrics leave them out."""
+    present = {label for events in ground_truth.values() for _, _, label in events}
+    return [c for c in classes if c not in present]
 
 
 # ------------------------------------------------------------------------------------------- PSDS

@@ -125,12 +125,18 @@ def test_compute_metrics_all_and_fast_path():
     assert labels.sum() == sum(len({e[2] for e in ev}) for ev in es.ground_truth.values())
 
 
-def test_class_without_events_is_left_out_not_fatal():
+def test_class_without_events_is_left_out_not_fatal_and_not_warned_about():
+    import warnings
+
+    from sedbench.evaluation.metrics import classes_without_events
+
     scores, gt, durations = hand_made()
     gt = {k: [e for e in ev if e[2] == "dog"] for k, ev in gt.items()}
-    with pytest.warns(UserWarning, match="cat"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an expected condition: said once per run (run notes), not per call
         res = psds(scores, gt, durations)
     assert res.per_class["cat"] is None and res.value is not None
+    assert classes_without_events(gt, ["cat", "dog"]) == ["cat"]
 
 
 def test_bad_ground_truth_is_a_clear_error():
