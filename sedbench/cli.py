@@ -87,8 +87,22 @@ def data_check(ctx: click.Context, path: Path, max_problems: int) -> None:
 
 
 # -------------------------------------------------------------------------------------- methods
-plugin_option = click.option("--plugin", "plugins", multiple=True, type=click.Path(path_type=Path),
-                             help="A method plugin file to load (repeatable).")
+_plugin_file_option = click.option("--plugin", "plugins", multiple=True, type=click.Path(path_type=Path),
+                                   help="A method plugin file to load (repeatable).")
+_override_option = click.option("--override-methods", is_flag=True, expose_value=False, is_eager=True,
+                                callback=lambda ctx, param, value: _allow_override(value),
+                                help="Let a plugin replace a registered method of the same name.")
+
+
+def _allow_override(value: bool) -> None:
+    if value:
+        from sedbench.methods import allow_override
+
+        allow_override(True)
+
+
+def plugin_option(fn):
+    return _plugin_file_option(_override_option(fn))
 
 
 @cli.command("methods")
@@ -115,12 +129,12 @@ def methods_cmd(plugins: tuple[Path, ...]) -> None:
 
 # ------------------------------------------------------------------------------ run / evaluate
 def _benchmark(profile: str | None, overrides: tuple[str, ...], results: Path, cache: Path, device: str | None,
-               jobs: int = 1):
+               jobs: int = 1, threads: int | None = None, dry_run: bool = False):
     from sedbench.benchmark import Benchmark
     from sedbench.config import default_profile
 
     return Benchmark.from_profile(profile or default_profile(), overrides, results_root=results,
-                                  cache_root=cache, device=device, jobs=jobs)
+                                  cache_root=cache, device=device, jobs=jobs, threads=threads, dry_run=dry_run)
 
 
 profile_options = [
@@ -133,6 +147,9 @@ profile_options = [
     click.option("--cache", type=click.Path(path_type=Path), default=Path("cache"), show_default=True,
                  help="Cache folder (features, teacher zoo)."),
     click.option("--device", default=None, help="torch device [default: cuda when available, else cpu]."),
+    click.option("--threads", type=click.IntRange(1), default=None,
+                 help="torch CPU threads per process [default: the CPUs / --jobs]. On CPU the thread count "
+                 "changes a trained model's bits, so teachers and runs are keyed by it."),
 ]
 
 
@@ -156,57 +173,86 @@ def with_profile_options(fn):
 @plugin_option
 def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, address: str | None, force: bool,
             dry_run: bool, no_table: bool, profile: str | None, overrides: tuple[str, ...], results: Path,
-            cache: Path, device: str | None, plugins: tuple[Path, ...]) -> int:
+            cache: Path, device: str | None, threads: int | None, plugins: tuple[Path, ...]) -> int:
     """Run the benchmark: data, teachers, then every (method, seed) pair, then the table."""
     from sedbench import runner
 
-    bench = _benchmark(profile, overrides, results, cache, device, jobs)
+    if executor == "ray" and threads is None:
+        threads = 1  # one CPU per Ray task unless asked otherwise
+    bench = _benchmark(profile, overrides, results, cache, device, jobs, threads, dry_run)
     plugins = tuple(str(p) for p in plugins)
     methods = runner.resolve_methods(methods_spec, plugins)
     seed_list = runner.resolve_seeds(seeds, bench)
+    runner.check_method_settings(bench, plugins)
     if dry_run:
         _print_matrix(bench, methods, seed_list, plugins)
         return 0
-    console.print(f"[bold]sedbench[/] profile [cyan]{bench.name}[/] on {bench.device}: "
+    console.print(f"[bold]sedbench[/] profile [cyan]{bench.name}[/] on {bench.device} "
+                  f"({bench.threads} thread(s) per process): "
                   f"{len(methods)} method(s) x {len(seed_list)} seed(s) -> {results}")
     summaries = runner.run_matrix(bench, methods, seed_list, jobs=jobs, executor=executor, address=address,
                                   force=force, plugins=plugins, console=console)
     failed = [s for s in summaries if s["status"] != "complete"]
     for s in failed:
         err_console.print(f"[red]failed[/] {s['method']} seed {s['seed']}: {s.get('error')}", highlight=False)
+    _print_outcome(bench, summaries)
     if not no_table:
+        from sedbench.errors import SedbenchError
         from sedbench.report import plots
         from sedbench.report.tables import print_table
         from sedbench.results import load
 
         reference = bench.config.get("reference", "scratch")
-        # with a single seed there is no seed-level test: the clip-level bootstrap stands in
-        print_table(results, metric="psds1", benchmark=bench.name,
-                    reference=reference if reference in methods else methods[0], console=console,
-                    bootstrap=len(seed_list) < 2, n_resamples=500)
+        try:
+            # with a single seed there is no seed-level test: the clip-level bootstrap stands in
+            print_table(results, metric="psds1", benchmark=bench.name, benchmark_hash=bench.benchmark_hash,
+                        reference=reference if reference in methods else methods[0], console=console,
+                        bootstrap=len(seed_list) < 2, n_resamples=500)
+        except SedbenchError as exc:  # e.g. no run completed: say why instead of a table
+            err_console.print(f"[bold red]no table:[/] {exc}", highlight=False, soft_wrap=True)
+            return 1
         png = plots.pareto(load(results), results / "plots" / f"{bench.name}-pareto-psds1-macs.png", "psds1",
-                           "macs", benchmark=bench.name)
+                           "macs", benchmark=bench.name, benchmark_hash=bench.benchmark_hash)
         console.print(f"Pareto plot: {png}")
     return 1 if failed else 0
 
 
+def _print_outcome(bench, summaries: list[dict]) -> None:
+    """One line of what this process did: trained, found cached, waited for another process, failed."""
+    trained = sum(1 for s in summaries if s["status"] == "complete" and not s.get("skipped"))
+    cached = sum(1 for s in summaries if s.get("skipped") and not s.get("waited"))
+    waited = sum(1 for s in summaries if s.get("skipped") and s.get("waited"))
+    failed = sum(1 for s in summaries if s["status"] != "complete")
+    teachers = getattr(bench, "teacher_outcomes", {}) or {}
+    line = f"pairs: {trained} trained, {cached} cached, {waited} done by another process, {failed} failed"
+    if teachers:
+        line += "; teachers: " + ", ".join(f"{n} {state}" for n, state in teachers.items())
+    console.print(line, highlight=False)
+
+
 def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[str, ...]) -> None:
+    """What a run would do. Writes nothing: no data generation, no cache or results folder."""
     from rich.table import Table
 
     from sedbench import runner
     from sedbench.teachers import teacher_dir
 
-    table = Table(title=f"run matrix: profile {bench.name}, results {bench.results_root}")
+    table = Table(title=f"run matrix: profile {bench.name}, results {bench.results_root}, "
+                        f"{bench.threads} thread(s) per process")
     table.add_column("method")
     for seed in seeds:
         table.add_column(f"seed {seed}")
+    exists = bench.dataset_exists
+    labels = {"cached": "[green]cached[/]", "running": "[yellow]running elsewhere[/]", "pending": "will train"}
     for method in methods:
-        table.add_row(method, *[
-            "[green]cached[/]" if runner.pair_status(bench, method, s, plugins) == "cached" else "will train"
-            for s in seeds])
+        table.add_row(method, *[labels[runner.pair_status(bench, method, s, plugins)] if exists else "will train"
+                                for s in seeds])
     console.print(table)
+    if not exists:
+        console.print(f"data: desed-synth {bench.config['data'].get('preset', 'quick')} will be generated at "
+                      f"{bench.synth_root}", highlight=False)
     for name in runner.teachers_needed(methods, bench, plugins):
-        state = "cached" if (teacher_dir(bench, name) / "info.json").is_file() else "will train"
+        state = "cached" if exists and (teacher_dir(bench, name) / "info.json").is_file() else "will train"
         console.print(f"teacher {name}: {state}")
 
 
@@ -260,13 +306,13 @@ def teachers() -> None:
 @click.option("--force", is_flag=True, help="Retrain even if cached.")
 @with_profile_options
 def teachers_train(names: tuple[str, ...], force: bool, profile: str | None, overrides: tuple[str, ...],
-                   results: Path, cache: Path, device: str | None) -> None:
+                   results: Path, cache: Path, device: str | None, threads: int | None) -> None:
     """Train (or reuse) the profile's teachers and cache their outputs."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from sedbench.teachers import teacher_spec, train_teacher
 
-    bench = _benchmark(profile, overrides, results, cache, device)
+    bench = _benchmark(profile, overrides, results, cache, device, threads=threads)
     chosen = list(names) or list(bench.config.get("teachers", {}))
     for name in chosen:
         teacher_spec(bench, name)  # unknown names fail before any training
@@ -281,9 +327,9 @@ def teachers_train(names: tuple[str, ...], force: bool, profile: str | None, ove
 @teachers.command("list")
 @with_profile_options
 def teachers_list(profile: str | None, overrides: tuple[str, ...], results: Path, cache: Path,
-                  device: str | None) -> None:
+                  device: str | None, threads: int | None) -> None:
     """List the profile's teachers: trained or not, parameters, validation PSDS."""
-    _print_teachers(_benchmark(profile, overrides, results, cache, device))
+    _print_teachers(_benchmark(profile, overrides, results, cache, device, threads=threads))
 
 
 def _print_teachers(bench) -> None:

@@ -10,6 +10,7 @@ the same permutation and weights as the inputs (``TeacherBatch``).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -43,6 +44,7 @@ class TeacherInfo:
     outputs: tuple[str, ...] = ("frame_logits", "clip_logits")
     params: int = 0
     train_s: float = 0.0
+    execution: dict[str, Any] = field(default_factory=dict)  # device, threads, torch it was trained with
 
     def per_class_scores(self, metric: str = "per_class_psds1") -> dict[str, float]:
         return dict(self.validation.get(metric, {}))
@@ -82,6 +84,7 @@ class TeacherCache:
 
     def __init__(self, path: Path, device: torch.device | str = "cpu") -> None:
         self.path = Path(path)
+        self.trained_here = False  # True when this process trained it (train_teacher)
         meta = read_teacher_info(self.path)
         meta["outputs"] = tuple(meta["outputs"])
         self.info = TeacherInfo(**meta)
@@ -96,6 +99,7 @@ class TeacherCache:
         first = caches[0]
         merged = object.__new__(cls)
         merged.path = first.path
+        merged.trained_here = False
         shared = [n for n in first.info.outputs if all(n in c.arrays for c in caches)]
         merged.arrays = {n: torch.stack([c.arrays[n].float() for c in caches]).mean(0) for n in shared
                          if n in ("frame_logits", "clip_logits")}
@@ -110,22 +114,29 @@ class TeacherCache:
         return TeacherBatch({name: array[index] for name, array in self.arrays.items()}, mix)
 
     @staticmethod
-    def write(path: Path, arrays: dict[str, np.ndarray], info: TeacherInfo) -> None:
-        """Write all files into a temporary folder, then rename it into place (all or nothing)."""
+    def write(path: Path, arrays: dict[str, np.ndarray], info: TeacherInfo,
+              state_dict: dict[str, torch.Tensor] | None = None) -> None:
+        """Write every file (outputs, model.pt, info.json last) into a temporary folder, then publish
+        it with one rename: a reader sees the whole entry or none. An entry already there (``--force``)
+        is moved aside first, never deleted before its replacement is complete."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        old = path.parent / f".{path.name}.old-{os.getpid()}"
         try:
             for name, array in arrays.items():
                 np.save(tmp / f"{name}.npy", array)
+            if state_dict is not None:
+                torch.save(state_dict, tmp / "model.pt")
             info.outputs = tuple(arrays)
             atomic_write_json(tmp / "info.json", asdict(info))
             if path.exists():
-                shutil.rmtree(path)
-            tmp.rename(path)
+                os.replace(path, old)
+            os.replace(tmp, path)
         finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
+            for leftover in (tmp, old):
+                if leftover.exists():
+                    shutil.rmtree(leftover, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- attention rollout
@@ -187,18 +198,29 @@ def teacher_spec(bench: Benchmark, name: str) -> dict[str, Any]:
     return spec
 
 
+def teacher_identity(bench: Benchmark, name: str) -> dict[str, Any]:
+    """Everything that determines a trained teacher, bit for bit: its spec and recipe, the data and
+    front end, and how training executes (device, CPU threads, torch version; see Benchmark.execution)."""
+    return {
+        "teacher": teacher_spec(bench, name), "name": name, "data": bench.data_fingerprint,
+        "features": bench.config["features"], "recipe": bench.config["training"],
+        "teacher_training": bench.config.get("teacher_training", {}), "execution": bench.execution,
+    }
+
+
 def teacher_key(bench: Benchmark, name: str) -> str:
     from sedbench.config import config_hash
 
-    return config_hash({
-        "teacher": teacher_spec(bench, name), "name": name, "data": bench.data_fingerprint,
-        "features": bench.config["features"], "recipe": bench.config["training"],
-        "teacher_training": bench.config.get("teacher_training", {}),
-    })
+    return config_hash(teacher_identity(bench, name))
 
 
 def teacher_dir(bench: Benchmark, name: str) -> Path:
     return bench.cache_root / "teachers" / f"{name}-{teacher_key(bench, name)}"
+
+
+def teacher_lock(bench: Benchmark, name: str) -> Path:
+    path = teacher_dir(bench, name)
+    return path.parent / f".{path.name}.lock"
 
 
 def read_teacher_info(path: Path) -> dict[str, Any] | None:
@@ -218,12 +240,31 @@ def load_teacher(bench: Benchmark, name: str, device: torch.device | str = "cpu"
 
 
 def train_teacher(bench: Benchmark, name: str, progress=None, force: bool = False) -> TeacherCache:
-    """Train one teacher with the base recipe (optionally Freq-MixStyle), then cache its outputs."""
-    from sedbench.runner import train_and_select  # the engine and the methods depend on this module
+    """Train one teacher with the base recipe (optionally Freq-MixStyle), then cache its outputs.
+
+    The training runs with the benchmark's thread count (part of the teacher's key) under a lock: a
+    second process that needs the same teacher waits for the first, then reads its cache entry.
+    """
+    from sedbench.locks import claim
 
     path = teacher_dir(bench, name)
     if (path / "info.json").is_file() and not force:
         return TeacherCache(path)
+
+    def waiting() -> None:
+        if progress is not None:
+            progress.console.print(f"teacher {name}: another process is training it; waiting for it")
+
+    # one process trains a teacher; another that needs it waits, then reads the cache
+    with claim(teacher_lock(bench, name), on_wait=waiting), bench.torch_threads():
+        if (path / "info.json").is_file() and not force:
+            return TeacherCache(path)  # trained by the process we waited for
+        return _train_teacher(bench, name, path, progress)
+
+
+def _train_teacher(bench: Benchmark, name: str, path: Path, progress) -> TeacherCache:
+    from sedbench.runner import train_and_select  # the engine and the methods depend on this module
+
     spec = teacher_spec(bench, name)
     model_name = spec.pop("model")
     fms = spec.pop("freq_mixstyle", bench.config.get("teacher_training", {}).get("freq_mixstyle", 0.0))
@@ -241,10 +282,12 @@ def train_teacher(bench: Benchmark, name: str, progress=None, force: bool = Fals
         name=name, model=model_name, key=teacher_key(bench, name), validation=result.validation,
         embedding_dim=int(arrays["embedding"].shape[-1]) if "embedding" in arrays else None,
         params=sum(p.numel() for p in model.parameters()), train_s=result.train_s,
+        execution=dict(bench.execution),
     )
-    TeacherCache.write(path, arrays, info)
-    torch.save(model.state_dict(), path / "model.pt")
-    return TeacherCache(path)
+    TeacherCache.write(path, arrays, info, state_dict=model.state_dict())
+    cache = TeacherCache(path)
+    cache.trained_here = True
+    return cache
 
 
 @torch.no_grad()
