@@ -194,7 +194,8 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
                                   force=force, plugins=plugins, console=console)
     failed = [s for s in summaries if s["status"] != "complete"]
     for s in failed:
-        err_console.print(f"[red]failed[/] {s['method']} seed {s['seed']}: {s.get('error')}", highlight=False)
+        err_console.print(f"[red]failed[/] {s['method']} seed {s['seed']}: {s.get('error')}", highlight=False,
+                          soft_wrap=True)
     _print_outcome(bench, summaries)
     if not no_table:
         from sedbench.errors import SedbenchError
@@ -227,7 +228,7 @@ def _print_outcome(bench, summaries: list[dict]) -> None:
     line = f"pairs: {trained} trained, {cached} cached, {waited} done by another process, {failed} failed"
     if teachers:
         line += "; teachers: " + ", ".join(f"{n} {state}" for n, state in teachers.items())
-    console.print(line, highlight=False)
+    console.print(line, highlight=False, soft_wrap=True)
 
 
 def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[str, ...]) -> None:

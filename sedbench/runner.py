@@ -8,6 +8,7 @@ at the end; an interrupted run is never left marked complete).
 
 from __future__ import annotations
 
+import io
 import time
 import traceback
 from collections.abc import Callable
@@ -286,11 +287,13 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
         complexity["n_deployed_models"] = len(result.partitions)
         complexity["params_all_models"] = sum(
             sum(p.numel() for p in part.deployed.parameters()) for part in result.partitions)
+        buffer = io.BytesIO()  # not the temporary file: torch.save would embed its random name
+        torch.save({"model": bench.student_model, "kwargs": bench.student_kwargs,
+                    "partitions": [{"name": p.partition.name, "environment": p.partition.environment,
+                                    "classes": p.partition.classes, "state_dict": p.deployed.net.state_dict()}
+                                   for p in result.partitions]}, buffer)
         with atomic_path(out / "model.pt") as tmp:
-            torch.save({"model": bench.student_model, "kwargs": bench.student_kwargs,
-                        "partitions": [{"name": p.partition.name, "environment": p.partition.environment,
-                                        "classes": p.partition.classes, "state_dict": p.deployed.net.state_dict()}
-                                       for p in result.partitions]}, tmp)
+            tmp.write_bytes(buffer.getvalue())
         record.update(
             status="complete", metrics=metrics, validation={
                 **result.validation, "best_steps": [p.best_step for p in result.partitions],
