@@ -64,7 +64,8 @@ def test_bad_values_are_refused_at_load_with_one_line(override):
 def test_a_bad_profile_file_names_the_file(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text("base: tiny\ntraining:\n  steps: many\n")
-    with pytest.raises(ConfigError, match=r"training.steps: expected an integer, got 'many' \(in profile .*mine.yaml\)"):
+    expected = r"training.steps: expected an integer, got 'many' \(in profile .*mine.yaml\)"
+    with pytest.raises(ConfigError, match=expected):
         load_profile(str(path))
 
 

@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -235,7 +234,8 @@ def test_a_failed_run_then_the_table_says_why(tiny_bench, tmp_path, clean_regist
 
 
 # -------------------------------------------------------------------------------- coordination
-HOLD = "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(120)"
+HOLD = ("import fcntl, sys, time; f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX); "
+        "print('held', flush=True); time.sleep(120)")
 
 
 def test_a_pair_another_process_holds_is_left_alone(tiny_bench, tmp_path):
