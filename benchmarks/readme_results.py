@@ -62,10 +62,12 @@ def main() -> None:
     weak_map = comparison_table(df, "weak_map", "scratch", benchmark=args.profile)
     png = plots.pareto(df, Path("docs/img") / f"{args.profile}-pareto-psds1-macs.png", "psds1", "macs",
                        benchmark=args.profile)
-    bench = Benchmark.from_profile(args.profile, results_root=args.results, progress=False)
+    timings = json.loads((Path(args.results) / args.profile / "timings.json").read_text())
+    # teachers are keyed by the thread count they were trained with: the run's
+    bench = Benchmark.from_profile(args.profile, results_root=args.results, progress=False,
+                                   threads=timings.get("threads"))
     teachers = teachers_table(bench)
     teachers = teachers[teachers["trained"]][["teacher", "model", "params", "psds1", "psds2", "train_s"]]
-    timings = json.loads((Path(args.results) / args.profile / "timings.json").read_text())
     env = json.loads((Path(runs.iloc[0]["run_dir"]) / "run.json").read_text())["environment"]
     stages = sorted(timings["stages"], key=lambda r: -r["seconds"])[:8]
 

@@ -340,7 +340,7 @@ def _print_teachers(bench) -> None:
     from sedbench.teachers import read_teacher_info, teacher_dir, teachers_table
 
     df = teachers_table(bench)
-    table = Table(title=f"teachers of profile {bench.name}")
+    table = Table(title=f"teachers of profile {bench.name} ({bench.threads} thread(s))")
     for col in ("teacher", "model", "trained", "params", "psds1", "psds2", "train_s"):
         table.add_column(col)
     for _, row in df.iterrows():
@@ -350,6 +350,8 @@ def _print_teachers(bench) -> None:
             fmt.append("-" if value is None or value != value else format(value, spec))
         table.add_row(*fmt)
     console.print(table)
+    for _, row in df[df["note"] != ""].iterrows() if len(df) else []:
+        console.print(f"{row['teacher']}: {row['note']}", highlight=False, soft_wrap=True)
     for name in df.loc[df["trained"], "teacher"] if len(df) else []:
         info = read_teacher_info(teacher_dir(bench, name))
         per_class = info["validation"].get("per_class_psds1", {})

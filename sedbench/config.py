@@ -259,6 +259,13 @@ class Teacher(Section):
     dropout: float = probability()
     freq_mixstyle: float = probability()
 
+    @classmethod
+    def check(cls, values: dict[str, Any], where: str) -> None:
+        name = where.rsplit(".", 1)[-1]
+        if "model" not in values and name not in _model_names():
+            raise ConfigError(f"{where}.model: missing; teacher {name} is not a model name, so it needs "
+                              f"`model:` (one of {', '.join(_model_names())})")
+
 
 @dataclass
 class Complexity(Section):

@@ -322,14 +322,34 @@ def _accepts_attention(model: nn.Module) -> bool:
     return "return_attention" in inspect.signature(model.forward).parameters
 
 
+def cached_thread_counts(bench: Benchmark, name: str) -> list[int]:
+    """Thread counts for which this teacher is cached (the key includes the thread count)."""
+    import copy
+
+    from sedbench.benchmark import available_cpus
+
+    found = []
+    for threads in range(1, max(available_cpus(), bench.threads) + 1):
+        other = copy.copy(bench)
+        other.threads = threads
+        if (teacher_dir(other, name) / "info.json").is_file():
+            found.append(threads)
+    return found
+
+
 def teachers_table(bench: Benchmark) -> pd.DataFrame:
-    """One row per teacher of the profile: trained or not, and its validation scores."""
+    """One row per teacher of the profile: trained or not (at this thread count; ``note`` names the
+    thread counts it is cached for otherwise), and its validation scores."""
     rows = []
     for name in bench.config.get("teachers", {}):
         path = teacher_dir(bench, name)
         info = read_teacher_info(path)
         row: dict[str, Any] = {"teacher": name, "model": teacher_spec(bench, name)["model"],
-                               "trained": info is not None, "path": str(path)}
+                               "trained": info is not None, "path": str(path), "note": ""}
+        if info is None and bench.device.type == "cpu":
+            others = cached_thread_counts(bench, name)
+            if others:
+                row["note"] = f"cached for --threads {', '.join(map(str, others))}, not {bench.threads}"
         if info is not None:
             row.update(params=info["params"], psds1=info["validation"].get("psds1"),
                        psds2=info["validation"].get("psds2"), train_s=info["train_s"])

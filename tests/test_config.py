@@ -40,6 +40,7 @@ BAD = {
     "student.foo=1": ["student.foo: unknown key", "model se-crnn", "skip"],
     "teachers.cnn.width=wide": ["teachers.cnn.width: expected a number"],
     "teachers.cnn.depth=3": ["teachers.cnn.depth: unknown key", "context_layers"],
+    "teachers.big={}": ["teachers.big.model: missing", "crnn-large"],
     "features.win_length=4096": ["features.win_length: 4096 is more than n_fft 1024"],
     "features.n_mels=0": ["features.n_mels: 0 is out of range"],
     "data.source=s3": ["data.source: 's3' is not one of synth, desed"],

@@ -69,7 +69,7 @@ def test_the_same_pair_twice_gives_identical_bits_on_cpu(twice):
 def test_a_teacher_trained_twice_is_bit_identical_and_keyed_by_threads(tiny_bench, tmp_path):
     """Issue 13: same profile, seed and thread count -> the same teacher; the thread count (which
     changes the bits on CPU) is part of the teacher's key and recorded in its info."""
-    from sedbench.teachers import teacher_dir, teacher_key, train_teacher
+    from sedbench.teachers import teacher_dir, teacher_key, teachers_table, train_teacher
 
     for split in tiny_bench.dataset.splits:
         tiny_bench.feature_cache.get(split)
@@ -89,6 +89,8 @@ def test_a_teacher_trained_twice_is_bit_identical_and_keyed_by_threads(tiny_benc
                            "teacher_training.val_every=3", threads=2, cache=tmp_path / "one")
     assert teacher_key(two_threads, "transformer") != teacher_key(bench, "transformer")
     assert not (teacher_dir(two_threads, "transformer") / "info.json").exists()
+    row = teachers_table(two_threads).set_index("teacher").loc["transformer"]
+    assert not row["trained"] and row["note"] == "cached for --threads 1, not 2"  # `teachers list` says so
 
 
 # ------------------------------------------------------------------------------ keyed by settings
