@@ -98,10 +98,12 @@ def main() -> None:
         figures.append(("PSDS1 against the whole training cost (the student plus the teachers it reads)",
                         plots.pareto(df, img / f"{args.profile}-psds1-training-cost.png", "psds1", "train",
                                      benchmark=args.profile, teacher_seconds=teacher_s)))
-    bench = Benchmark.from_profile(args.profile, results_root=args.results, progress=False)
+    timings = json.loads(timings_path.read_text())
+    # teachers are keyed by the thread count they were trained with: the run's
+    bench = Benchmark.from_profile(args.profile, results_root=args.results, progress=False,
+                                   threads=timings.get("threads"))
     teachers = teachers_table(bench)
     teachers = teachers[teachers["trained"]][["teacher", "model", "params", "psds1", "psds2", "train_s"]]
-    timings = json.loads(timings_path.read_text())
     env = json.loads((Path(runs.iloc[0]["run_dir"]) / "run.json").read_text())["environment"]
     stages = sorted(timings["stages"], key=lambda r: -r["seconds"])[:8]
 

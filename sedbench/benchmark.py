@@ -5,6 +5,9 @@ Everything that every method shares lives here, so that no method can see differ
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -13,13 +16,41 @@ import numpy as np
 import torch
 
 from sedbench.config import config_hash, load_profile
-from sedbench.errors import ConfigError
+from sedbench.errors import ConfigError, DataError
+
+DATA_CHECK_VERSION = 1
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup (container) CPU quota."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            n = min(n, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, n)
+
+
+def default_threads(jobs: int = 1) -> int:
+    """Torch CPU threads per process when ``jobs`` processes share the machine."""
+    return max(1, available_cpus() // max(1, jobs))
 
 
 class Benchmark:
+    """``threads``: torch intra-op threads of every training in this process (default: the CPUs
+    divided by ``jobs``). On CPU the thread count changes the bits of a trained model (reductions are
+    split differently), so it is set explicitly, recorded, and part of what keys teachers and runs.
+    ``dry_run``: nothing is generated or written (a dataset that does not exist yet stays absent).
+    """
+
     def __init__(self, config: dict[str, Any], results_root: str | Path = "results",
                  cache_root: str | Path = "cache", device: str | None = None, jobs: int = 1,
-                 progress: bool = True) -> None:
+                 progress: bool = True, threads: int | None = None, dry_run: bool = False) -> None:
         self.config = config
         self.name: str = config["name"]
         self.results_root = Path(results_root)
@@ -27,6 +58,8 @@ class Benchmark:
         self.jobs = jobs
         self.progress = progress
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.threads = int(threads) if threads else default_threads(jobs)
+        self.dry_run = dry_run
 
     @classmethod
     def from_profile(cls, profile: str, overrides: tuple[str, ...] = (), **kwargs: Any) -> Benchmark:
@@ -49,6 +82,8 @@ class Benchmark:
             from sedbench.data.synth import ensure_dataset
 
             root = data.get("root")
+            if self.dry_run and not self.dataset_exists:
+                raise DataError(f"{self.synth_root}: not generated yet (a dry run generates nothing)")
             # generation uses every core whatever --jobs says: nothing else runs while it does
             return ensure_dataset(data.get("preset", "quick"), int(data.get("seed", 0)),
                                   root=Path(root) if root else None)
@@ -58,11 +93,53 @@ class Benchmark:
             return Path(data["config"])
         raise ConfigError(f"profile {self.name}: data.source must be 'synth' or 'desed', not {source!r}")
 
+    @property
+    def synth_root(self) -> Path | None:
+        """Where the profile's desed-synth dataset lives (None for real DESED)."""
+        data = self.config.get("data", {})
+        if data.get("source", "synth") != "synth":
+            return None
+        from sedbench.data.synth import default_root
+
+        root = data.get("root")
+        return Path(root) if root else default_root(data.get("preset", "quick"), int(data.get("seed", 0)))
+
+    @property
+    def dataset_exists(self) -> bool:
+        """False only for a desed-synth dataset that has not been generated (a dry run reports it)."""
+        from sedbench.data.synth import _is_match, read_manifest
+
+        data = self.config.get("data", {})
+        root = self.synth_root
+        if root is None:
+            return True
+        return _is_match(read_manifest(root), data.get("preset", "quick"), int(data.get("seed", 0)))
+
     @cached_property
     def dataset(self):
         from sedbench.data.desed import load_dataset
 
-        return load_dataset(self.dataset_root)
+        dataset = load_dataset(self.dataset_root)
+        if not self.dry_run:
+            self.check_audio(dataset)
+        return dataset
+
+    def check_audio(self, dataset) -> None:
+        """The audio checks of `sedbench data check`, once per dataset fingerprint (a truncated or
+        unreadable file fails here, before any training). A pass is remembered in the cache."""
+        from sedbench.data.check import check_audio
+        from sedbench.io import atomic_write_json
+
+        marker = self.cache_root / "data-checks" / f"{dataset.fingerprint}-v{DATA_CHECK_VERSION}.json"
+        if marker.is_file():
+            return
+        sample_rate = int(self.config.get("features", {}).get("sample_rate", 16000))
+        problems = check_audio(dataset, sample_rate, progress=self.progress)
+        if problems:
+            more = f" ({len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise DataError(f"{problems[0]}{more}; `sedbench data check` lists every problem")
+        atomic_write_json(marker, {"dataset": dataset.name, "root": str(dataset.root),
+                                   "fingerprint": dataset.fingerprint, "ok": True})
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -167,11 +244,28 @@ class Benchmark:
     @property
     def shared_settings(self) -> dict[str, Any]:
         """What every method shares; runs are comparable only when these are equal."""
-        keys = ("data", "features", "student", "training", "teachers", "teacher_training")
+        keys = ("data", "features", "student", "training", "teachers", "teacher_training", "environments")
         settings = {k: self.config.get(k) for k in keys}
         # one teacher per comparison: the default teacher(s) every single-teacher method distils from
         settings.update({k: self.config[k] for k in ("teacher", "teacher_set", "teacher_seeds") if k in self.config})
         return settings
+
+    @property
+    def execution(self) -> dict[str, Any]:
+        """How training executes, beyond the config: it changes the bits of what is trained. Part of
+        the key of every teacher and run (a cache never serves a model trained another way)."""
+        cpu = self.device.type == "cpu"
+        return {"device": self.device.type, "threads": self.threads if cpu else None, "torch": torch.__version__}
+
+    @contextmanager
+    def torch_threads(self) -> Iterator[None]:
+        """Train with exactly ``self.threads`` intra-op threads (restored afterwards)."""
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
     @cached_property
     def benchmark_hash(self) -> str:

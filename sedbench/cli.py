@@ -87,8 +87,22 @@ def data_check(ctx: click.Context, path: Path, max_problems: int) -> None:
 
 
 # -------------------------------------------------------------------------------------- methods
-plugin_option = click.option("--plugin", "plugins", multiple=True, type=click.Path(path_type=Path),
-                             help="A method plugin file to load (repeatable).")
+_plugin_file_option = click.option("--plugin", "plugins", multiple=True, type=click.Path(path_type=Path),
+                                   help="A method plugin file to load (repeatable).")
+_override_option = click.option("--override-methods", is_flag=True, expose_value=False, is_eager=True,
+                                callback=lambda ctx, param, value: _allow_override(value),
+                                help="Let a plugin replace a registered method of the same name.")
+
+
+def _allow_override(value: bool) -> None:
+    if value:
+        from sedbench.methods import allow_override
+
+        allow_override(True)
+
+
+def plugin_option(fn):
+    return _plugin_file_option(_override_option(fn))
 
 
 @cli.command("methods")
@@ -135,12 +149,12 @@ def doctor_cmd(data: Path, cache: Path, results: Path, quiet: bool) -> None:
 
 # ------------------------------------------------------------------------------ run / evaluate
 def _benchmark(profile: str | None, overrides: tuple[str, ...], results: Path, cache: Path, device: str | None,
-               jobs: int = 1):
+               jobs: int = 1, threads: int | None = None, dry_run: bool = False):
     from sedbench.benchmark import Benchmark
     from sedbench.config import default_profile
 
     return Benchmark.from_profile(profile or default_profile(), overrides, results_root=results,
-                                  cache_root=cache, device=device, jobs=jobs)
+                                  cache_root=cache, device=device, jobs=jobs, threads=threads, dry_run=dry_run)
 
 
 profile_options = [
@@ -153,6 +167,9 @@ profile_options = [
     click.option("--cache", type=click.Path(path_type=Path), default=Path("cache"), show_default=True,
                  help="Cache folder (features, teacher zoo)."),
     click.option("--device", default=None, help="torch device [default: cuda when available, else cpu]."),
+    click.option("--threads", type=click.IntRange(1), default=None,
+                 help="torch CPU threads per process [default: the CPUs / --jobs]. On CPU the thread count "
+                 "changes a trained model's bits, so teachers and runs are keyed by it."),
 ]
 
 
@@ -179,19 +196,23 @@ def with_profile_options(fn):
 def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, address: str | None,
             gpus_per_run: float | None, force: bool,
             dry_run: bool, no_table: bool, profile: str | None, overrides: tuple[str, ...], results: Path,
-            cache: Path, device: str | None, plugins: tuple[Path, ...]) -> int:
+            cache: Path, device: str | None, threads: int | None, plugins: tuple[Path, ...]) -> int:
     """Run the benchmark: data, teachers, then every (method, seed) pair, then the table."""
     from sedbench import runner
 
-    bench = _benchmark(profile, overrides, results, cache, device, jobs)
+    if executor == "ray" and threads is None:
+        threads = 1  # one CPU per Ray task unless asked otherwise
+    bench = _benchmark(profile, overrides, results, cache, device, jobs, threads, dry_run)
     plugins = tuple(str(p) for p in plugins)
     methods = runner.resolve_methods(methods_spec, plugins)
     seed_list = runner.resolve_seeds(seeds, bench)
+    runner.check_method_settings(bench, plugins)
     if dry_run:
         _print_matrix(bench, methods, seed_list, plugins)
         _print_estimate(bench, methods, seed_list, jobs, plugins, force)
         return 0
-    console.print(f"[bold]sedbench[/] profile [cyan]{bench.name}[/] on {bench.device}: "
+    console.print(f"[bold]sedbench[/] profile [cyan]{bench.name}[/] on {bench.device} "
+                  f"({bench.threads} thread(s) per process): "
                   f"{len(methods)} method(s) x {len(seed_list)} seed(s) -> {results}")
     for note in runner.control_notes(bench, methods, plugins):
         console.print(f"[yellow]note[/] {note}", highlight=False)
@@ -199,20 +220,41 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
                                   force=force, gpus_per_run=gpus_per_run, plugins=plugins, console=console)
     failed = [s for s in summaries if s["status"] != "complete"]
     for s in failed:
-        err_console.print(f"[red]failed[/] {s['method']} seed {s['seed']}: {s.get('error')}", highlight=False)
+        err_console.print(f"[red]failed[/] {s['method']} seed {s['seed']}: {s.get('error')}", highlight=False,
+                          soft_wrap=True)
     for note in dict.fromkeys(n for s in summaries for n in (s.get("notes") or [])):  # each said once
         console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    _print_outcome(bench, summaries)
     if not no_table:
+        from sedbench.errors import SedbenchError
         from sedbench.report.html import write_report
         from sedbench.report.tables import print_table
 
         reference = bench.config.get("reference", "scratch")
         reference = reference if reference in methods else methods[0]
-        # seeds are the replicates: with one seed the table shows no method-level p and says why
-        print_table(results, metric="psds1", benchmark=bench.name, reference=reference, console=console)
+        try:
+            # seeds are the replicates: with one seed the table shows no method-level p and says why
+            print_table(results, metric="psds1", benchmark=bench.name, benchmark_hash=bench.benchmark_hash,
+                        reference=reference, console=console)
+        except SedbenchError as exc:  # e.g. no run completed: say why instead of a table
+            err_console.print(f"[bold red]no table:[/] {exc}", highlight=False, soft_wrap=True)
+            return 1
         report = write_report(results, benchmark=bench.name, reference=reference)
         console.print(f"report: {report}", highlight=False, soft_wrap=True)
     return 1 if failed else 0
+
+
+def _print_outcome(bench, summaries: list[dict]) -> None:
+    """One line of what this process did: trained, found cached, waited for another process, failed."""
+    trained = sum(1 for s in summaries if s["status"] == "complete" and not s.get("skipped"))
+    cached = sum(1 for s in summaries if s.get("skipped") and not s.get("waited"))
+    waited = sum(1 for s in summaries if s.get("skipped") and s.get("waited"))
+    failed = sum(1 for s in summaries if s["status"] != "complete")
+    teachers = getattr(bench, "teacher_outcomes", {}) or {}
+    line = f"pairs: {trained} trained, {cached} cached, {waited} done by another process, {failed} failed"
+    if teachers:
+        line += "; teachers: " + ", ".join(f"{n} {state}" for n, state in teachers.items())
+    console.print(line, highlight=False, soft_wrap=True)
 
 
 def _print_estimate(bench, methods: list[str], seeds: list[int], jobs: int, plugins: tuple[str, ...],
@@ -228,24 +270,28 @@ def _print_estimate(bench, methods: list[str], seeds: list[int], jobs: int, plug
 
 
 def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[str, ...]) -> None:
+    """What a run would do. Writes nothing: no data generation, no cache or results folder."""
     from rich.table import Table
 
     from sedbench import runner
-    from sedbench.plan import clip_counts
     from sedbench.teachers import teacher_run_seeds
 
-    on_disk = clip_counts(bench.config)[2]  # without the data nothing is cached (and nothing is generated)
-    table = Table(title=f"run matrix: profile {bench.name}, results {bench.results_root}")
+    table = Table(title=f"run matrix: profile {bench.name}, results {bench.results_root}, "
+                        f"{bench.threads} thread(s) per process")
     table.add_column("method", no_wrap=True)
     for seed in seeds:
         table.add_column(f"seed {seed}")
+    exists = bench.dataset_exists
+    labels = {"cached": "[green]cached[/]", "running": "[yellow]running elsewhere[/]", "pending": "will train"}
     for method in methods:
-        table.add_row(method, *[
-            "[green]cached[/]" if on_disk and runner.pair_status(bench, method, s, plugins) == "cached"
-            else "will train" for s in seeds])
+        table.add_row(method, *[labels[runner.pair_status(bench, method, s, plugins)] if exists else "will train"
+                                for s in seeds])
     console.print(table)
+    if not exists:
+        console.print(f"data: desed-synth {bench.config['data'].get('preset', 'quick')} will be generated at "
+                      f"{bench.synth_root}", highlight=False)
     needed = runner.teachers_needed(methods, bench, plugins)
-    missing = runner.missing_teachers(bench, needed, seeds) if on_disk else None
+    missing = runner.missing_teachers(bench, needed, seeds) if exists else None
     for name in needed:
         for run_seed in teacher_run_seeds(bench, seeds):
             label = runner.teacher_label(bench, name, run_seed)
@@ -412,14 +458,14 @@ def teachers() -> None:
 @click.option("--force", is_flag=True, help="Retrain even if cached.")
 @with_profile_options
 def teachers_train(names: tuple[str, ...], force: bool, profile: str | None, overrides: tuple[str, ...],
-                   results: Path, cache: Path, device: str | None) -> None:
+                   results: Path, cache: Path, device: str | None, threads: int | None) -> None:
     """Train (or reuse) the profile's teachers and cache their outputs."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from sedbench.teachers import teacher_spec
     from sedbench.training.fit import train_teacher
 
-    bench = _benchmark(profile, overrides, results, cache, device)
+    bench = _benchmark(profile, overrides, results, cache, device, threads=threads)
     chosen = list(names) or list(bench.config.get("teachers", {}))
     for name in chosen:
         teacher_spec(bench, name)  # unknown names fail before any training
@@ -434,9 +480,9 @@ def teachers_train(names: tuple[str, ...], force: bool, profile: str | None, ove
 @teachers.command("list")
 @with_profile_options
 def teachers_list(profile: str | None, overrides: tuple[str, ...], results: Path, cache: Path,
-                  device: str | None) -> None:
+                  device: str | None, threads: int | None) -> None:
     """List the profile's teachers: trained or not, parameters, validation PSDS."""
-    _print_teachers(_benchmark(profile, overrides, results, cache, device))
+    _print_teachers(_benchmark(profile, overrides, results, cache, device, threads=threads))
 
 
 def _print_teachers(bench) -> None:
@@ -446,7 +492,7 @@ def _print_teachers(bench) -> None:
     from sedbench.teachers import read_teacher_info, teacher_dir, teachers_table
 
     df = teachers_table(bench)
-    table = Table(title=f"teachers of profile {bench.name}")
+    table = Table(title=f"teachers of profile {bench.name} ({bench.threads} thread(s))")
     for col in ("teacher", "model", "trained", "params", "psds1", "psds2", "train_s"):
         table.add_column(col, no_wrap=True)
     for _, row in df.iterrows():
@@ -456,6 +502,8 @@ def _print_teachers(bench) -> None:
             fmt.append("-" if value is None or value != value else format(value, spec))
         table.add_row(*fmt)
     console.print(table)
+    for _, row in df[df["note"] != ""].iterrows() if len(df) else []:
+        console.print(f"{row['teacher']}: {row['note']}", highlight=False, soft_wrap=True)
     for name in df.loc[df["trained"], "teacher"] if len(df) else []:
         info = read_teacher_info(teacher_dir(bench, name))
         per_class = info["validation"].get("per_class_psds1", {})

@@ -1,12 +1,24 @@
-"""Benchmark profiles: YAML loading, dotted overrides, and the config hash that keys every cache."""
+"""Benchmark profiles: YAML loading, dotted overrides, the typed schema every profile is validated
+against when it is loaded, and the config hash that keys every cache.
+
+The schema (``Profile`` and its sections below) is the one description of what a profile may hold.
+``load_profile`` checks every key, type and range once, then returns the config as a plain dict
+(nothing is filled in, so hashes of existing configs do not change). Adding a key is one line in its
+section, e.g. ``precision: str = key(choices=("fp32", "bf16"))`` in ``Training``.
+"""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal, Union
 
 import yaml
 
@@ -40,10 +52,17 @@ def profile_names() -> list[str]:
 
 
 def load_profile(name_or_path: str, overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-    """Load a benchmark profile by name (configs/benchmarks/NAME.yaml) or path, then apply overrides.
+    """Load a benchmark profile by name (configs/benchmarks/NAME.yaml) or path, apply overrides, and
+    validate the result against the schema (one-line ConfigError on the first problem).
 
     A profile may name a ``base`` profile whose values it extends (nested mappings merge).
     """
+    config, path = _load_unvalidated(name_or_path)
+    config = apply_overrides(config, overrides)
+    return validate_config(config, origin=f"profile {path}", overrides=overrides)
+
+
+def _load_unvalidated(name_or_path: str) -> tuple[dict[str, Any], Path]:
     path = Path(name_or_path)
     if not path.suffix:
         path = CONFIG_DIR / "benchmarks" / f"{name_or_path}.yaml"
@@ -55,9 +74,11 @@ def load_profile(name_or_path: str, overrides: list[str] | tuple[str, ...] = ())
     config = load_yaml(path)
     base = config.pop("base", None)
     if base:
-        config = merge(load_profile(base), config)
+        if not isinstance(base, str):
+            raise ConfigError(f"{path}: `base:` must name a profile (e.g. quick), not {base!r}")
+        config = merge(_load_unvalidated(base)[0], config)
     config.setdefault("name", path.stem)
-    return apply_overrides(config, overrides)
+    return config, path
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -103,3 +124,417 @@ def default_profile() -> str:
     import torch
 
     return "full" if torch.cuda.is_available() else "quick"
+
+
+# ------------------------------------------------------------------------------------ the schema
+# A section is a dataclass whose fields are its keys: the annotation is the type, ``key(...)`` the
+# range or choices. Fields are never filled in (every key is optional unless ``required``): the
+# schema checks what a profile says, the code keeps its own defaults. Ranges apply to a number or to
+# every number of a list. ``choices`` may be a callable (a registry read when the check runs).
+
+PROBABILITY = {"ge": 0.0, "le": 1.0}
+
+
+def key(*, ge: float | None = None, gt: float | None = None, le: float | None = None, lt: float | None = None,
+        choices: tuple | Callable[[], Any] | None = None, required: bool = False, doc: str = "") -> Any:
+    """One key of a section: its constraints (the type is the field's annotation)."""
+    return field(default=None, metadata={"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices,
+                                         "required": required, "doc": doc})
+
+
+def probability(**kwargs: Any) -> Any:
+    return key(**PROBABILITY, **kwargs)
+
+
+def _model_names() -> list[str]:
+    from sedbench.models import model_names
+
+    return model_names()
+
+
+def _synth_presets() -> list[str]:
+    from sedbench.data.synth import PRESETS
+
+    return list(PRESETS)
+
+
+class Section:
+    """Base of schema sections. ``model_options``: other keys are options of the section's ``model``
+    (checked against the model factory's signature). ``check``: cross-key rules."""
+
+    model_options: ClassVar[bool] = False
+
+    @classmethod
+    def check(cls, values: dict[str, Any], where: str) -> None:
+        """Rules between keys; raise ConfigError(f"{where}...")."""
+
+
+@dataclass
+class BatchSize(Section):
+    strong: int = key(ge=0)
+    weak: int = key(ge=0)
+    unlabeled: int = key(ge=0)
+
+
+@dataclass
+class Training(Section):
+    """The training recipe every method shares (sedbench.training.engine.TrainConfig reads it)."""
+
+    steps: int = key(ge=1)
+    batch_size: BatchSize = key()
+    lr: float = key(gt=0)
+    warmup_steps: int = key(ge=0)
+    ema_decay: float = probability()
+    consistency_weight: float = key(ge=0)
+    consistency_rampup_steps: int = key(ge=0)
+    mixup_prob: float = probability()
+    mixup_alpha: float = key(gt=0)
+    clip_grad: float = key(ge=0)
+    val_every: int = key(ge=1)
+    eval_batch_size: int = key(ge=1)
+
+
+@dataclass
+class TeacherTraining(Training):
+    """The teacher zoo's recipe: ``training`` with these keys replaced, plus two of its own."""
+
+    seed: int = key(ge=0)
+    freq_mixstyle: float = probability(doc="probability of Freq-MixStyle per batch")
+
+
+@dataclass
+class Data(Section):
+    source: Literal["synth", "desed"] = key()
+    preset: str = key(choices=_synth_presets)
+    seed: int = key(ge=0)
+    root: str | None = key()
+    config: str = key()
+
+    @classmethod
+    def check(cls, values: dict[str, Any], where: str) -> None:
+        if values.get("source") == "desed" and not values.get("config"):
+            raise ConfigError(f"{where}.config: data.source desed needs a data-config YAML "
+                              "(e.g. configs/data/desed.yaml)")
+
+
+@dataclass
+class Features(Section):
+    sample_rate: int = key(ge=1)
+    n_fft: int = key(ge=1)
+    win_length: int = key(ge=1)
+    hop_length: int = key(ge=1)
+    f_min: float = key(ge=0)
+    f_max: float = key(gt=0)
+    n_mels: int = key(ge=1)
+    clip_duration: float = key(gt=0)
+
+    @classmethod
+    def check(cls, values: dict[str, Any], where: str) -> None:
+        if values.get("win_length", 0) > values.get("n_fft", float("inf")):
+            raise ConfigError(f"{where}.win_length: {values['win_length']} is more than n_fft {values['n_fft']}")
+        if values.get("f_max", 0) > values.get("sample_rate", float("inf")) / 2:
+            raise ConfigError(f"{where}.f_max: {values['f_max']} is above half the sample rate "
+                              f"({values['sample_rate']} Hz)")
+        if values.get("f_min", 0) >= values.get("f_max", float("inf")):
+            raise ConfigError(f"{where}.f_min: must be below f_max")
+
+
+@dataclass
+class Student(Section):
+    """The one student of every method; other keys are options of ``model``."""
+
+    model_options: ClassVar[bool] = True
+    model: str = key(choices=_model_names, required=True)
+    max_params: int | None = key(ge=1)
+    max_macs: int | None = key(ge=1)
+    dropout: float = probability()
+
+
+@dataclass
+class Teacher(Section):
+    """A teacher of the zoo; other keys are options of ``model`` (default: the teacher's name)."""
+
+    model_options: ClassVar[bool] = True
+    model: str = key(choices=_model_names)
+    dropout: float = probability()
+    freq_mixstyle: float = probability()
+
+    @classmethod
+    def check(cls, values: dict[str, Any], where: str) -> None:
+        name = where.rsplit(".", 1)[-1]
+        if "model" not in values and name not in _model_names():
+            raise ConfigError(f"{where}.model: missing; teacher {name} is not a model name, so it needs "
+                              f"`model:` (one of {', '.join(_model_names())})")
+
+
+@dataclass
+class Complexity(Section):
+    runs: int = key(ge=1)
+    warmup: int = key(ge=0)
+
+
+@dataclass
+class Profile(Section):
+    """A benchmark profile (configs/benchmarks/*.yaml)."""
+
+    name: str = key(required=True)
+    description: str = key()
+    data: Data = key()
+    features: Features = key(required=True)
+    student: Student = key(required=True)
+    teachers: dict[str, Teacher] = key()
+    training: Training = key(required=True)
+    teacher_training: TeacherTraining = key()
+    complexity: Complexity = key()
+    seeds: list[int] = key(ge=0)
+    reference: str = key()
+    environments: dict[str, list[str]] | None = key(doc="environment -> its classes")
+    # per-method hyperparameters: checked against each method's Params by validate_methods()
+    methods: dict[str, dict[str, Any] | None] | None = key()
+
+
+def validate_config(config: dict[str, Any], origin: str = "profile",
+                    overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """Check ``config`` against ``Profile``; return it (a plain dict) with numbers normalised.
+
+    The first problem raises a one-line ConfigError naming the key, what was expected and where the
+    value came from (the profile file or a ``--set`` override).
+    """
+    config = copy.deepcopy(config)
+    try:
+        return _check_section(Profile, config, "")
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}{_blame(str(exc), origin, overrides)}") from None
+
+
+def _blame(message: str, origin: str, overrides: list[str] | tuple[str, ...]) -> str:
+    where = message.split(":", 1)[0].split("[", 1)[0]
+    for item in reversed(list(overrides)):
+        name = item.split("=", 1)[0].strip()
+        if where == name or where.startswith(name + ".") or name.startswith(where + "."):
+            return f" (from --set {item})"
+    return f" (in {origin})"
+
+
+def _describe(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if tp is bool:
+        return "true or false"
+    if tp is int:
+        return "an integer"
+    if tp is float:
+        return "a number"
+    if tp is str:
+        return "text"
+    if tp is Any:
+        return "a value"
+    if origin is Literal:
+        return "one of " + ", ".join(map(str, typing.get_args(tp)))
+    if origin in (list, tuple):
+        return f"a list of {_plural(typing.get_args(tp)[0])}"
+    if origin is dict or (isinstance(tp, type) and issubclass(tp, Section)):
+        return "a mapping"
+    if _is_union(tp):
+        return " or ".join(_describe(a) if a is not type(None) else "null" for a in typing.get_args(tp))
+    return getattr(tp, "__name__", str(tp))
+
+
+def _is_union(tp: Any) -> bool:
+    return typing.get_origin(tp) in (Union, types.UnionType)
+
+
+def _plural(tp: Any) -> str:
+    return {int: "integers", float: "numbers", str: "names", bool: "true/false values"}.get(tp, "values")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_value(value: Any, tp: Any, where: str, meta: dict[str, Any] | None = None) -> Any:
+    """``value`` checked against the type ``tp`` and the constraints ``meta``; returns it normalised
+    (a float given as text, such as YAML's ``1e-3``, becomes a number). Raises ConfigError."""
+    meta = meta or {}
+    value = _check_type(value, tp, where)
+    _check_constraints(value, where, meta)
+    return value
+
+
+def _check_type(value: Any, tp: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    wrong = ConfigError(f"{where}: expected {_describe(tp)}, got {_shown(value)}")
+    if tp is Any:
+        return value
+    if _is_union(tp):
+        args = typing.get_args(tp)
+        if value is None:
+            if type(None) in args:
+                return None
+            raise wrong
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _check_type(value, arg, where)
+            except ConfigError as exc:
+                if len([a for a in args if a is not type(None)]) == 1:
+                    raise exc from None
+        raise wrong
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            raise ConfigError(f"{where}: {_shown(value)} is not one of {', '.join(map(str, typing.get_args(tp)))}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise wrong
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong
+        return value
+    if tp is float:
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                raise wrong from None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise wrong
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise wrong
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, list | tuple):
+            raise wrong
+        item = typing.get_args(tp)[0]
+        return [_check_type(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise wrong
+        key_tp, value_tp = typing.get_args(tp)
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ConfigError(f"{where}: keys must be names, got {_shown(k)}")
+            out[k] = _check_type(v, value_tp, f"{where}.{k}")
+        return out
+    if isinstance(tp, type) and issubclass(tp, Section):
+        if not isinstance(value, dict):
+            raise wrong
+        return _check_section(tp, value, where)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):  # a method's Params
+        if not isinstance(value, dict):
+            raise wrong
+        return check_dataclass(tp, value, where)
+    raise TypeError(f"schema: unsupported type {tp!r} at {where}")
+
+
+def _check_constraints(value: Any, where: str, meta: dict[str, Any]) -> None:
+    if value is None:
+        return
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_constraints(v, f"{where}[{i}]", meta)
+        return
+    choices = meta.get("choices")
+    if choices is not None:
+        allowed = list(choices() if callable(choices) else choices)
+        if value not in allowed:
+            raise ConfigError(f"{where}: {_shown(value)} is not one of {', '.join(map(str, allowed))}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        for name, ok, text in (("ge", lambda v, b: v >= b, ">="), ("gt", lambda v, b: v > b, ">"),
+                               ("le", lambda v, b: v <= b, "<="), ("lt", lambda v, b: v < b, "<")):
+            bound = meta.get(name)
+            if bound is not None and not ok(value, bound):
+                raise ConfigError(f"{where}: {_shown(value)} is out of range; it must be {text} {bound:g}")
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _check_section(cls: type[Section], values: dict[str, Any], where: str) -> dict[str, Any]:
+    hints = _hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    label = where or "the profile"
+    extra = [k for k in values if k not in fields]
+    if extra and not cls.model_options:
+        raise ConfigError(f"{_join(where, extra[0])}: unknown key; valid keys of {label}: "
+                          f"{', '.join(sorted(fields))}")
+    for name, f in fields.items():
+        if name not in values:
+            if f.metadata.get("required"):
+                raise ConfigError(f"{_join(where, name)}: missing; {label} needs it")
+            continue
+        values[name] = check_value(values[name], hints[name], _join(where, name), dict(f.metadata))
+    if extra:
+        _check_model_options(values, extra, where, sorted(fields))
+    cls.check(values, where or "profile")
+    return values
+
+
+def _check_model_options(values: dict[str, Any], extra: list[str], where: str, own: list[str]) -> None:
+    """Keys of a student/teacher section that are not the section's own: options of its model."""
+    import inspect
+
+    from sedbench.models.base import _REGISTRY
+
+    model = values.get("model") or where.rsplit(".", 1)[-1]
+    factory = _REGISTRY.get(model)
+    if factory is None:
+        raise ConfigError(f"{_join(where, 'model')}: {model!r} is not a model; choose one of "
+                          f"{', '.join(_model_names())}")
+    params = {n: p for n, p in inspect.signature(factory).parameters.items() if n not in ("n_mels", "n_classes")}
+    try:
+        hints = typing.get_type_hints(factory)
+    except Exception:  # an annotation that does not resolve: check names only
+        hints = {}
+    for name in extra:
+        if name not in params:
+            valid = sorted(set(own) | set(params))
+            raise ConfigError(f"{_join(where, name)}: unknown key; valid keys of {where} (model {model}): "
+                              f"{', '.join(valid)}")
+        if name in hints:
+            values[name] = check_value(values[name], _plain(hints[name]), _join(where, name))
+
+
+def _plain(tp: Any) -> Any:
+    """A factory annotation the checker understands (tuple[int, ...] -> list[int])."""
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        return list[typing.get_args(tp)[0]]
+    if _is_union(tp):
+        args = [_plain(a) for a in typing.get_args(tp)]
+        return Union[tuple(args)]  # noqa: UP007 - built from a runtime list
+    return tp
+
+
+def check_dataclass(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]:
+    """Keys and types of ``values`` against a plain dataclass (a method's Params)."""
+    hints = _hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    out = dict(values)
+    for name, value in values.items():
+        if name not in names:
+            raise ConfigError(f"{_join(where, name)}: unknown key; valid keys of {where}: "
+                              f"{', '.join(sorted(names)) or 'none'}")
+        f = next(f for f in dataclasses.fields(cls) if f.name == name)
+        out[name] = check_value(value, _plain(hints.get(name, Any)), _join(where, name), dict(f.metadata))
+    return out
+
+
+def _join(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def schema_keys(cls: type[Section] = Profile, prefix: str = "") -> list[str]:
+    """Every dotted key of the schema (for docs and tests)."""
+    out = []
+    hints = _hints(cls)
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        out.append(prefix + f.name)
+        if isinstance(tp, type) and issubclass(tp, Section):
+            out += schema_keys(tp, prefix + f.name + ".")
+    return out

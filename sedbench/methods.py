@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import importlib.util
+import inspect
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,6 +121,8 @@ class Method:
     # every single-teacher method of a comparison distils from the same teacher:
     # {param name: "teacher" | "teacher_set"}
     profile_teachers: ClassVar[dict[str, str]] = {}
+    # set by @register_method: hash of the class's source file(s), part of every run's identity
+    source_hash: ClassVar[str] = ""
 
     def __init__(self, params: Any | None = None) -> None:
         self.params = params if params is not None else self.Params()
@@ -156,6 +160,33 @@ class Method:
 _REGISTRY: dict[str, type[Method]] = {}
 _loading_source = "python"
 _discovered = False
+_override = False  # --override-methods: a plugin may replace a registered method of the same name
+
+
+def allow_override(allowed: bool = True) -> None:
+    """Let plugins replace registered methods of the same name (the CLI's --override-methods)."""
+    global _override
+    _override = bool(allowed)
+
+
+def _defined_in(cls: type) -> str:
+    """Where a class comes from: re-running the same file (plugins are re-read) is not a duplicate."""
+    return f"{inspect.getsourcefile(cls) or cls.__module__}:{cls.__qualname__}"
+
+
+def source_hash(cls: type) -> str:
+    """Hash of the source files of a method class and of its method base classes (not of sedbench's
+    own ``Method``): part of a run's identity, so a changed method never reuses another's records."""
+    h = hashlib.sha256()
+    for klass in cls.__mro__:
+        if klass is Method or not (isinstance(klass, type) and issubclass(klass, Method)):
+            continue
+        path = inspect.getsourcefile(klass)
+        try:
+            h.update(Path(path).read_bytes() if path else inspect.getsource(klass).encode())
+        except (OSError, TypeError):  # defined interactively: its name is all there is
+            h.update(klass.__qualname__.encode())
+    return h.hexdigest()[:16]
 
 
 def register_method(name: str) -> Callable[[type[Method]], type[Method]]:
@@ -181,8 +212,15 @@ def register_method(name: str) -> Callable[[type[Method]], type[Method]]:
                 )
         if cls.control is not None and not isinstance(cls.control, str):
             raise ConfigError(f"method {name}: control must be the name of a registered method or None")
+        existing = _REGISTRY.get(name)
+        if existing is not None and _defined_in(existing) != _defined_in(cls) and not _override:
+            raise ConfigError(
+                f"method {name!r} from {_loading_source} is already registered by {existing.source}; "
+                "rename the plugin's method, or pass --override-methods to replace the registered one"
+            )
         cls.name = name
         cls.source = _loading_source
+        cls.source_hash = source_hash(cls)
         if not cls.description and cls.__doc__:
             cls.description = cls.__doc__.strip().splitlines()[0]
         _REGISTRY[name] = cls

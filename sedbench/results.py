@@ -1,9 +1,14 @@
 """Run records and the results store (SPEC 8).
 
-A run is (benchmark, method, seed); its record ``run.json`` lives in
-``<results_root>/<benchmark>/<method>/seed-<n>/`` next to its score files. Runs are comparable only
-within one (benchmark, benchmark_hash) group: ``load`` returns every record, ``select_comparable``
-picks one group and keeps completed runs only.
+A run is (benchmark, method, seed) under given settings; its record ``run.json`` lives in
+``<results_root>/<benchmark>/<benchmark_hash>/<method>/<variant>/seed-<n>/`` next to its score files
+(``sedbench.runner.run_identity``). ``benchmark_hash`` is the settings every method shares; the
+variant adds what is the method's own (hyperparameters, source) and how it executed (threads,
+device, torch), so runs of different settings live side by side and none replaces another. Code
+that needs a run's folder takes it from the ``run_dir`` column of ``load``, never builds it.
+
+Runs are comparable only within one (benchmark, benchmark_hash) group: ``load`` returns every
+record, ``select_comparable`` picks one group (and one variant per method) and keeps completed runs.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ ID_COLUMNS = [
     "benchmark",
     "benchmark_hash",
     "config_hash",
+    "variant_hash",
     "method",
     "seed",
     "status",
@@ -48,8 +54,16 @@ LATENCY_COLUMNS = {"cpu_1_thread": "latency_cpu_1t", "cpu_all_threads": "latency
 LATENCY_FIELDS = {"median_ms": "_ms", "iqr_ms": "_iqr_ms", "cv": "_cv"}
 
 
-def run_dir(results_root: str | os.PathLike, benchmark: str, method: str, seed: int) -> Path:
-    return Path(results_root) / benchmark / method / f"seed-{int(seed)}"
+def run_dir(results_root: str | os.PathLike, benchmark: str, method: str, seed: int,
+            settings: str | None = None, variant: str | None = None) -> Path:
+    """``<root>/<benchmark>/[<settings>/]<method>/[<variant>/]seed-<n>``; the runner passes both."""
+    base = Path(results_root) / benchmark
+    if settings:
+        base = base / settings
+    base = base / method
+    if variant:
+        base = base / variant
+    return base / f"seed-{int(seed)}"
 
 
 def write_record(run_dir: str | os.PathLike, record: dict) -> Path:
@@ -179,6 +193,7 @@ def flatten_record(record: dict, directory: str | os.PathLike | None = None) -> 
     row["run_dir"] = str(directory) if directory is not None else None
     row["recorded"] = record.get("finished") or record.get("started") or _mtime(directory)
     row.update({k: record[k] for k in COMPARISON_COLUMNS if k in record})
+    row["threads"] = record.get("threads")
     _flatten_into(row, record.get("metrics") or {}, "")
     _flatten_into(row, record.get("validation") or {}, "val_")
     complexity = dict(record.get("complexity") or {})
@@ -245,14 +260,52 @@ def select_comparable(
     hashes = recorded.groupby(df["benchmark_hash"], dropna=False).max().sort_values()
     if len(hashes) > 1:
         newest = hashes.index[-1]
-        others = ", ".join(str(h) for h in hashes.index[:-1])
+        counts = df["benchmark_hash"].value_counts(dropna=False)
+        others = ", ".join(f"{h} ({counts.get(h, 0)} runs)" for h in hashes.index[:-1])
         notes.append(
             f"benchmark {names[0]} has runs under {len(hashes)} settings hashes; showing the newest "
-            f"({newest}), not {others} (choose with --hash)"
+            f"({newest}, {counts.get(newest, 0)} runs), not {others} (choose with --hash)"
         )
         df = df[df["benchmark_hash"] == newest]
+    df = _newest_variant_per_method(df, notes)
     incomplete = df[df["status"] != "complete"]
     if len(incomplete):
         counts = incomplete["status"].fillna("unknown").value_counts()
         notes.append("left out: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + " run(s)")
-    return df[df["status"] == "complete"].reset_index(drop=True), notes
+    complete = df[df["status"] == "complete"].reset_index(drop=True)
+    if complete.empty:
+        raise SedbenchError(_none_completed(df, names[0]))
+    return complete, notes
+
+
+def _newest_variant_per_method(df: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Within one settings group, a method may have runs of several variants (other hyperparameters,
+    a changed source file, another thread count): keep the variant with the newest run, and say so."""
+    if "variant_hash" not in df or df["variant_hash"].isna().all():
+        return df
+    recorded = pd.to_datetime(df["recorded"], utc=True, errors="coerce", format="ISO8601")
+    keep = pd.Series(True, index=df.index)
+    variants = df["variant_hash"].fillna("")
+    for method, rows in df.groupby("method", sort=True):
+        newest = recorded[rows.index].groupby(variants[rows.index]).max().sort_values()
+        if len(newest) > 1:
+            chosen = newest.index[-1]
+            keep[rows.index] = variants[rows.index] == chosen
+            notes.append(f"{method} has runs of {len(newest)} variants in this settings group (its "
+                         f"hyperparameters, source or thread count differ); showing the newest ({chosen[:10]})")
+    return df[keep]
+
+
+def _none_completed(df: pd.DataFrame, benchmark: str) -> str:
+    """Why a group has nothing to compare: its runs and their errors."""
+    if df.empty:
+        return f"no runs of benchmark {benchmark} to compare; `sedbench run` produces them"
+    counts = df["status"].fillna("unknown").value_counts()
+    states = ", ".join(f"{n} {s}" for s, n in counts.items())
+    failed = df[df["error"].notna()] if "error" in df else df.iloc[0:0]
+    why = ""
+    if len(failed):
+        first = failed.iloc[0]
+        error = str(first["error"]).strip().splitlines()[0] if str(first["error"]).strip() else "no message"
+        why = f"; {first['method']} seed {first['seed']}: {error}"
+    return f"no run of benchmark {benchmark} completed ({states}){why}"

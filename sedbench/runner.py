@@ -8,11 +8,13 @@ at the end; an interrupted run is never left marked complete).
 
 from __future__ import annotations
 
+import io
 import itertools
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -134,20 +136,81 @@ def comparison_fields(bench: Benchmark, method: Method, seed: int | None = None)
 
 
 def run_config(bench: Benchmark, method: Method) -> dict[str, Any]:
-    return {**bench.config, "method": {"name": method.name, "params": params_dict(method)}}
+    return {**bench.config, "method": {"name": method.name, "params": params_dict(method),
+                                       "source_hash": getattr(method, "source_hash", "")}}
+
+
+@dataclass
+class RunIdentity:
+    """Where a (method, seed) run lives and what it is keyed by.
+
+    ``variant``: everything that determines the run except its seed (the whole config, the method's
+    hyperparameters and source hash, the data, how training executes); ``run_hash`` adds the seed.
+    Records of different settings therefore live side by side (``<results>/<benchmark>/<benchmark
+    hash>/<method>/<variant>/seed-<n>``) and a changed setting never replaces an older record.
+    """
+
+    config: dict[str, Any]
+    variant: str
+    run_hash: str
+    directory: Path
+
+    @property
+    def lock(self) -> Path:
+        return self.directory.parent / f".{self.directory.name}.lock"
+
+
+def run_identity(bench: Benchmark, method: Method, seed: int) -> RunIdentity:
+    config = run_config(bench, method)
+    variant = config_hash({"config": config, "data": bench.data_fingerprint, "execution": bench.execution})
+    run_hash = config_hash({"variant": variant, "seed": int(seed)})
+    directory = results.run_dir(bench.results_root, bench.name, method.name, seed,
+                                settings=bench.benchmark_hash, variant=variant[:10])
+    return RunIdentity(config, variant, run_hash, directory)
+
+
+def run_dir_for(bench: Benchmark, method_name: str, seed: int, plugins: tuple[str, ...] = ()) -> Path:
+    """The folder of a (method, seed) run under this benchmark's settings (it may not exist yet)."""
+    method = build_method(method_name, method_overrides(bench, method_name, plugins), plugins)
+    return run_identity(bench, method, seed).directory
 
 
 def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = False, progress=None,
-            plugins: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Train, evaluate and measure one (method, seed); returns its run record (also on failure)."""
+            plugins: tuple[str, ...] = (), wait: bool = True) -> dict[str, Any]:
+    """Train, evaluate and measure one (method, seed); returns its run record (also on failure).
+
+    The run holds a lock on its folder while it works: another process that reaches the same run
+    waits for it (``wait``) and then finds it complete, or, with ``wait=False``, gets a record with
+    status ``busy`` at once (the matrix comes back to it later). ``run_dir`` in the returned record
+    is the run's folder.
+    """
+    from sedbench.locks import Busy, claim
+
+    method = build_method(method_name, method_overrides(bench, method_name, plugins), plugins)
+    identity = run_identity(bench, method, seed)
+
+    def waiting() -> None:
+        if progress is not None:
+            progress.console.print(f"{method_name} seed {seed}: another process is running it; waiting for it")
+
+    try:
+        with claim(identity.lock, wait=wait, on_wait=waiting), bench.torch_threads():
+            record = _run_claimed(bench, method, seed, identity, force, progress, plugins)
+    except Busy:
+        record = {"method": method_name, "seed": seed, "status": "busy", "error": None,
+                  "config_hash": identity.run_hash}
+    record["run_dir"] = str(identity.directory)
+    return record
+
+
+def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdentity, force: bool, progress,
+                 plugins: tuple[str, ...]) -> dict[str, Any]:
     from sedbench.complexity import measure
     from sedbench.evaluation import write_scores
     from sedbench.io import atomic_path
 
-    method = build_method(method_name, method_overrides(bench, method_name, plugins), plugins)
-    config = run_config(bench, method)
-    run_hash = config_hash({"config": config, "seed": seed, "data": bench.data_fingerprint})
-    out = results.run_dir(bench.results_root, bench.name, method_name, seed)
+    method_name = method.name
+    config, run_hash, out = identity.config, identity.run_hash, identity.directory
     previous = results.read_record(out) if (out / "run.json").is_file() else None
     if previous and previous.get("status") == "complete" and previous.get("config_hash") == run_hash and not force:
         previous["skipped"] = True
@@ -155,8 +218,9 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
 
     record: dict[str, Any] = {
         "schema_version": 1, "benchmark": bench.name, "benchmark_hash": bench.benchmark_hash,
-        "config_hash": run_hash, "method": method_name, "seed": seed, "config": config,
-        **comparison_fields(bench, method, seed),
+        "config_hash": run_hash, "variant_hash": identity.variant, "method": method_name, "seed": seed,
+        "config": config, "method_source_hash": getattr(method, "source_hash", ""), "threads": bench.threads,
+        "execution": bench.execution, **comparison_fields(bench, method, seed),
         "status": "running", "error": None, "started": results.now_iso(), "environment": results.environment_info(),
     }
     results.write_record(out, record)
@@ -178,14 +242,16 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
         # mean student is deployed); it is never deployed in addition
         complexity["params_ema_copy"] = complexity["params"]
         index = {id(p.deployed.net): i for i, p in enumerate(result.partitions)}
+        buffer = io.BytesIO()  # not the temporary file: torch.save would embed its random name
+        torch.save({"model": bench.student_model, "kwargs": bench.student_kwargs, "classes": list(bench.classes),
+                    "partitions": [{"name": p.partition.name, "environment": p.partition.environment,
+                                    "classes": p.partition.classes, "state_dict": p.deployed.net.state_dict()}
+                                   for p in result.partitions],
+                    # evaluation: partition i's student predicts the clips of each of its routes
+                    "routes": [{"partition": index[id(r.deployed.net)], "environment": r.partition.environment,
+                                "classes": r.partition.classes} for r in result.routes]}, buffer)
         with atomic_path(out / "model.pt") as tmp:
-            torch.save({"model": bench.student_model, "kwargs": bench.student_kwargs, "classes": list(bench.classes),
-                        "partitions": [{"name": p.partition.name, "environment": p.partition.environment,
-                                        "classes": p.partition.classes, "state_dict": p.deployed.net.state_dict()}
-                                       for p in result.partitions],
-                        # evaluation: partition i's student predicts the clips of each of its routes
-                        "routes": [{"partition": index[id(r.deployed.net)], "environment": r.partition.environment,
-                                    "classes": r.partition.classes} for r in result.routes]}, tmp)
+            tmp.write_bytes(buffer.getvalue())
         record.update(
             status="complete", metrics=metrics, validation={
                 **result.validation, "best_steps": [p.best_step for p in result.partitions],
@@ -268,16 +334,32 @@ def _reference_first(names: list[str]) -> list[str]:
 
 
 def resolve_seeds(seeds: str | None, bench: Benchmark) -> list[int]:
-    """``3`` -> 0, 1, 2; ``0,4,7`` -> those seeds; None -> the profile's seeds."""
+    """``3`` -> 0, 1, 2; ``0,4,7`` -> those seeds; None -> the profile's seeds. A seed given twice is
+    run once (``1,1`` -> 1)."""
     if seeds is None:
-        return [int(s) for s in bench.config.get("seeds", [0])]
+        return list(dict.fromkeys(int(s) for s in bench.config.get("seeds", [0])))
     try:
         chosen = [int(s) for s in seeds.split(",") if s.strip()] if "," in seeds else list(range(int(seeds)))
     except ValueError:
         chosen = []
     if not chosen or min(chosen) < 0:
         raise SedbenchError(f"--seeds {seeds}: give a count >= 1 (3) or a comma list of seeds >= 0 (0,1,2)")
-    return chosen
+    return list(dict.fromkeys(chosen))
+
+
+def check_method_settings(bench: Benchmark, plugins: tuple[str, ...] = ()) -> None:
+    """The profile's ``methods:`` section against the registry and each method's Params (keys and
+    types): one line naming the key, before any work."""
+    from sedbench.config import check_dataclass
+    from sedbench.errors import ConfigError
+    from sedbench.methods import discover
+
+    registry = discover(plugins)
+    for name, values in (bench.config.get("methods") or {}).items():
+        if name not in registry:
+            raise ConfigError(f"methods.{name}: no such method; known: {', '.join(sorted(registry))}")
+        check_dataclass(registry[name].Params, values or {}, f"methods.{name}")
+        build_method(name, method_overrides(bench, name, plugins), plugins)  # forbidden and unknown names
 
 
 def teachers_needed(methods: list[str], bench: Benchmark, plugins: tuple[str, ...] = ()) -> list[str]:
@@ -313,14 +395,18 @@ def control_notes(bench: Benchmark, methods: list[str], plugins: tuple[str, ...]
 
 
 def pair_status(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ...] = ()) -> str:
-    """``cached`` when a complete record with this exact configuration exists."""
-    out = results.run_dir(bench.results_root, bench.name, method, seed)
-    if not (out / "run.json").is_file():
-        return "pending"
-    record = results.read_record(out)
+    """``cached`` when a complete record with this exact identity exists, ``running`` while another
+    process holds the run, else ``pending``. Reads only."""
+    from sedbench.locks import is_claimed
+
     m = build_method(method, method_overrides(bench, method, plugins), plugins)
-    run_hash = config_hash({"config": run_config(bench, m), "seed": seed, "data": bench.data_fingerprint})
-    return "cached" if record.get("status") == "complete" and record.get("config_hash") == run_hash else "pending"
+    identity = run_identity(bench, m, seed)
+    out = identity.directory
+    if (out / "run.json").is_file():
+        record = results.read_record(out)
+        if record.get("status") == "complete" and record.get("config_hash") == identity.run_hash:
+            return "cached"
+    return "running" if is_claimed(identity.lock) else "pending"
 
 
 def pending_work(bench: Benchmark, methods: list[str], seeds: list[int], plugins: tuple[str, ...] = (),
@@ -353,7 +439,7 @@ def spread_devices(device: torch.device, jobs: int) -> tuple[list[str], float | 
     return gpus or [str(device)], (0.9 / per_gpu if per_gpu > 1 else None)
 
 
-SUMMARY_KEYS = ("method", "seed", "status", "error", "skipped", "notes")
+SUMMARY_KEYS = ("method", "seed", "status", "error", "skipped", "notes", "run_dir")
 
 
 def quiet_worker() -> None:
@@ -376,10 +462,15 @@ def _worker_setup(threads: int | None, device: str | None, memory_fraction: floa
 
 def run_task(config: dict[str, Any], method: str, seed: int, results_root: str, cache_root: str,
              force: bool, plugins: tuple[str, ...], threads: int | None = None,
-             device: str | None = None, memory_fraction: float | None = None) -> dict[str, Any]:
+             device: str | None = None, memory_fraction: float | None = None,
+             override_methods: bool = False) -> dict[str, Any]:
     """The one run function of every executor (local processes, Ray): self-contained arguments."""
+    from sedbench.methods import allow_override
+
     _worker_setup(threads, device, memory_fraction)
-    bench = Benchmark(config, results_root=results_root, cache_root=cache_root, device=device, progress=False)
+    allow_override(override_methods)
+    bench = Benchmark(config, results_root=results_root, cache_root=cache_root, device=device, progress=False,
+                      threads=threads)
     record = run_one(bench, method, seed, force=force, plugins=plugins)
     return {k: record.get(k) for k in SUMMARY_KEYS}
 
@@ -417,6 +508,7 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         bench.progress = progress
+        bench.teacher_outcomes = {}
         t = time.perf_counter()
         bench.dataset  # noqa: B018 - generates desed-synth on first use
         stage("data", t)
@@ -448,15 +540,22 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                 needs = tuple(label for label in dict.fromkeys(labels) if label in missing)
                 args = dict(method=m, seed=s, **gpu(next(placed)), **_task_args(bench, force, plugins))
                 tasks.append(ProcessTask(f"{m} seed {s}", run_task, args, needs=needs, cost=built[m].relative_cost))
-            summaries = [r for r in _in_processes(tasks, jobs, progress, "benchmark")
-                         if not r["method"].startswith("teacher ")]
+            summaries = []
+            for r in _in_processes(tasks, jobs, progress, "benchmark", threads=bench.threads):
+                if r["method"].startswith("teacher "):
+                    bench.teacher_outcomes[r["method"][8:]] = _teacher_outcome(r)
+                else:
+                    summaries.append(r)
             stages.extend(_teacher_stages(bench, missing))
             stage("teachers and runs (wall)", t)
         else:
             for name, run_seed in missing.values():
+                label = teacher_label(bench, name, run_seed)[8:]
                 try:
-                    train_teacher(bench, name, progress=progress, run_seed=run_seed)
+                    cache = train_teacher(bench, name, progress=progress, run_seed=run_seed)
+                    bench.teacher_outcomes[label] = "trained" if cache.trained_here else "reused"
                 except SedbenchError as exc:  # the runs that need it fail with the reason; the others run
+                    bench.teacher_outcomes[label] = "failed"
                     (console.print if console is not None else print)(f"teacher {name} failed: {exc}")
             stages.extend(_teacher_stages(bench, missing))
             stage("teachers (wall)", t)
@@ -465,22 +564,38 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
             if executor == "ray":
                 summaries = _run_ray(bench, pairs, address, force, plugins, progress, overall, gpus_per_run)
             else:
-                summaries = []
-                for method, seed in pairs:
-                    record = run_one(bench, method, seed, force=force, progress=progress, plugins=plugins)
+                summaries, busy = [], []
+                for method, seed in pairs:  # a pair another process is running is left for the end
+                    record = run_one(bench, method, seed, force=force, progress=progress, plugins=plugins,
+                                     wait=False)
+                    if record["status"] == "busy":
+                        busy.append((method, seed))
+                        continue
                     summaries.append({k: record.get(k) for k in SUMMARY_KEYS})
                     progress.advance(overall)
+                for method, seed in busy:  # then wait for it: it is complete (skipped) or ours to redo
+                    record = run_one(bench, method, seed, force=False, progress=progress, plugins=plugins)
+                    summaries.append({**{k: record.get(k) for k in SUMMARY_KEYS}, "waited": True})
+                    progress.advance(overall)
             stage("runs (wall)", t)
-    for method, seed in pairs:
-        out = results.run_dir(bench.results_root, bench.name, method, seed)
-        if (out / "run.json").is_file():
+    for summary in summaries:
+        out = Path(summary["run_dir"]) if summary.get("run_dir") else None
+        if out is not None and (out / "run.json").is_file():
             timings = results.read_record(out).get("timings", {})
             for part in ("train_s", "eval_s", "complexity_s"):
                 if timings.get(part) is not None:
-                    stages.append({"stage": f"{method} seed {seed} {part[:-2]}", "seconds": round(timings[part], 2)})
+                    stages.append({"stage": f"{summary['method']} seed {summary['seed']} {part[:-2]}",
+                                   "seconds": round(timings[part], 2)})
     atomic_write_json(bench.results_root / bench.name / "timings.json",
-                      {"jobs": jobs, "executor": executor, "device": str(bench.device), "stages": stages})
+                      {"jobs": jobs, "executor": executor, "device": str(bench.device), "threads": bench.threads,
+                       "stages": stages})
     return summaries
+
+
+def _teacher_outcome(summary: dict[str, Any]) -> str:
+    if summary.get("status") != "complete":
+        return "failed"
+    return "trained" if summary.get("trained") else "reused"
 
 
 def teacher_label(bench: Benchmark, name: str, run_seed: int | None = None) -> str:
@@ -516,14 +631,17 @@ def teacher_task(name: str, config: dict[str, Any], cache_root: str, threads: in
                  memory_fraction: float | None = None) -> dict[str, Any]:
     """Train one teacher in a worker process (the teachers of a profile are independent)."""
     _worker_setup(threads, device, memory_fraction)
-    bench = Benchmark(config, cache_root=cache_root, device=device, progress=False)
-    train_teacher(bench, name, run_seed=run_seed)
-    return {"method": teacher_label(bench, name, run_seed), "seed": None, "status": "complete", "error": None}
+    bench = Benchmark(config, cache_root=cache_root, device=device, progress=False, threads=threads)
+    cache = train_teacher(bench, name, run_seed=run_seed)
+    return {"method": teacher_label(bench, name, run_seed), "seed": None, "status": "complete", "error": None,
+            "trained": cache.trained_here}
 
 
 def _task_args(bench: Benchmark, force: bool, plugins: tuple[str, ...]) -> dict[str, Any]:
+    from sedbench import methods
+
     return dict(config=bench.config, results_root=str(bench.results_root), cache_root=str(bench.cache_root),
-                force=force, plugins=tuple(str(p) for p in plugins))
+                force=force, plugins=tuple(str(p) for p in plugins), override_methods=methods._override)
 
 
 @dataclass
@@ -538,17 +656,20 @@ class ProcessTask:
     priority: int = 0  # higher first (teachers), then the most expensive first
 
 
-def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str) -> list[dict[str, Any]]:
-    """Run the tasks in ``jobs`` spawned processes, one CPU thread share each, dependencies first.
+def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
+                  threads: int | None = None) -> list[dict[str, Any]]:
+    """Run the tasks in ``jobs`` spawned processes, ``threads`` torch threads each (default: one
+    share of the CPUs), dependencies first.
 
     Ready tasks start in order of (priority, cost), the longest first: with few workers the order
     decides how long the last one runs alone. A task whose dependency failed fails without running.
     """
     import multiprocessing as mp
-    import os
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    from sedbench.benchmark import default_threads
+
+    threads = threads or default_threads(jobs)
     overall = progress.add_task(f"{label} ({jobs} processes)", total=len(tasks))
     pending = sorted(tasks, key=lambda t: (-t.priority, -t.cost))
     completed: set[str] = set()
@@ -615,9 +736,10 @@ def _run_ray(bench, pairs, address, force, plugins, progress, overall,
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
     # what the cluster has, not what the driver has: a CPU-only head can schedule GPU workers
     gpus = ray_gpus_per_run(ray.cluster_resources(), gpus_per_run)
-    remote = ray.remote(num_gpus=gpus, num_cpus=1)(run_task)
+    # as many CPUs as torch threads: the thread count is part of a run's identity (and its teachers' keys)
+    remote = ray.remote(num_gpus=gpus, num_cpus=bench.threads)(run_task)
     args = _task_args(bench, force, plugins)
-    refs = {remote.remote(method=m, seed=s, threads=1, device=None, **args): (m, s) for m, s in pairs}
+    refs = {remote.remote(method=m, seed=s, threads=bench.threads, device=None, **args): (m, s) for m, s in pairs}
     summaries, pending = [], list(refs)
     while pending:
         done, pending = ray.wait(pending, num_returns=1)

@@ -12,6 +12,7 @@ mixup description: methods and the engine depend on it, never the other way roun
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -44,6 +45,7 @@ class TeacherInfo:
     outputs: tuple[str, ...] = ("frame_logits", "clip_logits")
     params: int = 0
     train_s: float = 0.0
+    execution: dict[str, Any] = field(default_factory=dict)  # device, threads, torch it was trained with
 
     def per_class_scores(self, metric: str = "per_class_psds1") -> dict[str, float]:
         return dict(self.validation.get(metric, {}))
@@ -83,6 +85,7 @@ class TeacherCache:
 
     def __init__(self, path: Path, device: torch.device | str = "cpu") -> None:
         self.path = Path(path)
+        self.trained_here = False  # True when this process trained it (train_teacher)
         meta = read_teacher_info(self.path)
         meta["outputs"] = tuple(meta["outputs"])
         self.info = TeacherInfo(**meta)
@@ -97,6 +100,7 @@ class TeacherCache:
         first = caches[0]
         merged = object.__new__(cls)
         merged.path = first.path
+        merged.trained_here = False
         shared = [n for n in first.info.outputs if all(n in c.arrays for c in caches)]
         merged.arrays = {n: torch.stack([c.arrays[n].float() for c in caches]).mean(0) for n in shared
                          if n in ("frame_logits", "clip_logits")}
@@ -111,22 +115,29 @@ class TeacherCache:
         return TeacherBatch({name: array[index] for name, array in self.arrays.items()}, mix)
 
     @staticmethod
-    def write(path: Path, arrays: dict[str, np.ndarray], info: TeacherInfo) -> None:
-        """Write all files into a temporary folder, then rename it into place (all or nothing)."""
+    def write(path: Path, arrays: dict[str, np.ndarray], info: TeacherInfo,
+              state_dict: dict[str, torch.Tensor] | None = None) -> None:
+        """Write every file (outputs, model.pt, info.json last) into a temporary folder, then publish
+        it with one rename: a reader sees the whole entry or none. An entry already there (``--force``)
+        is moved aside first, never deleted before its replacement is complete."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        old = path.parent / f".{path.name}.old-{os.getpid()}"
         try:
             for name, array in arrays.items():
                 np.save(tmp / f"{name}.npy", array)
+            if state_dict is not None:
+                torch.save(state_dict, tmp / "model.pt")
             info.outputs = tuple(arrays)
             atomic_write_json(tmp / "info.json", asdict(info))
             if path.exists():
-                shutil.rmtree(path)
-            tmp.rename(path)
+                os.replace(path, old)
+            os.replace(tmp, path)
         finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
+            for leftover in (tmp, old):
+                if leftover.exists():
+                    shutil.rmtree(leftover, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- attention rollout
@@ -190,14 +201,20 @@ def teacher_seed(bench: Benchmark, run_seed: int | None = None) -> int:
     return base + int(run_seed)
 
 
+def teacher_identity(bench: Benchmark, name: str) -> dict[str, Any]:
+    """Everything that determines a trained teacher, bit for bit: its spec and recipe, the data and
+    front end, and how training executes (device, CPU threads, torch version; see Benchmark.execution)."""
+    return {
+        "teacher": teacher_spec(bench, name), "name": name, "data": bench.data_fingerprint,
+        "features": bench.config["features"], "recipe": bench.config["training"],
+        "teacher_training": bench.config.get("teacher_training", {}), "execution": bench.execution,
+    }
+
+
 def teacher_key(bench: Benchmark, name: str, run_seed: int | None = None) -> str:
     from sedbench.config import config_hash
 
-    identity = {
-        "teacher": teacher_spec(bench, name), "name": name, "data": bench.data_fingerprint,
-        "features": bench.config["features"], "recipe": bench.config["training"],
-        "teacher_training": bench.config.get("teacher_training", {}),
-    }
+    identity = teacher_identity(bench, name)
     seed = teacher_seed(bench, run_seed)
     if seed != teacher_seed(bench):  # the base seed keeps the shared teacher's key: it is that teacher
         identity["seed"] = seed
@@ -206,6 +223,11 @@ def teacher_key(bench: Benchmark, name: str, run_seed: int | None = None) -> str
 
 def teacher_dir(bench: Benchmark, name: str, run_seed: int | None = None) -> Path:
     return bench.cache_root / "teachers" / f"{name}-{teacher_key(bench, name, run_seed)}"
+
+
+def teacher_lock(bench: Benchmark, name: str, run_seed: int | None = None) -> Path:
+    path = teacher_dir(bench, name, run_seed)
+    return path.parent / f".{path.name}.lock"
 
 
 def teacher_run_seeds(bench: Benchmark, seeds: list[int]) -> list[int | None]:
@@ -239,14 +261,34 @@ def load_teacher(bench: Benchmark, name: str, device: torch.device | str = "cpu"
     return TeacherCache(path, device)
 
 
+def cached_thread_counts(bench: Benchmark, name: str) -> list[int]:
+    """Thread counts for which this teacher is cached (the key includes the thread count)."""
+    import copy
+
+    from sedbench.benchmark import available_cpus
+
+    found = []
+    for threads in range(1, max(available_cpus(), bench.threads) + 1):
+        other = copy.copy(bench)
+        other.threads = threads
+        if (teacher_dir(other, name) / "info.json").is_file():
+            found.append(threads)
+    return found
+
+
 def teachers_table(bench: Benchmark) -> pd.DataFrame:
-    """One row per teacher of the profile: trained or not, and its validation scores."""
+    """One row per teacher of the profile: trained or not (at this thread count; ``note`` names the
+    thread counts it is cached for otherwise), and its validation scores."""
     rows = []
     for name in bench.config.get("teachers", {}):
         path = teacher_dir(bench, name)
         info = read_teacher_info(path)
         row: dict[str, Any] = {"teacher": name, "model": teacher_spec(bench, name)["model"],
-                               "trained": info is not None, "path": str(path)}
+                               "trained": info is not None, "path": str(path), "note": ""}
+        if info is None and bench.device.type == "cpu":
+            others = cached_thread_counts(bench, name)
+            if others:
+                row["note"] = f"cached for --threads {', '.join(map(str, others))}, not {bench.threads}"
         if info is not None:
             row.update(params=info["params"], psds1=info["validation"].get("psds1"),
                        psds2=info["validation"].get("psds2"), train_s=info["train_s"])

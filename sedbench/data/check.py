@@ -60,6 +60,7 @@ def check_dataset(
     if dataset is None:
         return report
     report.dataset = dataset
+    report.notes.extend(dataset.notes)
     rows = []
     with Progress(console=Console(stderr=True), disable=not progress, transient=True) as bar:
         task = bar.add_task("checking audio", total=sum(len(s) for s in dataset.splits.values()))
@@ -70,6 +71,19 @@ def check_dataset(
             rows.append(_summary_row(split, stats, dataset.classes))
     report.summary = pd.DataFrame(rows).set_index("split")
     return report
+
+
+def check_audio(dataset: DesedDataset, sample_rate: int = 16000, progress: bool = False) -> list[str]:
+    """The audio and event checks of `check_dataset` on a dataset already read: its problems.
+
+    The benchmark runs this once per dataset fingerprint before training (sedbench.benchmark)."""
+    report = CheckReport(str(dataset.root), dataset=dataset)
+    with Progress(console=Console(stderr=True), disable=not progress, transient=True) as bar:
+        task = bar.add_task("checking audio", total=sum(len(s) for s in dataset.splits.values()))
+        for split in dataset.splits.values():
+            stats = _check_audio(split, sample_rate, report, lambda: bar.advance(task))
+            _check_events(split, stats, report)
+    return report.problems
 
 
 def _check_audio(split: Split, sample_rate: int, report: CheckReport, advance: Any) -> _AudioStats:

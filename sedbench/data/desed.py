@@ -101,6 +101,8 @@ class DesedDataset:
     fingerprint: str
     # environment -> its class subset (desed-synth's dataset.json; `environment_classes:` in a config)
     environment_classes: dict[str, list[str]] | None = None
+    # things a user should know that do not make the dataset unusable (e.g. an eval-only set without events)
+    notes: list[str] = field(default_factory=list)
 
     def __getitem__(self, split: str) -> Split:
         if split not in self.splits:
@@ -141,8 +143,33 @@ def read_dataset(source: str | Path | dict[str, Any], problems: list[str]) -> De
         problems.append(f"{config['origin']}: no splits found; expected some of {', '.join(SPLITS)}")
     if not splits:
         return None
+    notes = _check_strong_events(config, splits, problems)
     fingerprint = _fingerprint(config, splits)
-    return DesedDataset(config["name"], root, classes, splits, fingerprint, config["environment_classes"])
+    return DesedDataset(config["name"], root, classes, splits, fingerprint, config["environment_classes"],
+                        notes)
+
+
+EMPTY_STRONG_CONSEQUENCE = {
+    "train_strong": "strong supervision would have nothing to learn from",
+    "validation": "checkpoints would be selected on a split without events",
+    "eval": "no metric can be computed on it",
+}
+
+
+def _check_strong_events(config: dict[str, Any], splits: dict[str, Split], problems: list[str]) -> list[str]:
+    """A strong split whose labels hold no event is an error, except in an eval-only set (a notice)."""
+    notes: list[str] = []
+    eval_only = set(splits) <= {"eval"}
+    for name, split in splits.items():
+        if split.kind != "strong" or split.events is None or len(split.events):
+            continue
+        tsv = config["splits"][name].get("strong", split.audio_dir)
+        if eval_only:
+            notes.append(f"{tsv}: split {name} has no events; it can be predicted but not scored")
+        else:
+            problems.append(f"{tsv}: split {name} has no events (only a header or empty labels); "
+                            f"{EMPTY_STRONG_CONSEQUENCE.get(name, 'it cannot be used')}; fix or regenerate the labels")
+    return notes
 
 
 # ----------------------------------------------------------------------------------- sources

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sedbench.errors import SedbenchError
 from sedbench.evaluation.metrics import METRICS, compute_metrics
 from sedbench.evaluation.scores import read_clip_scores, read_run_inputs
 from sedbench.results import now_iso, read_record, write_record
@@ -20,6 +21,7 @@ def evaluate_run(
     """
     run_dir = Path(run_dir)
     scores, gt, durations = read_run_inputs(run_dir)
+    check_complete(run_dir, scores, gt, durations)
     clip_ids = sorted(scores)
     classes = [str(c) for c in next(iter(scores.values())).columns[2:]]
     clip = read_clip_scores(run_dir, clip_ids, classes)
@@ -33,3 +35,20 @@ def evaluate_run(
         record["evaluated"] = now_iso()
         write_record(run_dir, record)
     return metrics
+
+
+def check_complete(run_dir: Path, scores: dict, gt: dict, durations: dict) -> None:
+    """Every evaluated clip (durations.tsv lists them) has a score file and no score file is extra:
+    metrics on a subset of the clips would silently be other metrics. Nothing is written on failure."""
+    expected, scored = set(durations), set(scores)
+    missing, extra = sorted(expected - scored), sorted(scored - expected)
+    if missing:
+        raise SedbenchError(
+            f"{run_dir}: {len(missing)} of {len(expected)} clip(s) have no score file in scores/, e.g. "
+            f"{missing[0]}; metrics on the others would not be this run's (nothing was written; re-run the pair)"
+        )
+    if extra:
+        raise SedbenchError(
+            f"{run_dir}: score file(s) for {len(extra)} clip(s) not in durations.tsv, e.g. {extra[0]}; "
+            "the run folder is inconsistent (nothing was written)"
+        )

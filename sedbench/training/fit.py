@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,6 +34,7 @@ from sedbench.teachers import (
     resample_frames,
     teacher_dir,
     teacher_key,
+    teacher_lock,
     teacher_seed,
     teacher_spec,
 )
@@ -203,10 +205,26 @@ def train_teacher(bench: Benchmark, name: str, progress=None, force: bool = Fals
 
     ``run_seed``: the run whose teacher this is when the profile trains teachers per seed
     (``teacher_seeds: per_run``); ignored with the default ``shared`` (one teacher for every run).
+    The training runs with the benchmark's thread count (part of the teacher's key) under a lock: a
+    second process that needs the same teacher waits for the first, then reads its cache entry.
     """
+    from sedbench.locks import claim
+
     path = teacher_dir(bench, name, run_seed=run_seed)
     if (path / "info.json").is_file() and not force:
         return TeacherCache(path)
+
+    def waiting() -> None:
+        if progress is not None:
+            progress.console.print(f"teacher {name}: another process is training it; waiting for it")
+
+    with claim(teacher_lock(bench, name, run_seed), on_wait=waiting), bench.torch_threads():
+        if (path / "info.json").is_file() and not force:
+            return TeacherCache(path)  # trained by the process we waited for
+        return _train_teacher(bench, name, path, progress, run_seed)
+
+
+def _train_teacher(bench: Benchmark, name: str, path: Path, progress, run_seed: int | None) -> TeacherCache:
     spec = teacher_spec(bench, name)
     model_name = spec.pop("model")
     fms = spec.pop("freq_mixstyle", bench.config.get("teacher_training", {}).get("freq_mixstyle", 0.0))
@@ -226,10 +244,12 @@ def train_teacher(bench: Benchmark, name: str, progress=None, force: bool = Fals
         name=name, model=model_name, key=path.name.removeprefix(f"{name}-"), validation=result.validation,
         embedding_dim=int(arrays["embedding"].shape[-1]) if "embedding" in arrays else None,
         params=sum(p.numel() for p in model.parameters()), train_s=result.train_s,
+        execution=dict(bench.execution),
     )
-    TeacherCache.write(path, arrays, info)
-    torch.save(model.state_dict(), path / "model.pt")
-    return TeacherCache(path)
+    TeacherCache.write(path, arrays, info, state_dict=model.state_dict())
+    cache = TeacherCache(path)
+    cache.trained_here = True
+    return cache
 
 
 @torch.no_grad()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -25,7 +26,7 @@ def test_same_seed_gives_identical_metrics(tiny_bench):
 def test_run_one_writes_a_complete_record_and_skips_when_cached(tiny_bench):
     record = run_one(tiny_bench, "scratch", seed=0)
     assert record["status"] == "complete", record.get("error")
-    out = results.run_dir(tiny_bench.results_root, "tiny", "scratch", 0)
+    out = Path(record["run_dir"])
     on_disk = json.loads((out / "run.json").read_text())
     assert on_disk["status"] == "complete"
     for key in ("psds1", "psds2", "event_f1", "intersection_f1", "weak_f1", "weak_map", "per_class_psds1"):
@@ -53,7 +54,7 @@ def test_nan_loss_fails_the_run_with_a_clear_message(tiny_bench):
         train_and_select(tiny_bench, "test-nan", seed=0)
     record = run_one(tiny_bench, "test-nan", seed=0)
     assert record["status"] == "failed" and "not finite" in record["error"]
-    on_disk = results.read_record(results.run_dir(tiny_bench.results_root, "tiny", "test-nan", 0))
+    on_disk = results.read_record(record["run_dir"])
     assert on_disk["status"] == "failed"
 
 
@@ -88,5 +89,5 @@ def test_interrupted_run_is_not_left_complete(tiny_bench, monkeypatch):
     monkeypatch.setattr(runner, "train_and_select", interrupt)
     with pytest.raises(KeyboardInterrupt):
         run_one(tiny_bench, "vanilla", seed=5)
-    record = results.read_record(results.run_dir(tiny_bench.results_root, "tiny", "vanilla", 5))
+    record = results.read_record(runner.run_dir_for(tiny_bench, "vanilla", 5))
     assert record["status"] == "interrupted"

@@ -1,0 +1,62 @@
+"""Coordination between sedbench processes that share a results folder or a cache.
+
+One lock file per thing being produced (a (method, seed) run, a teacher): an exclusive ``fcntl``
+lock on it is held while the thing is built. The kernel drops the lock when its process exits, so a
+killed process never leaves a stale claim. The lock files themselves stay (empty, a few bytes); they
+live beside what they protect, under hidden names.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class Busy(Exception):
+    """Another process holds the lock (raised by ``claim(..., wait=False)``)."""
+
+
+@contextmanager
+def claim(path: str | os.PathLike, wait: bool = True, on_wait=None) -> Iterator[Path]:
+    """Hold an exclusive lock on ``path`` (created if missing) for the duration of the block.
+
+    ``wait=False`` raises ``Busy`` at once when another process holds it; ``wait=True`` blocks until
+    it is free, calling ``on_wait()`` once first if it has to wait.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                raise Busy(str(path)) from None
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"{os.getpid()} {time.time():.0f}\n")  # who holds it, for a curious human
+            fh.flush()
+            yield path
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def is_claimed(path: str | os.PathLike) -> bool:
+    """Whether another process holds the lock on ``path`` right now (read-only: creates nothing)."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    with open(path) as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False

@@ -1,0 +1,113 @@
+"""The config schema: every profile validates; unknown keys, wrong types and out-of-range values are
+refused when the config is loaded, with one line naming the key and where it came from."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from click.testing import CliRunner
+
+from sedbench import config as cfg
+from sedbench.cli import cli
+from sedbench.config import load_profile, profile_names, schema_keys, validate_config
+from sedbench.errors import ConfigError
+
+
+@pytest.mark.parametrize("name", profile_names())
+def test_every_shipped_profile_validates_and_stays_a_plain_dict(name):
+    config = load_profile(name)
+    assert type(config) is dict and type(config["training"]) is dict
+    assert validate_config(config) == config  # validating twice changes nothing
+
+
+BAD = {
+    # --set value -> what the one-line error must say
+    "nosuchsection.x=3": ["nosuchsection: unknown key", "valid keys of the profile:", "training", "features"],
+    "training.stepz=3": ["training.stepz: unknown key", "steps", "val_every"],
+    "training.batch_size.strongs=2": ["training.batch_size.strongs: unknown key", "strong, unlabeled, weak"],
+    "training.steps=abc": ["training.steps: expected an integer, got 'abc'"],
+    "training.steps=1.5": ["training.steps: expected an integer"],
+    "training.val_every=true": ["training.val_every: expected an integer, got true"],
+    "training.steps=0": ["training.steps: 0 is out of range; it must be >= 1"],
+    "training.steps=-5": ["training.steps: -5 is out of range; it must be >= 1"],
+    "training.mixup_prob=1.5": ["training.mixup_prob: 1.5 is out of range; it must be <= 1"],
+    "training.lr=0": ["training.lr: 0 is out of range; it must be > 0"],
+    "training.batch_size.strong=-1": ["training.batch_size.strong: -1 is out of range"],
+    "teacher_training.freq_mixstyle=2": ["teacher_training.freq_mixstyle: 2 is out of range"],
+    "student.dropout=abc": ["student.dropout: expected a number, got 'abc'"],
+    "student.model=nope": ["student.model: 'nope' is not one of", "se-crnn"],
+    "student.foo=1": ["student.foo: unknown key", "model se-crnn", "skip"],
+    "teachers.cnn.width=wide": ["teachers.cnn.width: expected a number"],
+    "teachers.cnn.depth=3": ["teachers.cnn.depth: unknown key", "context_layers"],
+    "teachers.big={}": ["teachers.big.model: missing", "crnn-large"],
+    "features.win_length=4096": ["features.win_length: 4096 is more than n_fft 1024"],
+    "features.n_mels=0": ["features.n_mels: 0 is out of range"],
+    "data.source=s3": ["data.source: 's3' is not one of synth, desed"],
+    "data.preset=huge": ["data.preset: 'huge' is not one of", "tiny"],
+    "seeds=[0,-1]": ["seeds[1]: -1 is out of range; it must be >= 0"],
+    "seeds=3": ["seeds: expected a list of integers"],
+    "training=3": ["training: expected a mapping"],
+}
+
+
+@pytest.mark.parametrize("override", list(BAD))
+def test_bad_values_are_refused_at_load_with_one_line(override):
+    with pytest.raises(ConfigError) as info:
+        load_profile("tiny", [override])
+    message = str(info.value)
+    assert "\n" not in message
+    for part in BAD[override]:
+        assert part in message, message
+    assert message.endswith(f"(from --set {override})")
+
+
+def test_a_bad_profile_file_names_the_file(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("base: tiny\ntraining:\n  steps: many\n")
+    expected = r"training.steps: expected an integer, got 'many' \(in profile .*mine.yaml\)"
+    with pytest.raises(ConfigError, match=expected):
+        load_profile(str(path))
+
+
+def test_yaml_float_quirk_is_a_number():
+    # PyYAML reads 1e-3 (no dot) as text; a float key takes it as the number it means
+    assert load_profile("tiny", ["training.lr=1e-3"])["training"]["lr"] == 0.001
+
+
+def test_the_cli_says_one_line_and_does_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["run", "--profile", "tiny", "--set", "training.steps=abc", "--methods",
+                                      "scratch"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "training.steps: expected an integer, got 'abc'" in lines[0], result.output
+    assert "Traceback" not in result.output and list(tmp_path.iterdir()) == []
+
+
+def test_the_schema_covers_what_the_code_reads():
+    """Adding a training or feature option to the code without its schema line fails here."""
+    from sedbench.data.features import FeatureConfig
+    from sedbench.training.engine import TrainConfig
+
+    training = {f.name for f in dataclasses.fields(cfg.Training)}
+    assert {f.name for f in dataclasses.fields(TrainConfig)} <= training, "add the key to config.Training"
+    assert {f.name for f in dataclasses.fields(FeatureConfig)} == {f.name for f in dataclasses.fields(cfg.Features)}
+    assert {f.name for f in dataclasses.fields(cfg.TeacherTraining)} == training | {"seed", "freq_mixstyle"}
+    assert "training.batch_size.unlabeled" in schema_keys()
+
+
+def test_the_methods_section_is_checked_against_each_methods_params():
+    from sedbench.benchmark import Benchmark
+    from sedbench.runner import check_method_settings
+
+    def bench_with(*overrides):
+        return Benchmark(load_profile("tiny", list(overrides)), progress=False)
+
+    check_method_settings(bench_with("methods.vanilla.tau=4"))
+    for override, expected in [("methods.vanilla.tau=abc", "methods.vanilla.tau: expected a number, got 'abc'"),
+                               ("methods.vanilla.temperature=3", "methods.vanilla.temperature: unknown key"),
+                               ("methods.vanila.tau=3", "methods.vanila: no such method"),
+                               ("methods.vanilla.steps=3", "methods.vanilla.steps: unknown key")]:
+        with pytest.raises(ConfigError, match=expected.replace(".", r"\.")):
+            check_method_settings(bench_with(override))
