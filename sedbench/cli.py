@@ -325,6 +325,9 @@ def evaluate_cmd(run_dir: Path, which: str | None, update: bool, as_json: bool, 
     import json
 
     if data is not None:
+        if update or which:
+            raise click.UsageError("--update and --metrics recompute the run's own metrics; leave them out "
+                                   "with --data (every metric is computed, into RUN_DIR/evaluations/)")
         _evaluate_on_data(run_dir, data, split, name, cache, device, as_json)
         return
     if name is not None or split != "eval":
