@@ -180,18 +180,27 @@ class BatchSize(Section):
 class Training(Section):
     """The training recipe every method shares (sedbench.training.engine.TrainConfig reads it)."""
 
-    steps: int = key(ge=1)
+    steps: int | None = key(ge=1, doc="null when training.epochs counts the schedule")
     batch_size: BatchSize = key()
     lr: float = key(gt=0)
-    warmup_steps: int = key(ge=0)
+    warmup_steps: int | None = key(ge=0)
     ema_decay: float = probability()
     consistency_weight: float = key(ge=0)
-    consistency_rampup_steps: int = key(ge=0)
+    consistency_rampup_steps: int | None = key(ge=0)
     mixup_prob: float = probability()
     mixup_alpha: float = key(gt=0)
-    clip_grad: float = key(ge=0)
-    val_every: int = key(ge=1)
+    clip_grad: float | None = key(ge=0, doc="0 or null: no clipping")
+    val_every: int | None = key(ge=1)
     eval_batch_size: int = key(ge=1)
+    # the recipe switches of sedbench.training.recipe.RecipeOptions
+    precision: Literal["fp32", "bf16"] = key(doc="bf16: autocast on CUDA (the BiGRU stays fp32)")
+    selection: Literal["psds1", "dcase"] = key()
+    weak_val_share: float = key(ge=0, lt=1)
+    epochs: float | None = key(ge=0)
+    steps_per_epoch: int | None = key(ge=1)
+    warmup_epochs: float | None = key(ge=0)
+    consistency_rampup_epochs: float | None = key(ge=0)
+    val_every_epochs: float | None = key(ge=0)
 
 
 @dataclass
@@ -208,7 +217,7 @@ class Data(Section):
     preset: str = key(choices=_synth_presets)
     seed: int = key(ge=0)
     root: str | None = key()
-    config: str = key()
+    config: str | None = key()
 
     @classmethod
     def check(cls, values: dict[str, Any], where: str) -> None:
@@ -291,6 +300,10 @@ class Profile(Section):
     environments: dict[str, list[str]] | None = key(doc="environment -> its classes")
     # per-method hyperparameters: checked against each method's Params by validate_methods()
     methods: dict[str, dict[str, Any] | None] | None = key()
+    # one teacher per comparison (sedbench.methods.profile_teacher_values)
+    teacher: str = key(doc="the default teacher of every single-teacher method")
+    teacher_set: list[str] = key(doc="the default teacher set of ensemble methods")
+    teacher_seeds: Literal["shared", "per_run"] = key()
 
 
 def validate_config(config: dict[str, Any], origin: str = "profile",
