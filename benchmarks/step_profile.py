@@ -1,0 +1,131 @@
+"""Where a training step's time goes, against what this CPU can do.
+
+For the student (and optionally a teacher) of a profile, on random features of the profile's shape:
+- a torch.profiler breakdown of one engine step by phase (data gather, forwards, losses, backward,
+  optimizer, EMA) averaged over ``--steps`` steps after a warm-up;
+- the step's FLOPs (torch.utils.flop_counter, forward + backward) and the achieved GFLOP/s;
+- the roofline of this machine: the GFLOP/s of a large fp32 matmul with the same thread count,
+  and the ratio of the step to it.
+
+    python benchmarks/step_profile.py --profile quick --threads 1
+    python benchmarks/step_profile.py --profile quick --model transformer   # a teacher's step
+
+Time it with nothing else running: a figure taken beside a test run is not a figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+
+import numpy as np
+import torch
+from torch.profiler import ProfilerActivity, profile, record_function
+from torch.utils.flop_counter import FlopCounterMode
+
+from sedbench.config import load_profile
+from sedbench.models import build_model
+from sedbench.training import losses
+from sedbench.training.ema import ema_factor, make_mean_student, update_mean_student
+from sedbench.training.mixup import draw_mix
+
+PHASES = ("gather", "mix", "student forward", "mean forward", "losses", "backward", "optimizer", "ema")
+
+
+def matmul_roofline(threads: int, n: int = 2048, repeats: int = 5) -> float:
+    """GFLOP/s of an n x n fp32 matmul: what the BLAS reaches on this CPU with ``threads``."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def make_step(config: dict, model_name: str | None):
+    feat, train = config["features"], config["training"]
+    n_frames = int(feat["clip_duration"] * feat["sample_rate"] / feat["hop_length"]) + 1
+    sizes = train["batch_size"]
+    batch = sum(sizes.values())
+    student_cfg = config["student"] if model_name is None else config["teachers"].get(model_name, {"model": model_name})
+    kwargs = {k: v for k, v in student_cfg.items() if k not in ("model", "max_params", "max_macs")}
+    net = build_model(student_cfg["model"], n_mels=feat["n_mels"], n_classes=10, **kwargs).train()
+    mean = make_mean_student(net)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    rng = np.random.default_rng(0)
+    pool = torch.randn(256, feat["n_mels"], n_frames)
+    t_out = net(pool[:1]).frame_logits.shape[1]
+    strong = torch.zeros(batch, dtype=torch.bool)
+    strong[: sizes["strong"]] = True
+    weak = torch.zeros(batch, dtype=torch.bool)
+    weak[sizes["strong"]: sizes["strong"] + sizes["weak"]] = True
+    labels = (torch.rand(batch, t_out, 10) > 0.9).float()
+
+    def step(i: int) -> torch.Tensor:
+        with record_function("gather"):
+            x = pool[torch.from_numpy(rng.integers(0, len(pool), batch))]
+        with record_function("mix"):
+            mix = draw_mix([strong, weak], batch, rng, train["mixup_prob"], train["mixup_alpha"])
+            x, y = mix.apply(x), mix.apply(labels)
+        with record_function("student forward"):
+            out = net(x)
+        with record_function("mean forward"), torch.no_grad():
+            mean_out = mean(x)
+        with record_function("losses"):
+            total = (losses.bce_with_logits(out.frame_logits[strong], y[strong])
+                     + losses.bce_with_logits(out.clip_logits[weak], y[weak].amax(1))
+                     + losses.consistency_mse(out.frame_logits, mean_out.frame_logits))
+        with record_function("backward"):
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+        with record_function("optimizer"):
+            optimizer.step()
+        with record_function("ema"):
+            update_mean_student(mean, net, ema_factor(i, train["ema_decay"]))
+        return total
+
+    return step, sum(p.numel() for p in net.parameters()), batch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="quick")
+    parser.add_argument("--model", default=None, help="a teacher of the profile (default: the student)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=10)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    torch.set_num_threads(args.threads)
+    config = load_profile(args.profile)
+    step, params, batch = make_step(config, args.model)
+    for i in range(3):  # warm-up: allocator, kernels
+        step(i + 1)
+    with FlopCounterMode(display=False) as counter:
+        step(4)
+    flops = counter.get_total_flops()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        start = time.perf_counter()
+        for i in range(args.steps):
+            step(5 + i)
+        wall = (time.perf_counter() - start) / args.steps
+    phase_ms: dict[str, float] = defaultdict(float)
+    for event in prof.key_averages():
+        if event.key in PHASES:
+            phase_ms[event.key] += event.cpu_time_total / 1000 / args.steps
+    peak = matmul_roofline(args.threads)
+    achieved = flops / wall / 1e9
+    print(f"profile {args.profile}, model {args.model or config['student']['model']} ({params:,} params), "
+          f"batch {batch}, {args.threads} thread(s), torch {torch.__version__}, "
+          f"CPU kernels {torch.backends.cpu.get_cpu_capability()}")
+    print(f"{'phase':<16} {'ms/step':>9} {'share':>6}")
+    for phase in PHASES:
+        print(f"{phase:<16} {phase_ms[phase]:>9.1f} {100 * phase_ms[phase] / (1000 * wall):>5.0f}%")
+    print(f"{'step (wall)':<16} {1000 * wall:>9.1f}")
+    print(f"step FLOPs {flops / 1e9:.2f} G -> {achieved:.1f} GFLOP/s; fp32 matmul roofline {peak:.1f} GFLOP/s; "
+          f"ratio {achieved / peak:.2f}")
+
+
+if __name__ == "__main__":
+    main()
