@@ -75,7 +75,7 @@ def clip_counts(config: dict[str, Any]) -> tuple[dict[str, int], Path | None, bo
         from sedbench.data.desed import load_dataset
 
         dataset = load_dataset(data["config"])
-        return {name: len(split.files) for name, split in dataset.splits.items()}, None, True
+        return {name: len(split.filenames) for name, split in dataset.splits.items()}, None, True
     from sedbench.data.synth import PRESETS, default_root, read_manifest
 
     preset, seed = data.get("preset", "quick"), int(data.get("seed", 0))

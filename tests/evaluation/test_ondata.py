@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,7 +41,7 @@ def runs(tiny_bench, tmp_path_factory):
     for method in ("scratch", "test-env-scratch"):
         record = run_one(bench, method, 0)
         assert record["status"] == "complete", record.get("error")
-        dirs[method] = bench.results_root / "tiny" / method / "seed-0"
+        dirs[method] = Path(record["run_dir"])
     return bench, dirs
 
 

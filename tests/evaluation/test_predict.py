@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,7 +26,7 @@ def scratch_run(tiny_bench, tmp_path_factory):
                       cache_root=tiny_bench.cache_root, device="cpu", progress=False)
     record = run_one(bench, "scratch", 0)
     assert record["status"] == "complete", record.get("error")
-    return bench, bench.results_root / "tiny" / "scratch" / "seed-0"
+    return bench, Path(record["run_dir"])
 
 
 def _resample(wav: np.ndarray, sr: int) -> np.ndarray:
