@@ -265,10 +265,8 @@ def cached_thread_counts(bench: Benchmark, name: str) -> list[int]:
     """Thread counts for which this teacher is cached (the key includes the thread count)."""
     import copy
 
-    from sedbench.benchmark import available_cpus
-
     found = []
-    for threads in range(1, max(available_cpus(), bench.threads) + 1):
+    for threads in range(1, max(os.cpu_count() or 1, bench.threads) + 1):
         other = copy.copy(bench)
         other.threads = threads
         if (teacher_dir(other, name) / "info.json").is_file():
