@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,10 +39,9 @@ def cpu_flags() -> set[str]:
 
 def free_gib(path: Path) -> float:
     """Free space on the file system that ``path`` is (or will be) on."""
-    path = path.resolve()
-    while not path.exists():
-        path = path.parent
-    return shutil.disk_usage(path).free / 2**30
+    from sedbench.plan import free_bytes
+
+    return free_bytes(path) / 2**30
 
 
 def check_stack() -> list[Check]:

@@ -28,7 +28,7 @@ from sedbench.evaluation.metrics import METRICS
 from sedbench.io import atomic_write_text
 from sedbench.report import plots
 from sedbench.report.costs import read_run_record, teacher_seconds_from_timings, teachers_table, training_costs
-from sedbench.report.tables import comparison_family, comparison_table, controls_of, display_cells
+from sedbench.report.tables import _duration, _si, comparison_family, comparison_table, controls_of, display_cells
 from sedbench.results import load, select_comparable
 
 TEMPLATE = "report.html.j2"
@@ -431,27 +431,6 @@ def _f3(v) -> str:
 
 def _num(v, fmt: str) -> str:
     return "–" if _missing(v) else fmt.format(float(v))
-
-
-def _si(v) -> str:
-    if _missing(v):
-        return "–"
-    v = float(v)
-    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= div:
-            return f"{v / div:.3g}{unit}"
-    return f"{v:.3g}"
-
-
-def _duration(s) -> str:
-    if _missing(s):
-        return "–"
-    s = float(s)
-    if s < 60:
-        return f"{s:.1f} s" if s < 10 else f"{s:.0f} s"
-    if s < 3600:
-        return f"{s / 60:.1f} min"
-    return f"{s / 3600:.2f} h"
 
 
 # ------------------------------------------------------------------------------------------- check
