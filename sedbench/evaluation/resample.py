@@ -279,17 +279,24 @@ class PsdsStatistics:
             clips = self.clip_index[start:stop_all]
             total = float(self.durations.sum())
             efpr = np.cumsum(fp)[ends] / total * SECONDS_PER_HOUR
-            # grow the window from where the unweighted eFPR first passes max_efpr until the bound
-            # clears max_efpr with a margin (resamples vary around it; those that fail get the class)
+            # the smallest window whose bound clears max_efpr with a margin (resamples vary around it;
+            # those that fail get the whole class). The bound only grows with the window (a minimum over
+            # fewer thresholds), so bisect, from where the unweighted eFPR first passes max_efpr.
+            lowest = _LowestFp(fp, clips, self.n_clips)
+
+            def clears(g: int) -> np.ndarray | None:
+                bound = lowest.after(int(ends[g]) + 1)
+                return bound if bound.sum() / total * SECONDS_PER_HOUR > 1.3 * self.settings.max_efpr else None
+
             over = np.flatnonzero(efpr > self.settings.max_efpr)
-            g = int(over[0]) if len(over) else len(ends)
-            while g < len(ends) - 1:
-                stop = int(ends[g]) + 1
-                bound = _suffix_min_fp(fp, clips, stop, self.n_clips)
-                if bound.sum() / total * SECONDS_PER_HOUR > 1.3 * self.settings.max_efpr:
-                    win = _Window(start, start + stop, ends[: g + 1], bound)
-                    break
-                g = int(g * 1.15) + 1
+            lo = int(over[0]) - 1 if len(over) else len(ends) - 1  # lo never clears (or is the end)
+            hi = len(ends) - 1
+            if lo < hi and clears(hi) is not None:
+                while hi - lo > 1:
+                    mid = (lo + hi) // 2
+                    lo, hi = (lo, mid) if clears(mid) is not None else (mid, hi)
+                if hi < len(ends) - 1:
+                    win = _Window(start, start + int(ends[hi]) + 1, ends[: hi + 1], clears(hi))
         self._cache[key] = win
         return win
 
@@ -314,8 +321,52 @@ class _Window:
         return self._sparse[k]
 
 
+class _LowestFp:
+    """Per clip, the smallest cumulative FP count it takes at any change point from a position on.
+
+    Built once per class (clip-sorted change points, running counts, reverse running minima), then
+    each query costs one searchsorted over the clips.
+    """
+
+    def __init__(self, fp: np.ndarray, clips: np.ndarray, n_clips: int):
+        n = len(fp)
+        order = np.argsort(clips, kind="stable")  # by clip, positions ascending within each clip
+        by_clip = clips[order]
+        self.n, self.n_clips = n, n_clips
+        self.keys = by_clip.astype(np.int64) * (n + 1) + order
+        seg = np.r_[0, np.flatnonzero(by_clip[1:] != by_clip[:-1]) + 1] if n else np.zeros(0, np.int64)
+        seg_end = np.r_[seg[1:], n] if n else np.zeros(0, np.int64)
+        cum = np.cumsum(fp[order])
+        offset = np.repeat(np.r_[0, cum[seg[1:] - 1]] if n else np.zeros(0), seg_end - seg)
+        self.count = cum - offset  # the clip's FP count after each of its change points
+        # minimum of the count from each change point to the clip's last one: a reversed running
+        # minimum, each clip's segment lifted above the ones before it so that none leaks into them
+        seg_id = np.repeat(np.arange(len(seg)), seg_end - seg)
+        span = (np.ptp(self.count) + 1) if n else 1
+        self.rmin = np.minimum.accumulate((self.count + seg_id * span)[::-1])[::-1] - seg_id * span
+        self.first = np.full(n_clips, -1)
+        self.last = np.full(n_clips, -1)
+        if n:
+            self.first[by_clip[seg]] = seg
+            self.last[by_clip[seg]] = seg_end
+
+    def after(self, stop: int) -> np.ndarray:
+        """(N,) per clip: min of its cumulative FP count at position stop - 1 and at every change point
+        from ``stop`` on."""
+        out = np.zeros(self.n_clips, np.int64)
+        has = np.flatnonzero(self.first >= 0)
+        if not len(has):
+            return out
+        idx = np.searchsorted(self.keys, has.astype(np.int64) * (self.n + 1) + stop)  # first cp >= stop
+        first, last = self.first[has], self.last[has]
+        base = np.where(idx > first, self.count[np.maximum(idx - 1, 0)], 0)  # count just before stop
+        later = np.where(idx < last, self.rmin[np.minimum(idx, self.n - 1)], base)
+        out[has] = np.minimum(base, later)
+        return out
+
+
 def _suffix_min_fp(fp: np.ndarray, clips: np.ndarray, stop: int, n_clips: int) -> np.ndarray:
-    """Per clip, the smallest cumulative FP count it takes at any position from ``stop`` on."""
+    """Reference for ``_LowestFp.after``: the same bound by a fresh sort (used in tests)."""
     base = np.bincount(clips[:stop], weights=fp[:stop], minlength=n_clips).round().astype(np.int64)
     after_clips, after_fp = clips[stop:], fp[stop:]
     if not len(after_clips):

@@ -61,3 +61,14 @@ def test_windows_cut_most_change_points_on_a_larger_set():
     windows = [stats._window(c) for c in range(3)]
     assert all(win.bound is not None for win in windows)
     assert sum(win.stop - win.start for win in windows) < 0.5 * stats.deltas.shape[1]
+
+
+def test_lowest_fp_bound_equals_a_fresh_computation():
+    from sedbench.evaluation.resample import _LowestFp, _suffix_min_fp
+
+    rng = np.random.default_rng(3)
+    clips = rng.integers(0, 9, 300)  # clip 9 of 10 has no change point
+    fp = rng.integers(-1, 3, 300)
+    lowest = _LowestFp(fp, clips, 10)
+    for stop in (0, 1, 57, 150, 299, 300):
+        np.testing.assert_array_equal(lowest.after(stop), _suffix_min_fp(fp, clips, stop, 10))
