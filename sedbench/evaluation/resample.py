@@ -127,7 +127,7 @@ class PsdsStatistics:
         step = chunk or int(np.clip(4_000_000 // max(per_row, 1), 8, 2048))
         out = np.empty(len(w))
         for lo in range(0, len(w), step):
-            out[lo : lo + step] = self._psds_batch(w[lo : lo + step].astype(np.int64), windows)
+            out[lo : lo + step] = self._psds_batch(w[lo : lo + step], windows)
         return out
 
     def _psds_batch(self, w: np.ndarray, windows: list[_Window]) -> np.ndarray:
@@ -229,11 +229,11 @@ class PsdsStatistics:
             for rows, fp, _, tp in parts:
                 idx = (np.where(fp < 0, n_grid, fp) * n_classes + c) * b_rows + rows[None, :]
                 np.maximum.at(flat, idx.ravel(), tp.ravel())  # same dtypes: ufunc.at's fast path
-        best = np.maximum.accumulate(best[:n_grid], axis=0)  # ... at k FPs or fewer: the staircase
-        tpr = best / np.maximum(n_ref, 1).T[None, :, :]
+        tpr = np.maximum.accumulate(best[:n_grid], axis=0).astype(np.float64)  # ... at <= k FPs: the staircase
+        tpr /= np.maximum(n_ref, 1).T[None, :, :]
         mean = tpr.mean(axis=1)  # (grid, B)
-        dev = tpr - mean[:, None, :]
-        std = np.sqrt((dev * dev).mean(axis=1))  # np.std's two passes, on this layout
+        tpr -= mean[:, None, :]  # np.std's two passes, in place, on this layout
+        std = np.sqrt(np.square(tpr, out=tpr).mean(axis=1))
         etpr = np.maximum(mean - s.alpha_st * std, 0.0)
         k = np.arange(n_grid)[:, None]
         efpr = k / duration[None, :] * SECONDS_PER_HOUR  # (grid, B)
