@@ -459,24 +459,30 @@ def teachers() -> None:
 @teachers.command("train")
 @click.option("--only", "names", multiple=True, help="Train only this teacher (repeatable).")
 @click.option("--force", is_flag=True, help="Retrain even if cached.")
+@click.option("--seeds", default=None, help="With teacher_seeds: per_run, train the teachers of these run seeds "
+              "too (a count or a comma list) [default: the shared teachers only].")
 @with_profile_options
-def teachers_train(names: tuple[str, ...], force: bool, profile: str | None, overrides: tuple[str, ...],
-                   results: Path, cache: Path, device: str | None, threads: int | None) -> None:
+def teachers_train(names: tuple[str, ...], force: bool, seeds: str | None, profile: str | None,
+                   overrides: tuple[str, ...], results: Path, cache: Path, device: str | None,
+                   threads: int | None) -> None:
     """Train (or reuse) the profile's teachers and cache their outputs."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from sedbench.teachers import teacher_spec
+    from sedbench.runner import resolve_seeds
+    from sedbench.teachers import teacher_run_seeds, teacher_spec
     from sedbench.training.fit import train_teacher
 
     bench = _benchmark(profile, overrides, results, cache, device, threads=threads)
     chosen = list(names) or list(bench.config.get("teachers", {}))
     for name in chosen:
         teacher_spec(bench, name)  # unknown names fail before any training
+    run_seeds = teacher_run_seeds(bench, resolve_seeds(seeds, bench)) if seeds else [None]
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:
         bench.progress = progress
-        for name in chosen:
-            train_teacher(bench, name, progress=progress, force=force)
+        for run_seed in run_seeds:
+            for name in chosen:
+                train_teacher(bench, name, progress=progress, force=force, run_seed=run_seed)
     _print_teachers(bench)
 
 

@@ -33,7 +33,6 @@ from sedbench.teachers import (
     load_teacher,
     resample_frames,
     teacher_dir,
-    teacher_key,
     teacher_lock,
     teacher_seed,
     teacher_spec,
@@ -233,7 +232,7 @@ def _train_teacher(bench: Benchmark, name: str, path: Path, progress, run_seed: 
     settings.pop("seed", None)
     seed = teacher_seed(bench, run_seed)
     augment = freq_mixstyle(p=float(fms)) if fms else None
-    label = f"teacher {name}" + (f" seed {seed}" if path.name != f"{name}-{teacher_key(bench, name)}" else "")
+    label = f"teacher {name}" + (f" seed {seed}" if seed != teacher_seed(bench) else "")
     result = train_and_select(
         bench, "scratch", seed=seed, model_name=model_name, model_kwargs=spec, training_overrides=settings,
         augment=augment, progress=progress, label=label,
