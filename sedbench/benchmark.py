@@ -60,6 +60,7 @@ class Benchmark:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.threads = int(threads) if threads else default_threads(jobs)
         self.dry_run = dry_run
+        self.teacher_outcomes: dict[str, str] = {}  # run_matrix: teacher -> trained | reused | failed
 
     @classmethod
     def from_profile(cls, profile: str, overrides: tuple[str, ...] = (), **kwargs: Any) -> Benchmark:

@@ -250,7 +250,7 @@ def _print_outcome(bench, summaries: list[dict]) -> None:
     cached = sum(1 for s in summaries if s.get("skipped") and not s.get("waited"))
     waited = sum(1 for s in summaries if s.get("skipped") and s.get("waited"))
     failed = sum(1 for s in summaries if s["status"] != "complete")
-    teachers = getattr(bench, "teacher_outcomes", {}) or {}
+    teachers = bench.teacher_outcomes
     line = f"pairs: {trained} trained, {cached} cached, {waited} done by another process, {failed} failed"
     if teachers:
         line += "; teachers: " + ", ".join(f"{n} {state}" for n, state in teachers.items())
