@@ -8,6 +8,7 @@ audio is down-mixed) but that a user should know about.
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,16 +74,20 @@ def check_dataset(
     return report
 
 
-def check_audio(dataset: DesedDataset, sample_rate: int = 16000, progress: bool = False) -> list[str]:
+def check_audio(dataset: DesedDataset, sample_rate: int = 16000, progress: bool | Progress = False) -> list[str]:
     """The audio and event checks of `check_dataset` on a dataset already read: its problems.
 
-    The benchmark runs this once per dataset fingerprint before training (sedbench.benchmark)."""
+    The benchmark runs this once per dataset fingerprint before training (sedbench.benchmark).
+    ``progress``: show a bar, or add a task to this running ``Progress``."""
     report = CheckReport(str(dataset.root), dataset=dataset)
-    with Progress(console=Console(stderr=True), disable=not progress, transient=True) as bar:
+    shared = isinstance(progress, Progress)
+    bar = progress if shared else Progress(console=Console(stderr=True), disable=not progress, transient=True)
+    with nullcontext() if shared else bar:
         task = bar.add_task("checking audio", total=sum(len(s) for s in dataset.splits.values()))
         for split in dataset.splits.values():
             stats = _check_audio(split, sample_rate, report, lambda: bar.advance(task))
             _check_events(split, stats, report)
+        bar.remove_task(task)
     return report.problems
 
 
