@@ -69,7 +69,8 @@ def test_the_same_pair_twice_gives_identical_bits_on_cpu(twice):
 def test_a_teacher_trained_twice_is_bit_identical_and_keyed_by_threads(tiny_bench, tmp_path):
     """Issue 13: same profile, seed and thread count -> the same teacher; the thread count (which
     changes the bits on CPU) is part of the teacher's key and recorded in its info."""
-    from sedbench.teachers import teacher_dir, teacher_key, teachers_table, train_teacher
+    from sedbench.teachers import teacher_dir, teacher_key, teachers_table
+    from sedbench.training.fit import train_teacher
 
     for split in tiny_bench.dataset.splits:
         tiny_bench.feature_cache.get(split)
@@ -194,7 +195,7 @@ def test_a_dry_run_writes_nothing_anywhere(tiny_bench, tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["run", "--profile", "tiny", "--methods", "scratch,vanilla", "--dry-run",
                                       "--set", f"data.root={tiny_bench.config['data']['root']}",
                                       "--results", "r", "--cache", "c"])
-    assert result.exit_code == 0 and "teacher transformer: will train" in result.output, result.output
+    assert result.exit_code == 0 and "teacher cnn: will train" in result.output, result.output
     assert list(tmp_path.iterdir()) == []
 
 

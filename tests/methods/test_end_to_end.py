@@ -60,11 +60,8 @@ def test_results_table_has_the_comparison_columns(records, tiny_bench):
 def test_environment_mask_deploys_vanillas_network_behind_the_oracle_mask(records, tiny_bench):
     import torch
 
-    from sedbench import results
-
-    def saved(name):
-        return torch.load(results.run_dir(tiny_bench.results_root, tiny_bench.name, name, 0) / "model.pt",
-                          weights_only=False)
+    def saved(name):  # the run folder its record names (results are keyed by settings and variant)
+        return torch.load(Path(records[name]["run_dir"]) / "model.pt", weights_only=False)
 
     mask, vanilla = saved("environment-mask"), saved("vanilla")
     assert len(mask["partitions"]) == 1 and records["environment-mask"]["complexity"]["n_models"] == 1

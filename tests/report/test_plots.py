@@ -131,10 +131,10 @@ def test_forest_plot_and_its_cli(results, tmp_path):
     from sedbench.report.tables import comparison_family
 
     long = comparison_family(load(results), "psds1,psds2", n_resamples=200)
-    assert len(long) == 4 and set(long["ci_method"]) == {"hierarchical bootstrap"}
+    assert len(long) == 6 and set(long["ci_method"]) == {"hierarchical bootstrap"}
     assert _is_png(plots.forest(long, tmp_path / "f.png"))
     pairs = comparison_family(load(results), "psds1", pairwise=True, ci="t")
-    assert len(pairs) == 3 and _is_png(plots.forest(pairs, tmp_path / "pw.png"))
+    assert len(pairs) == 6 and _is_png(plots.forest(pairs, tmp_path / "pw.png"))
     out = CliRunner().invoke(
         cli, ["plot", "forest", "--results", str(results), "--resamples", "100", "--out", str(tmp_path / "cli.png")]
     )

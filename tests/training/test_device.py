@@ -68,12 +68,14 @@ def todays_draw_mix(groups, batch_size, rng, alpha=0.2):
 def test_todays_mixup_crashes_on_fake_cuda_and_the_fix_does_not():
     masks = [torch.tensor([True, True, False, False, False, False]),
              torch.tensor([False, False, True, True, False, False])]
+    # the engine's way: drawn on the host from the batch's CPU masks (real tensors: inside the fake
+    # mode even a CPU tensor's .numpy() reads no real data), then moved with the batch
+    host_mix = draw_mix(masks, 6, np.random.default_rng(0), prob=1.0, alpha=0.2)
     with fake_cuda():
         cuda_masks = [m.to(CUDA) for m in masks]
         with pytest.raises(RuntimeError, match="device"):
             todays_draw_mix(cuda_masks, 6, np.random.default_rng(0))
-        # the engine's way: drawn from the batch's CPU masks, moved with the batch
-        mix = draw_mix(masks, 6, np.random.default_rng(0), prob=1.0, alpha=0.2).to(CUDA)
+        mix = host_mix.to(CUDA)
         assert mix.mixed and mix.perm.device.type == "cuda" and mix.lam.device.type == "cuda"
         x = torch.zeros(6, 3, device=CUDA)
         assert mix.apply(x).device.type == "cuda"
