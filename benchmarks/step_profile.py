@@ -9,6 +9,11 @@ For the student (and optionally a teacher) of a profile, on random features of t
 
     python benchmarks/step_profile.py --profile quick --threads 1
     python benchmarks/step_profile.py --profile quick --model transformer   # a teacher's step
+    python benchmarks/step_profile.py --profile quick --compare   # today's step against issue 14's
+
+``--compare`` times issue 14's step (the quick recipe of 2bc4b46: contiguous NCHW weights) and today's
+(channels-last weights, ``sedbench.models.build_model``) in alternating rounds of one process, so
+machine noise hits both alike, and prints their ratio.
 
 Time it with nothing else running: a figure taken beside a test run is not a figure.
 """
@@ -44,7 +49,11 @@ def matmul_roofline(threads: int, n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
-def make_step(config: dict, model_name: str | None):
+# what issue 14 measured at 0.45 s/step on its machine: the same profile with NCHW weights
+BEFORE = {"layout": torch.contiguous_format}
+
+
+def make_step(config: dict, model_name: str | None, layout: torch.memory_format | None = None):
     feat, train = config["features"], config["training"]
     n_frames = int(feat["clip_duration"] * feat["sample_rate"] / feat["hop_length"]) + 1
     sizes = train["batch_size"]
@@ -52,6 +61,8 @@ def make_step(config: dict, model_name: str | None):
     student_cfg = config["student"] if model_name is None else config["teachers"].get(model_name, {"model": model_name})
     kwargs = {k: v for k, v in student_cfg.items() if k not in ("model", "max_params", "max_macs")}
     net = build_model(student_cfg["model"], n_mels=feat["n_mels"], n_classes=10, **kwargs).train()
+    if layout is not None:
+        net = net.to(memory_format=layout)
     mean = make_mean_student(net)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     rng = np.random.default_rng(0)
@@ -95,10 +106,15 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="a teacher of the profile (default: the student)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--compare", action="store_true", help="issue 14's step against today's, side by side")
+    parser.add_argument("--rounds", type=int, default=3, help="with --compare: alternating rounds")
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
     config = load_profile(args.profile)
+    if args.compare:
+        compare(config, args)
+        return
     step, params, batch = make_step(config, args.model)
     for i in range(3):  # warm-up: allocator, kernels
         step(i + 1)
@@ -125,6 +141,33 @@ def main() -> None:
     print(f"{'step (wall)':<16} {1000 * wall:>9.1f}")
     print(f"step FLOPs {flops / 1e9:.2f} G -> {achieved:.1f} GFLOP/s; fp32 matmul roofline {peak:.1f} GFLOP/s; "
           f"ratio {achieved / peak:.2f}")
+
+
+def compare(config: dict, args: argparse.Namespace) -> None:
+    """Median step time of both versions over alternating rounds, and today's over issue 14's."""
+    steps = {"issue 14 (NCHW)": make_step(config, args.model, **BEFORE)[0], "today": make_step(config, args.model)[0]}
+    times: dict[str, list[float]] = defaultdict(list)
+    for step in steps.values():  # warm-up: allocator, kernels
+        for i in range(3):
+            step(i + 1)
+    for _ in range(args.rounds):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            for i in range(args.steps):
+                step(4 + i)
+            times[name].append((time.perf_counter() - start) / args.steps)
+    peak = matmul_roofline(args.threads)
+    with FlopCounterMode(display=False) as counter:
+        steps["today"](99)
+    flops = counter.get_total_flops()
+    print(f"profile {args.profile}, {args.threads} thread(s), torch {torch.__version__}, "
+          f"CPU kernels {torch.backends.cpu.get_cpu_capability()}; fp32 matmul roofline {peak:.1f} GFLOP/s")
+    for name, ts in times.items():
+        wall = float(np.median(ts))
+        print(f"{name:<16} {1000 * wall:7.1f} ms/step  {flops / wall / 1e9:5.1f} GFLOP/s  "
+              f"roofline ratio {flops / wall / 1e9 / peak:.2f}")
+    before, today = (float(np.median(t)) for t in times.values())
+    print(f"speed-up today / issue 14: {before / today:.2f}x")
 
 
 if __name__ == "__main__":

@@ -178,6 +178,13 @@ class Benchmark:
 
         return LabelEncoder(self.classes, self.feature_cfg)
 
+    @property
+    def median_window(self) -> int:
+        """The post-processing median filter in output frames (``postprocess.median_filter_s``)."""
+        from sedbench.evaluation.postprocess import profile_median_frames
+
+        return profile_median_frames(self.config, self.encoder.frame_hop_s)
+
     @cached_property
     def training_data(self):
         from sedbench.data.batches import TrainingData
@@ -234,7 +241,8 @@ class Benchmark:
         from sedbench.evaluation import compute_metrics, scores_from_probs
 
         clip_ids = list(data.clip_ids) if rows is None else [data.clip_ids[i] for i in rows]
-        scores = scores_from_probs(frame_probs, clip_ids, list(self.classes), self.encoder.frame_hop_s)
+        scores = scores_from_probs(frame_probs, clip_ids, list(self.classes), self.encoder.frame_hop_s,
+                                   self.median_window)
         ground_truth = {c: data.ground_truth.get(c, []) for c in clip_ids}
         durations = {c: data.durations[c] for c in clip_ids}
         metrics = compute_metrics(scores, clip_probs, clip_ids, ground_truth, durations, list(self.classes),
@@ -248,7 +256,9 @@ class Benchmark:
         keys = ("data", "features", "student", "training", "teachers", "teacher_training", "environments")
         settings = {k: self.config.get(k) for k in keys}
         # one teacher per comparison: the default teacher(s) every single-teacher method distils from
-        settings.update({k: self.config[k] for k in ("teacher", "teacher_set", "teacher_seeds") if k in self.config})
+        # (keys added later enter only when a profile sets them, so older records keep their hash)
+        settings.update({k: self.config[k] for k in ("teacher", "teacher_set", "teacher_seeds", "postprocess")
+                         if k in self.config})
         return settings
 
     @property

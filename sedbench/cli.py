@@ -763,12 +763,18 @@ def main() -> None:
 
     debug = "--debug" in sys.argv[1:]
     one_line_warnings(err_console, debug=debug)
+    from sedbench.errors import terminate_as_interrupt
+
+    terminate_as_interrupt()
     try:
         # Commands may return an int exit code (e.g. `run` returns 1 when a run failed).
         rc = cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
+    except click.exceptions.Abort as exc:  # click turns KeyboardInterrupt (and our SIGTERM) into Abort
+        from sedbench.errors import Terminated
+
+        terminated = isinstance(exc.__context__, Terminated)
+        err_console.print("terminated (SIGTERM)" if terminated else "aborted")
+        sys.exit(143 if terminated else 130)
     except click.ClickException as exc:
         if debug:
             raise
@@ -776,9 +782,12 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        from sedbench.errors import Terminated
+
+        terminated = isinstance(exc, Terminated)
+        err_console.print("terminated (SIGTERM)" if terminated else "interrupted")
+        sys.exit(143 if terminated else 130)
     sys.exit(rc if isinstance(rc, int) else 0)
 
 

@@ -277,6 +277,13 @@ class Teacher(Section):
 
 
 @dataclass
+class Postprocess(Section):
+    """How frame probabilities become scores before PSDS."""
+
+    median_filter_s: float = key(ge=0, doc="median filter length in seconds (DESED_task: 7 x 64 ms)")
+
+
+@dataclass
 class Complexity(Section):
     runs: int = key(ge=1)
     warmup: int = key(ge=0)
@@ -295,6 +302,7 @@ class Profile(Section):
     training: Training = key(required=True)
     teacher_training: TeacherTraining = key()
     complexity: Complexity = key()
+    postprocess: Postprocess = key()
     seeds: list[int] = key(ge=0)
     reference: str = key()
     environments: dict[str, list[str]] | None = key(doc="environment -> its classes")

@@ -32,3 +32,18 @@ class SedbenchWarning(UserWarning):
     Tests turn these into errors (tests/conftest.py): a test that expects one says so with
     ``pytest.warns``.
     """
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received: handled like Ctrl-C, but said as what it was."""
+
+
+def terminate_as_interrupt() -> None:
+    """SIGTERM (``kill``, a scheduler's time limit) ends a command like Ctrl-C does: a run's record
+    says ``interrupted`` instead of staying ``running``, and temporary files are cleaned up."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, interrupt)

@@ -203,9 +203,11 @@ class RunDetector:
 
     def scores(self, frame_probs: np.ndarray, clip_ids: list[str]) -> dict[str, pd.DataFrame]:
         """sed_scores_eval score DataFrames with the run's post-processing (median filter)."""
-        from sedbench.evaluation import scores_from_probs
+        from sedbench.evaluation.postprocess import profile_median_frames, scores_from_probs
 
-        return scores_from_probs(frame_probs, clip_ids, self.classes, self.encoder.frame_hop_s)
+        hop = self.encoder.frame_hop_s
+        window = profile_median_frames(self.record.get("config") or {}, hop)
+        return scores_from_probs(frame_probs, clip_ids, self.classes, hop, window)
 
     def clip_scores(self, frame_probs: np.ndarray, clip_id: str, duration: float | None = None) -> pd.DataFrame:
         """One clip's score DataFrame; with ``duration``, frames past the end of the audio are cut and

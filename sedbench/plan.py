@@ -196,6 +196,10 @@ def estimate(config: dict[str, Any], *, student_runs: list[tuple[str, float]], t
     est.notes.append(f"measured on {device}: a student step {student_step * 1000:.0f} ms at batch {batch}")
     if jobs > 1 and device.type == "cpu":
         est.notes.append(f"{jobs} processes share {cores} cores: each step is slower than measured alone")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if device.type == "cpu" and load > 0.5 * cores:
+        est.notes.append(f"the machine is busy (load {load:.1f} on {cores} cores): the step was timed beside "
+                         "other work, so this estimate is too long")
     return est
 
 

@@ -258,13 +258,17 @@ def select_comparable(
             raise SedbenchError(f"no runs with benchmark hash {benchmark_hash!r}")
     recorded = pd.to_datetime(df["recorded"], utc=True, errors="coerce", format="ISO8601")
     hashes = recorded.groupby(df["benchmark_hash"], dropna=False).max().sort_values()
-    if len(hashes) > 1:
-        newest = hashes.index[-1]
+    # the newest group with something to compare: a newer group of only failed or running pairs must
+    # not hide the complete ones (it is named in the note)
+    has_complete = df.groupby("benchmark_hash", dropna=False)["status"].apply(lambda s: (s == "complete").any())
+    if len(hashes) > 1 and has_complete.any():
+        newest = next(h for h in reversed(hashes.index) if has_complete.get(h, False))
         counts = df["benchmark_hash"].value_counts(dropna=False)
-        others = ", ".join(f"{h} ({counts.get(h, 0)} runs)" for h in hashes.index[:-1])
+        others = ", ".join(f"{h} ({counts.get(h, 0)} runs{'' if has_complete.get(h, False) else ', none complete'})"
+                           for h in hashes.index if h != newest)
         notes.append(
-            f"benchmark {names[0]} has runs under {len(hashes)} settings hashes; showing the newest "
-            f"({newest}, {counts.get(newest, 0)} runs), not {others} (choose with --hash)"
+            f"benchmark {names[0]} has runs under {len(hashes)} settings hashes; showing the newest with "
+            f"complete runs ({newest}, {counts.get(newest, 0)} runs), not {others} (choose with --hash)"
         )
         df = df[df["benchmark_hash"] == newest]
     df = _newest_variant_per_method(df, notes)

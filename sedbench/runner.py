@@ -24,7 +24,8 @@ from torch import nn
 from sedbench import results
 from sedbench.benchmark import Benchmark
 from sedbench.config import config_hash
-from sedbench.errors import SedbenchError
+from sedbench.energy import track_energy
+from sedbench.errors import SedbenchError, Terminated, terminate_as_interrupt
 from sedbench.methods import Method, build_method, method_settings, params_dict
 from sedbench.training.fit import TrainResult, routed_predict, train_and_select, train_teacher
 
@@ -225,7 +226,8 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
     }
     results.write_record(out, record)
     try:
-        result = train_and_select(bench, method, seed, progress=progress, plugins=plugins)
+        with track_energy() as energy:
+            result = train_and_select(bench, method, seed, progress=progress, plugins=plugins)
         start = time.perf_counter()
         frames, clips = routed_predict(result.routes, bench.evaluation, bench.device)
         metrics, scores = score_split(bench, bench.evaluation, frames, clips)
@@ -257,12 +259,12 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
                 **result.validation, "best_steps": [p.best_step for p in result.partitions],
                 "history": [p.history for p in result.partitions]},
             complexity=complexity,
-            timings={"train_s": result.train_s, "eval_s": eval_s, "complexity_s": complexity_s,
-                     "energy_kwh": None},
+            timings={"train_s": result.train_s, "eval_s": eval_s, "complexity_s": complexity_s, **energy},
             teacher_info=teachers_used(bench, method), notes=run_notes(bench),
         )
-    except KeyboardInterrupt:
-        record.update(status="interrupted", error="interrupted by the user")
+    except KeyboardInterrupt as exc:
+        by = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted by the user"
+        record.update(status="interrupted", error=by)
         raise
     except SedbenchError as exc:
         record.update(status="failed", error=str(exc))
@@ -285,7 +287,8 @@ def teachers_used(bench: Benchmark, method: Method) -> dict[str, dict[str, Any]]
         info = read_teacher_info(teacher_dir(bench, name)) or {}
         validation = info.get("validation") or {}
         out[name] = {"model": info.get("model"), "key": info.get("key"), "params": info.get("params"),
-                     "train_s": info.get("train_s"), "psds1": validation.get("psds1"),
+                     "train_s": info.get("train_s"), "energy_kwh": info.get("energy_kwh"),
+                     "psds1": validation.get("psds1"),
                      "psds2": validation.get("psds2")}
     return out
 
@@ -454,6 +457,7 @@ def quiet_worker() -> None:
 
 def _worker_setup(threads: int | None, device: str | None, memory_fraction: float | None) -> None:
     quiet_worker()
+    terminate_as_interrupt()
     if threads:
         torch.set_num_threads(threads)
     if memory_fraction and device and device.startswith("cuda"):

@@ -46,6 +46,8 @@ class TeacherInfo:
     params: int = 0
     train_s: float = 0.0
     execution: dict[str, Any] = field(default_factory=dict)  # device, threads, torch it was trained with
+    energy_kwh: float | None = None  # codecarbon, see sedbench.energy (energy_source says how)
+    energy_source: str = "not measured"
 
     def per_class_scores(self, metric: str = "per_class_psds1") -> dict[str, float]:
         return dict(self.validation.get(metric, {}))
@@ -204,11 +206,14 @@ def teacher_seed(bench: Benchmark, run_seed: int | None = None) -> int:
 def teacher_identity(bench: Benchmark, name: str) -> dict[str, Any]:
     """Everything that determines a trained teacher, bit for bit: its spec and recipe, the data and
     front end, and how training executes (device, CPU threads, torch version; see Benchmark.execution)."""
-    return {
+    identity = {
         "teacher": teacher_spec(bench, name), "name": name, "data": bench.data_fingerprint,
         "features": bench.config["features"], "recipe": bench.config["training"],
         "teacher_training": bench.config.get("teacher_training", {}), "execution": bench.execution,
     }
+    if "postprocess" in bench.config:  # it scores the checkpoints selection picks from
+        identity["postprocess"] = bench.config["postprocess"]
+    return identity
 
 
 def teacher_key(bench: Benchmark, name: str, run_seed: int | None = None) -> str:

@@ -111,7 +111,7 @@ def test_other_settings_never_replace_a_record(twice, tiny_bench):
                                      "--format", "csv"])
     assert table.exit_code == 0, table.output
     said = " ".join(table.output.split())
-    assert f"showing the newest ({other.benchmark_hash}" in said and "choose with --hash" in said
+    assert f"showing the newest with complete runs ({other.benchmark_hash}" in said and "choose with --hash" in said
     older = CliRunner().invoke(cli, ["table", "--results", str(bench.results_root), "--metric", "weak_map",
                                      "--hash", bench.benchmark_hash[:6], "--format", "json"])
     assert older.exit_code == 0 and "settings hashes" not in older.output, older.output

@@ -73,3 +73,17 @@ def test_environment_info_is_json_ready():
     ):
         assert key in info
     json.dumps(info)
+
+
+def test_a_newer_group_of_failed_runs_does_not_hide_the_complete_ones(tmp_path):
+    """A failed run under new settings: the table still shows the newest group that has complete runs,
+    and names the failed group, instead of saying that nothing completed."""
+    write_record(run_dir(tmp_path, "b", "scratch", 0), fake_record("scratch", 0, 0.3, benchmark="b"))
+    write_record(run_dir(tmp_path, "b", "nanloss", 0, settings="new"),
+                 fake_record("nanloss", 0, 0.0, benchmark="b", benchmark_hash="new", status="failed",
+                             finished="2027-01-01T00:00:00+00:00"))
+    runs, notes = select_comparable(load(tmp_path))
+    assert list(runs["method"]) == ["scratch"]
+    assert "new (1 runs, none complete)" in notes[0] and "--hash" in notes[0]
+    with pytest.raises(SedbenchError, match="no run of benchmark b completed"):
+        select_comparable(load(tmp_path), benchmark_hash="new")

@@ -162,3 +162,21 @@ def test_dry_run_prints_time_and_disk_and_refuses_a_full_disk(tmp_path, monkeypa
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2
     assert "not enough disk" in result.output and "GiB" in result.output
+
+
+def test_sigterm_ends_a_command_like_ctrl_c():
+    """``kill`` of a run must leave its record ``interrupted`` (run_one handles KeyboardInterrupt),
+    not ``running`` forever."""
+    import os
+    import signal
+
+    from sedbench.errors import Terminated, terminate_as_interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        terminate_as_interrupt()
+        with pytest.raises(Terminated):
+            os.kill(os.getpid(), signal.SIGTERM)
+            signal.sigtimedwait([], 1)  # let the handler run (it runs between bytecodes)
+    finally:
+        signal.signal(signal.SIGTERM, before)

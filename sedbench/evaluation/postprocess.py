@@ -8,6 +8,26 @@ from scipy.ndimage import median_filter
 
 from sedbench.errors import SedbenchError
 
+# DESED_task's median filter: 7 output frames of 64 ms (hop 256 at 16 kHz, pooled by 4)
+DESED_MEDIAN_S = 0.448
+
+
+def median_frames(median_filter_s: float, frame_hop_s: float) -> int:
+    """The median filter of about ``median_filter_s`` seconds in frames of ``frame_hop_s``: an odd count,
+    rounded down when the nearest whole count is even (7 at DCASE's 64 ms frames, 3 at quick's 128 ms).
+
+    A window fixed in frames would double in seconds at a coarser resolution, and a 0.9 s median erases
+    every event shorter than 0.45 s (barks, dishes) before PSDS sees it.
+    """
+    frames = max(1, round(median_filter_s / frame_hop_s))
+    return frames if frames % 2 else frames - 1
+
+
+def profile_median_frames(config: dict, frame_hop_s: float) -> int:
+    """The median filter a profile (or a run's recorded config) asks for, in frames."""
+    seconds = (config.get("postprocess") or {}).get("median_filter_s", DESED_MEDIAN_S)
+    return median_frames(float(seconds), frame_hop_s)
+
 
 def smooth(frame_probs: np.ndarray, median_window: int = 7) -> np.ndarray:
     """Median filter over time, per clip and class (DESED_task: 7 frames, scipy's 'reflect' edges)."""

@@ -57,6 +57,10 @@ def build_model(name: str, n_mels: int = 128, n_classes: int = 10, **kwargs) -> 
                 f"model {name!r} has no option {', '.join(unknown)}; its options are {', '.join(allowed)}"
             )
     model = factory(n_mels=n_mels, n_classes=n_classes, **kwargs)
+    # 2-D convolution weights in channels-last (NHWC) layout: oneDNN's native layout on CPU (no
+    # reorder around every conv, and the GLU's channel Linear reads contiguous rows); on a GPU it
+    # is what cuDNN's tensor-core kernels want. benchmarks/step_profile.py --compare measures it.
+    model = model.to(memory_format=torch.channels_last)
     # Kept on the module so a saved full model (or a record) can say how to rebuild it.
     model.model_name = name
     model.build_args = {"n_mels": n_mels, "n_classes": n_classes, **kwargs}

@@ -71,25 +71,29 @@ def training_costs(runs: pd.DataFrame, teacher_seconds: Mapping[str, float] | No
     as the whole cost).
     """
     seconds = dict(teacher_seconds or {})
-    used, teacher_s = [], []
+    used, teacher_s, teacher_kwh = [], [], []
     for _, row in runs.iterrows():
         record = read_run_record(row.get("run_dir"))
         names = teacher_names(record, row)
         info = record.get("teacher_info") if isinstance(record.get("teacher_info"), dict) else {}
-        total = 0.0
+        total, energy = 0.0, 0.0
         for name in names:
             value = (info.get(name) or {}).get("train_s")
             value = seconds.get(name) if value is None else value
-            if value is None:
-                total = float("nan")
-                break
-            total += float(value)
+            total += float("nan") if value is None else float(value)
+            kwh = (info.get(name) or {}).get("energy_kwh")
+            energy += float("nan") if kwh is None else float(kwh)
         used.append(",".join(names))
         teacher_s.append(total)
+        teacher_kwh.append(energy)
     out = runs.copy()
     out["teachers_used"] = used
     out["teacher_s"] = teacher_s
     out["train_total_s"] = pd.to_numeric(out.get("train_s"), errors="coerce") + out["teacher_s"]
+    # energy like time: the student's training plus every teacher it read (NaN where one is unknown)
+    out["teacher_kwh"] = teacher_kwh
+    student_kwh = pd.to_numeric(out["energy_kwh"], errors="coerce") if "energy_kwh" in out else float("nan")
+    out["energy_total_kwh"] = student_kwh + out["teacher_kwh"]
     return out
 
 

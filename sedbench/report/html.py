@@ -318,9 +318,14 @@ def _per_class_table(runs: pd.DataFrame) -> Table | None:
     return Table(head, rows)
 
 
+def _e(value) -> str:  # kWh of a CPU run are 1e-3..1e-1: three significant digits
+    return _num(value, "{:.3g}")
+
+
 def _costs_table(costs: pd.DataFrame) -> Table:
     cols = [("train_s", "Student training", _duration), ("teacher_s", "Teachers' training", _duration),
-            ("train_total_s", "Whole training cost", _duration), ("energy_kwh", "Energy (kWh)", _f3),
+            ("train_total_s", "Whole training cost", _duration), ("energy_kwh", "Student energy (kWh)", _e),
+            ("energy_total_kwh", "Energy with teachers (kWh)", _e),
             ("params", "Deployed params", _si), ("params_all_models", "Params of all deployed models", _si),
             ("macs", "MACs", _si), ("latency_cpu_1t_ms", "CPU latency (1 thread)", lambda v: _num(v, "{:.2f} ms"))]
     cols = [c for c in cols if c[0] in costs and pd.to_numeric(costs[c[0]], errors="coerce").notna().any()]

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from sedbench.config import merge
+from sedbench.energy import track_energy
 from sedbench.errors import SedbenchError, TrainingError
 from sedbench.methods import Method, SetupContext, build_method, method_settings
 from sedbench.models import build_model
@@ -233,17 +234,18 @@ def _train_teacher(bench: Benchmark, name: str, path: Path, progress, run_seed: 
     seed = teacher_seed(bench, run_seed)
     augment = freq_mixstyle(p=float(fms)) if fms else None
     label = f"teacher {name}" + (f" seed {seed}" if seed != teacher_seed(bench) else "")
-    result = train_and_select(
-        bench, "scratch", seed=seed, model_name=model_name, model_kwargs=spec, training_overrides=settings,
-        augment=augment, progress=progress, label=label,
-    )
+    with track_energy() as energy:
+        result = train_and_select(
+            bench, "scratch", seed=seed, model_name=model_name, model_kwargs=spec, training_overrides=settings,
+            augment=augment, progress=progress, label=label,
+        )
     model = result.partitions[0].deployed.net
     arrays = teacher_outputs(bench, model)
     info = TeacherInfo(
         name=name, model=model_name, key=path.name.removeprefix(f"{name}-"), validation=result.validation,
         embedding_dim=int(arrays["embedding"].shape[-1]) if "embedding" in arrays else None,
         params=sum(p.numel() for p in model.parameters()), train_s=result.train_s,
-        execution=dict(bench.execution),
+        execution=dict(bench.execution), **energy,
     )
     TeacherCache.write(path, arrays, info, state_dict=model.state_dict())
     cache = TeacherCache(path)
