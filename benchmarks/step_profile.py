@@ -11,9 +11,9 @@ For the student (and optionally a teacher) of a profile, on random features of t
     python benchmarks/step_profile.py --profile quick --model transformer   # a teacher's step
     python benchmarks/step_profile.py --profile quick --compare   # today's step against issue 14's
 
-``--compare`` times issue 14's step (the quick recipe of 2bc4b46: contiguous NCHW weights) and today's
-(channels-last weights, ``sedbench.models.build_model``) in alternating rounds of one process, so
-machine noise hits both alike, and prints their ratio.
+``--compare`` times issue 14's step (the quick student of 2bc4b46: NCHW weights, dropout 0.2) and
+today's (channels-last weights from ``sedbench.models.build_model``, the profile's dropout) in
+alternating rounds of one process, so machine noise hits both alike, and prints their ratio.
 
 Time it with nothing else running: a figure taken beside a test run is not a figure.
 """
@@ -49,17 +49,20 @@ def matmul_roofline(threads: int, n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
-# what issue 14 measured at 0.45 s/step on its machine: the same profile with NCHW weights
-BEFORE = {"layout": torch.contiguous_format}
+# what issue 14 measured at 0.45 s/step on its machine: NCHW weights and the student's dropout 0.2
+BEFORE = {"layout": torch.contiguous_format, "dropout": 0.2}
 
 
-def make_step(config: dict, model_name: str | None, layout: torch.memory_format | None = None):
+def make_step(config: dict, model_name: str | None, layout: torch.memory_format | None = None,
+              dropout: float | None = None):
     feat, train = config["features"], config["training"]
     n_frames = int(feat["clip_duration"] * feat["sample_rate"] / feat["hop_length"]) + 1
     sizes = train["batch_size"]
     batch = sum(sizes.values())
     student_cfg = config["student"] if model_name is None else config["teachers"].get(model_name, {"model": model_name})
     kwargs = {k: v for k, v in student_cfg.items() if k not in ("model", "max_params", "max_macs")}
+    if dropout is not None:
+        kwargs["dropout"] = dropout
     net = build_model(student_cfg["model"], n_mels=feat["n_mels"], n_classes=10, **kwargs).train()
     if layout is not None:
         net = net.to(memory_format=layout)
