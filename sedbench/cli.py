@@ -216,6 +216,7 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
                   f"{len(methods)} method(s) x {len(seed_list)} seed(s) -> {results}")
     for note in runner.control_notes(bench, methods, plugins):
         console.print(f"[yellow]note[/] {note}", highlight=False)
+    _print_expected_time(bench, methods, seed_list, jobs, plugins, force)
     summaries = runner.run_matrix(bench, methods, seed_list, jobs=jobs, executor=executor, address=address,
                                   force=force, gpus_per_run=gpus_per_run, plugins=plugins, console=console)
     failed = [s for s in summaries if s["status"] != "complete"]
@@ -257,16 +258,34 @@ def _print_outcome(bench, summaries: list[dict]) -> None:
     console.print(line, highlight=False, soft_wrap=True)
 
 
-def _print_estimate(bench, methods: list[str], seeds: list[int], jobs: int, plugins: tuple[str, ...],
-                    force: bool) -> None:
-    """Time and disk this run needs on this machine; a one-line error when the disk is too small."""
+def _estimate(bench, methods: list[str], seeds: list[int], jobs: int, plugins: tuple[str, ...], force: bool):
     from sedbench import plan, runner
 
     runs, teachers = runner.pending_work(bench, methods, seeds, plugins, force)
-    est = plan.estimate(bench.config, student_runs=runs, teachers=teachers, jobs=jobs, device=bench.device,
-                        cache_root=bench.cache_root, results_root=bench.results_root)
+    return plan.estimate(bench.config, student_runs=runs, teachers=teachers, jobs=jobs, device=bench.device,
+                         cache_root=bench.cache_root, results_root=bench.results_root)
+
+
+def _print_estimate(bench, methods: list[str], seeds: list[int], jobs: int, plugins: tuple[str, ...],
+                    force: bool) -> None:
+    """Time and disk this run needs on this machine; a one-line error when the disk is too small."""
+    from sedbench import plan
+
+    est = _estimate(bench, methods, seeds, jobs, plugins, force)
     plan.print_estimate(est, console)
     est.check_disk()
+
+
+def _print_expected_time(bench, methods: list[str], seeds: list[int], jobs: int, plugins: tuple[str, ...],
+                         force: bool) -> None:
+    """Before a real run, one line of how long it will take here (a quick profile on 2 cores takes hours)."""
+    from sedbench import plan
+
+    est = _estimate(bench, methods, seeds, jobs, plugins, force)
+    if est.total_seconds >= 60:
+        busy = " (timed on a busy machine: too long)" if any("busy" in n for n in est.notes) else ""
+        console.print(f"expected on this machine: about {plan.duration(est.total_seconds)}{busy}; "
+                      "`--dry-run` shows the stages", highlight=False, soft_wrap=True)
 
 
 def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[str, ...]) -> None:
@@ -757,6 +776,15 @@ def report_cmd(out: Path | None, reference: str | None, resamples: int, results:
     console.print(f"report: {path}", highlight=False, soft_wrap=True)
 
 
+def _exit_interrupted(cause: BaseException | None) -> None:
+    """Ctrl-C exits 130, SIGTERM (sedbench.errors.Terminated) 143, each saying which it was."""
+    from sedbench.errors import Terminated
+
+    terminated = isinstance(cause, Terminated)
+    err_console.print("terminated (SIGTERM)" if terminated else "interrupted")
+    sys.exit(143 if terminated else 130)
+
+
 def main() -> None:
     """Console-script entry point."""
     from sedbench.report.console import one_line_warnings
@@ -770,11 +798,7 @@ def main() -> None:
         # Commands may return an int exit code (e.g. `run` returns 1 when a run failed).
         rc = cli.main(standalone_mode=False)
     except click.exceptions.Abort as exc:  # click turns KeyboardInterrupt (and our SIGTERM) into Abort
-        from sedbench.errors import Terminated
-
-        terminated = isinstance(exc.__context__, Terminated)
-        err_console.print("terminated (SIGTERM)" if terminated else "aborted")
-        sys.exit(143 if terminated else 130)
+        _exit_interrupted(exc.__context__)
     except click.ClickException as exc:
         if debug:
             raise
@@ -783,11 +807,7 @@ def main() -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt as exc:
-        from sedbench.errors import Terminated
-
-        terminated = isinstance(exc, Terminated)
-        err_console.print("terminated (SIGTERM)" if terminated else "interrupted")
-        sys.exit(143 if terminated else 130)
+        _exit_interrupted(exc)
     sys.exit(rc if isinstance(rc, int) else 0)
 
 

@@ -2,8 +2,8 @@
 
 codecarbon reads the CPU's power counters (Intel RAPL) and NVIDIA's NVML where the machine exposes
 them; elsewhere (most VMs, AMD without RAPL access) it estimates CPU power as the CPU's TDP times
-the process's load, plus RAM power from its size. The record says which: ``energy_source`` is
-``measured`` only when every device it counted came from a counter.
+the process's load. RAM power is always modelled from its size. The record says which:
+``energy_source`` is ``measured`` only when the CPU (and GPU) readings came from counters.
 """
 
 from __future__ import annotations

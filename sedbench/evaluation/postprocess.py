@@ -23,10 +23,16 @@ def median_frames(median_filter_s: float, frame_hop_s: float) -> int:
     return frames if frames % 2 else frames - 1
 
 
+# what every version before ``postprocess.median_filter_s`` applied, whatever the frame rate
+LEGACY_MEDIAN_FRAMES = 7
+
+
 def profile_median_frames(config: dict, frame_hop_s: float) -> int:
-    """The median filter a profile (or a run's recorded config) asks for, in frames."""
-    seconds = (config.get("postprocess") or {}).get("median_filter_s", DESED_MEDIAN_S)
-    return median_frames(float(seconds), frame_hop_s)
+    """The median filter a profile (or a run's recorded config) asks for, in frames. A config without
+    ``postprocess.median_filter_s`` (a run recorded before it existed) gets the 7 frames it was scored
+    with, so re-scoring an old run (``evaluate --data``, ``predict``) post-processes it as it was."""
+    seconds = (config.get("postprocess") or {}).get("median_filter_s")
+    return LEGACY_MEDIAN_FRAMES if seconds is None else median_frames(float(seconds), frame_hop_s)
 
 
 def smooth(frame_probs: np.ndarray, median_window: int = 7) -> np.ndarray:

@@ -18,8 +18,10 @@ def test_median_frames_keeps_the_seconds(seconds, hop, frames):
     assert median_frames(seconds, hop) == frames
 
 
-def test_a_profile_without_the_key_gets_desed_seconds():
-    assert profile_median_frames({}, 0.064) == 7 and profile_median_frames({}, 0.128) == 3
+def test_a_config_without_the_key_gets_the_seven_frames_it_was_scored_with():
+    # a run recorded before postprocess.median_filter_s existed was scored with 7 frames at any rate
+    assert profile_median_frames({}, 0.064) == 7 and profile_median_frames({}, 0.128) == 7
+    assert profile_median_frames({"postprocess": {"median_filter_s": DESED_MEDIAN_S}}, 0.128) == 3
     assert profile_median_frames({"postprocess": {"median_filter_s": 0.0}}, 0.128) == 1
 
 
