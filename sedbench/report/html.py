@@ -28,7 +28,14 @@ from sedbench.evaluation.metrics import METRICS
 from sedbench.io import atomic_write_text
 from sedbench.report import plots
 from sedbench.report.costs import read_run_record, teacher_seconds_from_timings, teachers_table, training_costs
-from sedbench.report.tables import _duration, _si, comparison_family, comparison_table, controls_of, display_cells
+from sedbench.report.tables import (
+    comparison_family,
+    comparison_table,
+    controls_of,
+    display_cells,
+    format_duration,
+    format_si,
+)
 from sedbench.results import load, select_comparable
 
 TEMPLATE = "report.html.j2"
@@ -323,11 +330,12 @@ def _e(value) -> str:  # kWh of a CPU run are 1e-3..1e-1: three significant digi
 
 
 def _costs_table(costs: pd.DataFrame) -> Table:
-    cols = [("train_s", "Student training", _duration), ("teacher_s", "Teachers' training", _duration),
-            ("train_total_s", "Whole training cost", _duration), ("energy_kwh", "Student energy (kWh)", _e),
+    cols = [("train_s", "Student training", format_duration), ("teacher_s", "Teachers' training", format_duration),
+            ("train_total_s", "Whole training cost", format_duration), ("energy_kwh", "Student energy (kWh)", _e),
             ("energy_total_kwh", "Energy with teachers (kWh)", _e),
-            ("params", "Deployed params", _si), ("params_all_models", "Params of all deployed models", _si),
-            ("macs", "MACs", _si), ("latency_cpu_1t_ms", "CPU latency (1 thread)", lambda v: _num(v, "{:.2f} ms"))]
+            ("params", "Deployed params", format_si), ("params_all_models", "Params of all deployed models", format_si),
+            ("macs", "MACs", format_si),
+            ("latency_cpu_1t_ms", "CPU latency (1 thread)", lambda v: _num(v, "{:.2f} ms"))]
     cols = [c for c in cols if c[0] in costs and pd.to_numeric(costs[c[0]], errors="coerce").notna().any()]
     numeric = {c: pd.to_numeric(costs[c], errors="coerce") for c, _, _ in cols}
     agg = pd.DataFrame(numeric).groupby(costs["method"]).mean()
@@ -340,8 +348,8 @@ def _costs_table(costs: pd.DataFrame) -> Table:
 
 
 def _teachers_table(teachers: pd.DataFrame) -> Table:
-    rows = [[html.escape(str(r.teacher)), html.escape(str(r.model or "–")), _si(r.params), _f3(r.psds1),
-             _f3(r.psds2), _duration(r.train_s), html.escape(r.used_by)] for r in teachers.itertuples()]
+    rows = [[html.escape(str(r.teacher)), html.escape(str(r.model or "–")), format_si(r.params), _f3(r.psds1),
+             _f3(r.psds2), format_duration(r.train_s), html.escape(r.used_by)] for r in teachers.itertuples()]
     return Table(["Teacher", "Model", "Params", "Validation PSDS1", "Validation PSDS2", "Training time",
                   "Read by"], rows, left=(0, 1, 6))
 
@@ -363,9 +371,9 @@ def _matrix_table(group: pd.DataFrame) -> Table:
             parts = [f'<span class="{css}">{html.escape(status)}</span>']
             train, ev = r.get("train_s"), r.get("eval_s")
             if not _missing(train):
-                parts.append(f"train {_duration(train)}")
+                parts.append(f"train {format_duration(train)}")
             if not _missing(ev):
-                parts.append(f"eval {_duration(ev)}")
+                parts.append(f"eval {format_duration(ev)}")
             cells.append("<br>".join(parts))
         rows.append(cells)
     return Table(head, rows, left=tuple(range(len(head))))
@@ -381,7 +389,7 @@ def _stages_table(timings: dict[str, Any]) -> Table | None:
     stages = timings.get("stages") if isinstance(timings, dict) else None
     if not stages:
         return None
-    rows = [[html.escape(str(s.get("stage"))), _duration(s.get("seconds"))]
+    rows = [[html.escape(str(s.get("stage"))), format_duration(s.get("seconds"))]
             for s in sorted(stages, key=lambda s: -(s.get("seconds") or 0))]
     return Table(["Stage", "Wall time"], rows)
 

@@ -678,15 +678,15 @@ def display_cells(table: pd.DataFrame, bold: Callable[[str], str], escape: Calla
             ("eval-set p_adj", lambda r: _p(r["clip_p_holm"]), None, True),
         ]
     cols += [
-        ("Params", lambda r: _si(r["params"]), "params", False),
-        ("MACs", lambda r: _si(r["macs"]), "macs", False),
+        ("Params", lambda r: format_si(r["params"]), "params", False),
+        ("MACs", lambda r: format_si(r["macs"]), "macs", False),
         (
             "CPU latency (1 thread)",
             lambda r: _num(r["latency_cpu_1t_ms"], "{:.2f} ms"),
             "latency_cpu_1t_ms",
             False,
         ),
-        ("Train time", lambda r: _duration(r["train_s"]), "train_s", False),
+        ("Train time", lambda r: format_duration(r["train_s"]), "train_s", False),
     ]
     records = table.to_dict("records")
     best = {}
@@ -719,7 +719,7 @@ def _seeds(n) -> str:
 
 def _fmt_metric(v: float, metric: str) -> str:
     if abs(v) >= 1000:
-        return _si(v)
+        return format_si(v)
     return f"{v:.3f}" if abs(v) < 10 else f"{v:.2f}"
 
 
@@ -750,7 +750,8 @@ def _num(v, fmt: str) -> str:
     return "–" if _missing(v) else fmt.format(v)
 
 
-def _si(v) -> str:
+def format_si(v) -> str:
+    """A count with an SI suffix (341k, 1.02M); "–" when missing."""
     if _missing(v):
         return "–"
     for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
@@ -759,7 +760,8 @@ def _si(v) -> str:
     return f"{v:.3g}"
 
 
-def _duration(s) -> str:
+def format_duration(s) -> str:
+    """Seconds as s / min / h, whichever reads best; "–" when missing."""
     if _missing(s):
         return "–"
     if s < 60:
