@@ -410,12 +410,17 @@ def _evaluate_on_data(target: Path, data: Path, split: str, name: str | None, ca
         if as_json:
             console.print_json(json.dumps({str(r.run_dir): r.metrics for r in runs}))
         elif runs:
-            table = Table(title=f"{target} on {runs[0].name}: {len(runs)} run(s)")
-            for col in ("run", "psds1", "psds2", "intersection_f1", "weak_map"):
-                table.add_column(col, justify="left" if col == "run" else "right")
+            # method and seed name a run (its folder path is too long for a terminal); each metric on
+            # the new set sits beside the run's own eval figure, which is the comparison people want
+            table = Table(title=f"{target} on {runs[0].name}: {len(runs)} run(s) (own eval in brackets)")
+            metrics = ("psds1", "psds2", "intersection_f1", "weak_map")
+            for col in ("method", "seed", *metrics):
+                table.add_column(col, justify="left" if col == "method" else "right", no_wrap=True)
             for r in runs:
-                table.add_row(str(r.run_dir), *[_fmt4(r.metrics.get(m)) for m in
-                                                ("psds1", "psds2", "intersection_f1", "weak_map")])
+                record = read_record(r.run_dir)
+                own = record.get("metrics") or {}
+                table.add_row(str(record.get("method", r.run_dir)), str(record.get("seed", "–")),
+                              *[f"{_fmt4(r.metrics.get(m))} ({_fmt4(own.get(m))})" for m in metrics])
             console.print(table)
     for note in notes:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
