@@ -539,6 +539,12 @@ def _print_teachers(bench) -> None:
         console.print(f"{row['teacher']}: {row['note']}", highlight=False, soft_wrap=True)
     for name in df.loc[df["trained"], "teacher"] if len(df) else []:
         info = read_teacher_info(teacher_dir(bench, name))
+        history = info["validation"].get("history") or []
+        if history:  # the selection score by step: [primary criterion, tie-breaker] or one number
+            first = [h["val_score"][0] if isinstance(h["val_score"], list) else h["val_score"] for h in history]
+            console.print(f"{name} validation score by step: " + ", ".join(
+                f"{h['step']} {v:.3f}" for h, v in zip(history, first, strict=True))
+                + f" (kept step {info['validation'].get('best_step')})", highlight=False)
         per_class = info["validation"].get("per_class_psds1", {})
         if per_class:
             console.print(f"{name} per-class PSDS1: " + ", ".join(

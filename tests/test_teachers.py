@@ -66,6 +66,8 @@ def test_teachers_list_cli(tiny_bench, tiny_teachers):
                                       "--set", f"data.root={tiny_bench.config['data']['root']}"])
     assert result.exit_code == 0, result.output
     assert "transformer" in result.output and "yes" in result.output
+    # the validation curve, so a reader sees how many steps a teacher needed
+    assert "transformer validation score by step:" in result.output and "(kept step " in result.output
 
 
 def test_teacher_batch_refuses_missing_outputs():

@@ -242,7 +242,10 @@ def _train_teacher(bench: Benchmark, name: str, path: Path, progress, run_seed: 
     model = result.partitions[0].deployed.net
     arrays = teacher_outputs(bench, model)
     info = TeacherInfo(
-        name=name, model=model_name, key=path.name.removeprefix(f"{name}-"), validation=result.validation,
+        name=name, model=model_name, key=path.name.removeprefix(f"{name}-"),
+        # the validation curve says how many steps a teacher needs to pull clear of its students
+        validation={**result.validation, "best_step": result.partitions[0].best_step,
+                    "history": result.partitions[0].history},
         embedding_dim=int(arrays["embedding"].shape[-1]) if "embedding" in arrays else None,
         params=sum(p.numel() for p in model.parameters()), train_s=result.train_s,
         execution=dict(bench.execution), **energy,
