@@ -24,7 +24,7 @@ from sedbench.io import atomic_write_text
 from sedbench.report import plots
 from sedbench.report.costs import teacher_seconds_from_timings, training_costs
 from sedbench.report.tables import comparison_family, comparison_tables, controls_of, render
-from sedbench.results import load
+from sedbench.results import find_timings, load, select_comparable
 from sedbench.teachers import teachers_table
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -63,6 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--results", default="results")
+    parser.add_argument("--hash", default=None, help="settings hash (prefix) of the group [default: the newest]")
     parser.add_argument("--readme", default="README.md")
     parser.add_argument("--wall-s", type=float, default=None, help="measured wall time of the whole command")
     parser.add_argument("--command", default="sedbench run --methods all --jobs 2")
@@ -71,8 +72,14 @@ def main() -> None:
                         help="markdown from `python benchmarks/calibrate.py --markdown` to include")
     args = parser.parse_args()
 
+    # one settings group (the newest with complete runs, or --hash): records of other settings
+    # coexist in the folder and are never mixed into the README's tables
+    runs, notes = select_comparable(load(args.results, benchmark=args.profile), args.profile, args.hash)
+    for note in notes:
+        print(f"note: {note}")
+    group = runs["benchmark_hash"].iloc[0]
     df = load(args.results, benchmark=args.profile)
-    runs = df[df["status"] == "complete"]
+    df = df[df["benchmark_hash"] == group]
     n_seeds = int(runs.groupby("method")["seed"].nunique().min())
     # the four tables are rendered together: one Holm family over all their comparisons
     against = ("reference", "control") if controls_of(runs) else ("reference",)
@@ -91,7 +98,9 @@ def main() -> None:
                         plots.forest(family[family["metric"] == "psds1"], img / f"{args.profile}-forest-psds1.png",
                                      family_note=f"p_adj: paired t-test over seeds, Holm over the "
                                      f"{family.attrs['family_size']} comparisons of the four results tables")))
-    timings_path = Path(args.results) / args.profile / "timings.json"
+    timings_path = find_timings(args.results, args.profile, group)
+    if timings_path is None:
+        raise SystemExit(f"no stage timings of group {group} under {args.results}: `sedbench run` writes them")
     teacher_s = teacher_seconds_from_timings(timings_path)
     costs = training_costs(runs, teacher_s).groupby("method")["train_total_s"].mean().dropna()
     if len(costs) > 1 and not plots.single_valued(costs.tolist()):
@@ -157,7 +166,7 @@ def main() -> None:
             else []
         ),
         "",
-        "Slowest stages (seconds, from `results/<profile>/timings.json`; `python benchmarks/stages.py "
+        "Slowest stages (seconds, from `results/<profile>/<hash>/timings/`; `python benchmarks/stages.py "
         "--from-results` prints all):",
         "",
         "| stage | seconds |",

@@ -1,7 +1,7 @@
 """Where the time of a benchmark goes: the run matrix timed stage by stage.
 
 Runs `sedbench run` for a profile (or, with --from-results, only reads the timings that an earlier
-run wrote to results/<profile>/timings.json) and prints data, features, each teacher, each
+run wrote to results/<profile>/<hash>/timings/) and prints data, features, each teacher, each
 method's training, evaluation and complexity measurement, and the table, slowest first.
 
     python benchmarks/stages.py --profile quick --seeds 1 --jobs 2
@@ -15,7 +15,8 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+from sedbench.results import find_timings
 
 
 def main() -> None:
@@ -25,8 +26,8 @@ def main() -> None:
     parser.add_argument("--jobs", default="2")
     parser.add_argument("--results", default="results")
     parser.add_argument("--from-results", action="store_true", help="only print the stored timings")
+    parser.add_argument("--hash", default=None, help="settings group (hash) [default: the newest]")
     args = parser.parse_args()
-    timings_file = Path(args.results) / args.profile / "timings.json"
     table_s = None
     if not args.from_results:
         cmd = [sys.executable, "-m", "sedbench.cli", "run", "--methods", "all", "--profile", args.profile,
@@ -39,6 +40,9 @@ def main() -> None:
                         "--benchmark", args.profile], check=False)
         table_s = time.perf_counter() - start
         print(f"\nwhole matrix: {total:.0f} s wall; table: {table_s:.1f} s")
+    timings_file = find_timings(args.results, args.profile, args.hash)
+    if timings_file is None:
+        raise SystemExit(f"no stage timings of profile {args.profile} under {args.results}: `sedbench run` writes them")
     timings = json.loads(timings_file.read_text())
     stages = timings["stages"] + ([{"stage": "table", "seconds": table_s}] if table_s is not None else [])
     print(f"\nstages of profile {args.profile} ({timings['jobs']} job(s), {timings['device']}), slowest first:")

@@ -73,6 +73,48 @@ def write_record(run_dir: str | os.PathLike, record: dict) -> Path:
     return atomic_write_json(Path(run_dir) / RECORD_FILE, record)
 
 
+TIMINGS_DIR = "timings"
+
+
+def write_timings(results_root: str | os.PathLike, benchmark: str, benchmark_hash: str,
+                  timings: dict[str, Any]) -> Path:
+    """Keep one `sedbench run`'s stage timings beside its settings group, never over another run's.
+
+    Each run writes ``<results>/<benchmark>/<hash>/timings/<UTC start>-<pid>.json``: a later resume
+    (everything cached, seconds long) or a run of other settings cannot erase the stage table of
+    the run that trained the matrix.
+    """
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")  # sorts in time order
+    path = Path(results_root) / benchmark / benchmark_hash / TIMINGS_DIR / f"{stamp}-{os.getpid()}.json"
+    return atomic_write_json(path, timings)
+
+
+def find_timings(results_root: str | os.PathLike, benchmark: str, benchmark_hash: str | None = None,
+                 *, trained: bool = True) -> Path | None:
+    """The stage timings of one settings group's latest `sedbench run` (the newest group's without
+    ``benchmark_hash``). ``trained``: prefer the latest run that trained something (a resume that
+    found everything cached has no training stage), else the latest of all. Falls back to the
+    per-benchmark ``timings.json`` older versions wrote, overwritten by each run."""
+    root = Path(results_root) / benchmark
+    groups = [root / benchmark_hash] if benchmark_hash else sorted(
+        (d for d in root.glob("*") if (d / TIMINGS_DIR).is_dir()), key=lambda d: (d / TIMINGS_DIR).stat().st_mtime)
+    files = sorted((groups[-1] / TIMINGS_DIR).glob("*.json")) if groups else []
+    if trained:
+        files = [f for f in files if _trained_anything(f)] or files
+    if files:
+        return files[-1]
+    legacy = root / "timings.json"
+    return legacy if legacy.is_file() else None
+
+
+def _trained_anything(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return bool(data.get("pairs_trained") or data.get("teachers_trained"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def read_record(run_dir: str | os.PathLike) -> dict:
     path = Path(run_dir)
     if path.is_dir():

@@ -485,7 +485,8 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                plugins: tuple[str, ...] = (), console=None) -> list[dict[str, Any]]:
     """Data -> features -> teachers -> every (method, seed); returns one summary per pair.
 
-    Wall time per stage goes to ``results/<benchmark>/timings.json`` (benchmarks/stages.py prints it).
+    Wall time per stage goes to ``results/<benchmark>/<hash>/timings/`` (``results.write_timings``; one
+    file per run, benchmarks/stages.py prints the latest).
     """
     from rich.progress import (
         BarColumn,
@@ -496,7 +497,6 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
         TimeRemainingColumn,
     )
 
-    from sedbench.io import atomic_write_json
     from sedbench.plan import estimate
 
     # before anything is written: a full disk should stop the run now, not after the data
@@ -582,7 +582,9 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                     summaries.append({**{k: record.get(k) for k in SUMMARY_KEYS}, "waited": True})
                     progress.advance(overall)
             stage("runs (wall)", t)
-    for summary in summaries:
+    for summary in summaries:  # the pairs trained by this run (a cached pair's time belongs to its own run)
+        if summary.get("skipped"):
+            continue
         out = Path(summary["run_dir"]) if summary.get("run_dir") else None
         if out is not None and (out / "run.json").is_file():
             timings = results.read_record(out).get("timings", {})
@@ -590,9 +592,10 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                 if timings.get(part) is not None:
                     stages.append({"stage": f"{summary['method']} seed {summary['seed']} {part[:-2]}",
                                    "seconds": round(timings[part], 2)})
-    atomic_write_json(bench.results_root / bench.name / "timings.json",
-                      {"jobs": jobs, "executor": executor, "device": str(bench.device), "threads": bench.threads,
-                       "stages": stages})
+    results.write_timings(bench.results_root, bench.name, bench.benchmark_hash,
+                          {"jobs": jobs, "executor": executor, "device": str(bench.device), "threads": bench.threads,
+                           "methods": methods, "seeds": seeds, "teachers_trained": len(missing),
+                           "pairs_trained": sum(1 for s in summaries if not s.get("skipped")), "stages": stages})
     return summaries
 
 

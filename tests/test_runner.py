@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from sedbench import runner
+from sedbench import results, runner
 from sedbench.benchmark import Benchmark
 from sedbench.cli import cli
 from sedbench.errors import SedbenchError
@@ -99,9 +99,17 @@ def test_local_processes_train_missing_teachers_before_their_runs(tiny_bench, tm
     summaries = runner.run_matrix(bench, ["scratch", "vanilla"], [0], jobs=2)
     assert sorted(s["method"] for s in summaries) == ["scratch", "vanilla"]
     assert all(s["status"] == "complete" for s in summaries), summaries
-    timings = json.loads((tmp_path / "results" / bench.name / "timings.json").read_text())
+    first = results.find_timings(tmp_path / "results", bench.name, bench.benchmark_hash)
+    timings = json.loads(first.read_text())
     stages = [s["stage"] for s in timings["stages"]]
     assert "teacher cnn" in stages and "teachers and runs (wall)" in stages
+    assert timings["pairs_trained"] == 2 and timings["teachers_trained"] == 1
+    # a resume finds everything cached: its own timings file, and the trained run's stays the one reported
+    runner.run_matrix(bench, ["scratch", "vanilla"], [0], jobs=2)
+    files = sorted(first.parent.glob("*.json"))
+    assert len(files) == 2 and json.loads(first.read_text()) == timings
+    assert results.find_timings(tmp_path / "results", bench.name) == first
+    assert results.find_timings(tmp_path / "results", bench.name, trained=False) != first
 
 
 def test_ray_executor_runs_tiny_runs(tiny_bench, tiny_teachers, tmp_path):

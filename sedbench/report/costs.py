@@ -2,7 +2,7 @@
 
 A run record names the cached teachers its method used in ``teacher_info`` (name -> model, params,
 train_s, validation PSDS); older records have none, and then the teachers come from the method's
-parameters in the record's config and their times from the caller (``results/<bench>/timings.json``).
+parameters in the record's config and their times from the caller (``results.find_timings``).
 A teacher shared by several methods is counted in full for each of them: it is what a user who
 wanted only that one method would pay.
 """
@@ -98,7 +98,7 @@ def training_costs(runs: pd.DataFrame, teacher_seconds: Mapping[str, float] | No
 
 
 def teacher_seconds_from_timings(path: str | os.PathLike) -> dict[str, float]:
-    """Teacher name -> seconds from a ``timings.json`` written by ``sedbench run`` ({} if absent)."""
+    """Teacher name -> seconds from the stage timings ``sedbench run`` writes ({} if absent)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):

@@ -36,7 +36,7 @@ from sedbench.report.tables import (
     format_duration,
     format_si,
 )
-from sedbench.results import load, select_comparable
+from sedbench.results import find_timings, load, select_comparable
 
 TEMPLATE = "report.html.j2"
 # attrs of comparison_table that identify the table rather than say something about it
@@ -126,7 +126,7 @@ def report_context(
     methods = sorted(runs["method"].unique())
     if reference is None or reference not in methods:
         reference = "scratch" if "scratch" in methods else methods[0]
-    timings_path = _timings_path(results, bench)
+    timings_path = find_timings(results, bench, bench_hash)
     timings = _read_json(timings_path) if timings_path else {}
     teacher_s = teacher_seconds_from_timings(timings_path) if timings_path else {}
     single_seed = int(runs.groupby("method")["seed"].nunique().max()) < 2
@@ -418,14 +418,6 @@ def _environment(record: dict[str, Any], bench_hash: str) -> list[tuple[str, str
 
 
 # ----------------------------------------------------------------------------------------- helpers
-def _timings_path(results: Path, bench: str) -> Path | None:
-    direct = results / bench / "timings.json"
-    if direct.is_file():
-        return direct
-    found = sorted(p for p in results.rglob("timings.json") if bench in p.parts)
-    return found[0] if found else None
-
-
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
