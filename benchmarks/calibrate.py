@@ -21,6 +21,7 @@ covers the split draw, not the choice of these particular seeds: more seeds, a f
 from __future__ import annotations
 
 import argparse
+import math
 import subprocess
 import sys
 import tempfile
@@ -95,8 +96,11 @@ def calibrate(
             resampled = resampled_psds(stats, resamples, seed)
         except SedbenchError as exc:
             print(f"note: no clip-level tests ({exc})")
+    # random splits draw from few distinct ones: ordered halves of n seeds, times the n! seed pairings
+    distinct = math.comb(len(values), n) * math.comb(len(values) - n, n) * math.factorial(n)
     print(
         f"{method}, {metric}: {len(values)} seeds ({', '.join(str(int(s)) for s in runs['seed'])}), "
+        f"values {', '.join(f'{v:.3f}' for v in values)}; {distinct:,} distinct paired splits; "
         f"mean {values.mean():.4f}, sd {values.std(ddof=1):.4f}; two pseudo-methods of {n} seeds, "
         f"{splits:,} random splits, alpha {alpha}"
     )
@@ -107,10 +111,11 @@ def report(results: list[AAResult], markdown: bool = False) -> str:
     head = ["test", "called different", "rate", "95% CI (Clopper-Pearson)", "reading"]
     rows = []
     for r in results:
+        # the interval covers the split draw only: the reading is about these seeds, not the test in general
         if r.ci_high < r.alpha or r.ci_low <= r.alpha <= r.ci_high:
-            reading = f"calibrated (CI includes or lies below {r.alpha:.0%})"
+            reading = f"at or below {r.alpha:.0%} on these seeds"
         else:
-            reading = f"too liberal: calls one method different more often than {r.alpha:.0%}"
+            reading = f"above {r.alpha:.0%} on these seeds: calls one method different too often"
         rows.append(
             [r.test, f"{r.positives}/{r.trials}", f"{r.rate:.1%}", f"[{r.ci_low:.1%}, {r.ci_high:.1%}]", reading]
         )
