@@ -380,10 +380,15 @@ def _fmt4(value: float | None) -> str:
     return "–" if value is None else f"{value:.4f}"
 
 
+def _fmt3(value) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
 def _evaluate_on_data(target: Path, data: Path, split: str, name: str | None, cache: Path, device: str | None,
                       as_json: bool) -> None:
     import json
 
+    from rich import box
     from rich.table import Table
 
     from sedbench.evaluation.metrics import METRICS
@@ -412,15 +417,21 @@ def _evaluate_on_data(target: Path, data: Path, split: str, name: str | None, ca
         elif runs:
             # method and seed name a run (its folder path is too long for a terminal); each metric on
             # the new set sits beside the run's own eval figure, which is the comparison people want
-            table = Table(title=f"{target} on {runs[0].name}: {len(runs)} run(s) (own eval in brackets)")
-            metrics = ("psds1", "psds2", "intersection_f1", "weak_map")
-            for col in ("method", "seed", *metrics):
-                table.add_column(col, justify="left" if col == "method" else "right", no_wrap=True)
-            for r in runs:
-                record = read_record(r.run_dir)
+            # 3 decimals and short headers keep the table inside 80 columns, where rich would otherwise
+            # cut method names short
+            table = Table(title=f"{target} on {runs[0].name}: {len(runs)} run(s) (own eval in brackets)",
+                          box=box.SIMPLE_HEAD)
+            metrics = {"psds1": "PSDS1", "psds2": "PSDS2", "intersection_f1": "inter. F1", "weak_map": "clip mAP"}
+            records = [read_record(r.run_dir) for r in runs]
+            names = [str(rec.get("method", r.run_dir)) for rec, r in zip(records, runs, strict=True)]
+            table.add_column("method", no_wrap=True, min_width=max(len(n) for n in names))
+            table.add_column("seed", justify="right", no_wrap=True)
+            for header in metrics.values():
+                table.add_column(header, justify="right", no_wrap=True, min_width=len("0.000 (0.000)"))
+            for name, record, r in zip(names, records, runs, strict=True):
                 own = record.get("metrics") or {}
-                table.add_row(str(record.get("method", r.run_dir)), str(record.get("seed", "–")),
-                              *[f"{_fmt4(r.metrics.get(m))} ({_fmt4(own.get(m))})" for m in metrics])
+                table.add_row(name, str(record.get("seed", "–")),
+                              *[f"{_fmt3(r.metrics.get(m))} ({_fmt3(own.get(m))})" for m in metrics])
             console.print(table)
     for note in notes:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)

@@ -30,7 +30,7 @@ from sedbench.report import plots
 from sedbench.report.costs import read_run_record, teacher_seconds_from_timings, teachers_table, training_costs
 from sedbench.report.tables import (
     comparison_family,
-    comparison_table,
+    comparison_tables,
     controls_of,
     display_cells,
     format_duration,
@@ -136,18 +136,24 @@ def report_context(
     with tempfile.TemporaryDirectory(prefix="sedbench-report-") as tmp:
         draw = _Drawer(Path(tmp))
         sections = []
-        for metric in metrics or [m for m in METRICS if m in runs and pd.to_numeric(runs[m], errors="coerce")
-                                  .notna().any()]:
-            table = comparison_table(df, metric, reference, benchmark=bench, benchmark_hash=bench_hash,
-                                     bootstrap=single_seed and metric in ("psds1", "psds2"),
-                                     n_resamples=n_resamples)
+        shown = list(metrics or [m for m in METRICS if m in runs and pd.to_numeric(runs[m], errors="coerce")
+                                 .notna().any()])
+        # every comparison of every metric table on the page is one Holm family (the README does the
+        # same over its tables): a reader sees them together, so the verdicts must survive all of them
+        family = comparison_family(df, shown, reference, against=against, benchmark=bench,
+                                   benchmark_hash=bench_hash, n_resamples=n_resamples, clip=single_seed)
+        tables = comparison_tables(df, shown, reference, against=against, benchmark=bench, benchmark_hash=bench_hash,
+                                   bootstrap=single_seed, n_resamples=n_resamples, family=family)
+        for metric, table in zip(shown, tables, strict=True):
             section = _metric_section(table)
             section.figures.append(draw(f"forest-{metric}", f"Δ {section.label} vs {reference}",
-                                        "Each method's difference from the reference with its confidence "
-                                        "interval over seeds; filled red: Holm-adjusted p < 0.05.",
-                                        lambda path, m=metric: plots.forest(comparison_family(
-                                            df, m, reference, against=against, benchmark=bench,
-                                            benchmark_hash=bench_hash, n_resamples=n_resamples), path)))
+                                        "Each method's difference from the reference (and from its control) "
+                                        "with its confidence interval over seeds; filled: Holm-adjusted p < "
+                                        "0.05 over every comparison on this page.",
+                                        lambda path, m=metric: plots.forest(
+                                            family[family["metric"] == m], path,
+                                            family_note=f"p_adj: paired t-test over seeds, Holm over the "
+                                            f"{family.attrs['family_size']} comparisons of this report's tables")))
             sections.append(section)
         headline = sections[0].metric if sections else "psds1"
         cost_figures = _cost_figures(draw, df, runs, bench, bench_hash, headline, reference, teacher_s)

@@ -106,6 +106,7 @@ def table_comparisons(
     notes = notes if notes is not None else []
     methods = sorted(runs["method"].unique())
     comparisons: list[Comparison] = []
+    same_as_reference: set[str] = set()
     for metric in metrics:
         if pairwise:
             order = _by_mean(runs, metric)
@@ -125,15 +126,22 @@ def table_comparisons(
                 notes.append("these records carry no `control` column (older runs): no control comparisons")
             for m in methods:
                 c = controls.get(m)
-                if c and c in methods:
+                if c and c in methods and "reference" in against and c == reference:
+                    # the same test as "vs reference": counted once in Holm, shown in both columns
+                    same_as_reference.add(m)
+                elif c and c in methods:
                     comparisons.append(Comparison(metric, m, c, "control"))
                 elif c:
                     notes.append(f"{m}'s control {c} has no completed runs: `sedbench run --methods {c}`")
     out = compare(runs, comparisons, higher_is_better=lambda m: not lower_is_better(m), **options)
     notes += out.attrs.get("notes", [])
+    if same_as_reference:
+        notes.append(f"{', '.join(sorted(same_as_reference))}: the control is the reference ({reference}), so "
+                     "the comparison is made and counted in Holm once")
     out.attrs["notes"] = notes
     out.attrs["metrics"] = list(metrics)
     out.attrs["pairwise"] = pairwise
+    out.attrs["control_is_reference"] = sorted(same_as_reference)
     return out
 
 
@@ -208,9 +216,9 @@ def comparison_tables(
             effect=effect,
         )
         table.attrs["notes"] = notes + _explain(table, long, metrics, clip)
-        table.attrs["verdicts"] = [
+        table.attrs["verdicts"] = list(dict.fromkeys(  # a control that is the reference: one sentence
             v for col in ("verdict", "ctrl_verdict") if col in table for v in table[col] if isinstance(v, str)
-        ]
+        ))
         tables.append(table)
     return tables
 
@@ -288,8 +296,9 @@ def _wide(runs: pd.DataFrame, long: pd.DataFrame, metric: str, reference: str, c
             row[dst] = r[src] if r is not None else None
         row["sig"] = _sig(row["p_holm"], long.attrs.get("alpha", ALPHA))
         row["note"] = "reference" if method == reference else (r["note"] if r is not None else "")
-        if ctrl_rows:
-            c = ctrl_rows.get(method)
+        same = long.attrs.get("control_is_reference", [])
+        if ctrl_rows or same:
+            c = r if method in same else ctrl_rows.get(method)
             for src, dst in CTRL_COLUMNS.items():
                 row[dst] = c[src] if c is not None else None
         for col in COST_COLUMNS:
@@ -302,7 +311,7 @@ def _wide(runs: pd.DataFrame, long: pd.DataFrame, metric: str, reference: str, c
     order = ["method", "n", "mean", "std", "ci_low", "ci_high"]
     order += ["delta", "delta_ci_low", "delta_ci_high", "ci_method", "n_pairs", "sd_diff", "p", "p_holm", "sig"]
     order += ["p_wilcoxon", "p_wilcoxon_holm", "mde", "seeds_needed"]
-    if ctrl_rows:
+    if ctrl_rows or long.attrs.get("control_is_reference"):
         order += list(CTRL_COLUMNS.values())
     if clip:
         order += ["clip_delta", "clip_ci_low", "clip_ci_high", "clip_p", "clip_p_holm"]

@@ -154,7 +154,7 @@ def test_evaluate_cli_on_data(runs, tmp_path):
                                                             "--name", "again"])
     assert result.exit_code == 0, result.output
     assert "own eval in brackets" in result.output
-    row = next(line for line in result.output.splitlines() if "│ scratch " in line)
+    row = next(line for line in result.output.splitlines() if line.strip().startswith("scratch "))
     assert str(read_record(dirs["scratch"])["seed"]) in row and row.count("(") == 4
     result = CliRunner().invoke(cli, ["evaluate", str(dirs["scratch"]), "--split", "validation"])
     assert result.exit_code != 0 and "--data" in result.output

@@ -194,6 +194,22 @@ def test_against_control_and_holm_over_every_comparison_shown(results):
     assert any("no `control` column" in n for n in older.attrs["notes"])
 
 
+def test_a_control_that_is_the_reference_is_one_comparison(results):
+    """vanilla's control is scratch, the reference: one test, counted once in Holm, one verdict, and
+    shown in both column groups (an impostor that adds it twice doubles the family and p_adj)."""
+    df = load(results)
+    df["control"] = df["method"].map({"vanilla": "scratch"})
+    df["is_control"] = False
+    both = comparison_table(df, "psds1", against="reference,control").set_index("method")
+    reference_only = comparison_table(df, "psds1").set_index("method")
+    assert both.attrs["family_size"] == reference_only.attrs["family_size"]
+    assert both.loc["vanilla", "p_holm"] == pytest.approx(reference_only.loc["vanilla", "p_holm"])
+    assert both.loc["vanilla", "ctrl_p_holm"] == pytest.approx(both.loc["vanilla", "p_holm"])
+    assert both.loc["vanilla", "control"] == "scratch"
+    assert any("counted in Holm once" in n for n in both.attrs["notes"])
+    assert sum("vanilla" in v for v in both.attrs["verdicts"]) == 1
+
+
 def test_metrics_rendered_together_are_one_family(results):
     tables = comparison_tables(load(results), "psds1,psds2")
     assert [t.attrs["metric"] for t in tables] == ["psds1", "psds2"]
