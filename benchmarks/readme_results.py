@@ -83,12 +83,12 @@ def main() -> None:
 
     # one settings group (the newest with complete runs, or --hash): records of other settings
     # coexist in the folder and are never mixed into the README's tables
-    runs, notes = select_comparable(load(args.results, benchmark=args.profile), args.profile, args.hash)
+    everything = load(args.results, benchmark=args.profile)
+    runs, notes = select_comparable(everything, args.profile, args.hash)
     for note in notes:
         print(f"note: {note}")
     group = runs["benchmark_hash"].iloc[0]
-    df = load(args.results, benchmark=args.profile)
-    df = df[df["benchmark_hash"] == group]
+    df = everything[everything["benchmark_hash"] == group]
     n_seeds = int(runs.groupby("method")["seed"].nunique().min())
     # the four tables are rendered together: one Holm family over all their comparisons
     against = ("reference", "control") if controls_of(runs) else ("reference",)

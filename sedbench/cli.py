@@ -370,18 +370,14 @@ def evaluate_cmd(run_dir: Path, which: str | None, update: bool, as_json: bool, 
     for name, value in metrics.items():
         if not isinstance(value, dict):
             old = stored.get(name)
-            table.add_row(name, _fmt4(value), _fmt4(old))
+            table.add_row(name, _fmt(value), _fmt(old))
     console.print(table)
     if update:
         console.print(f"updated {run_dir / RECORD_FILE}")
 
 
-def _fmt4(value: float | None) -> str:
-    return "–" if value is None else f"{value:.4f}"
-
-
-def _fmt3(value) -> str:
-    return "–" if value is None else f"{value:.3f}"
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
 
 
 def _evaluate_on_data(target: Path, data: Path, split: str, name: str | None, cache: Path, device: str | None,
@@ -393,19 +389,19 @@ def _evaluate_on_data(target: Path, data: Path, split: str, name: str | None, ca
 
     from sedbench.evaluation.metrics import METRICS
     from sedbench.evaluation.ondata import evaluate_on_data, evaluate_results
-    from sedbench.results import RECORD_FILE, read_record
+    from sedbench.results import RECORD_FILE
 
     if (target / RECORD_FILE).is_file():
         result = evaluate_on_data(target, data, split, name=name, cache_root=cache, device=device)
         if as_json:
             console.print_json(json.dumps(result.metrics))
             return
-        own = read_record(target).get("metrics") or {}
+        own = result.record.get("metrics") or {}
         table = Table(title=f"{target} on {result.name}")
         for col in ("metric", result.name, "own eval"):
             table.add_column(col, justify="left" if col == "metric" else "right")
         for metric in METRICS:
-            table.add_row(metric, _fmt4(result.metrics.get(metric)), _fmt4(own.get(metric)))
+            table.add_row(metric, _fmt(result.metrics.get(metric)), _fmt(own.get(metric)))
         console.print(table)
         runs, skipped, notes = [result], [], result.notes
     else:
@@ -422,16 +418,15 @@ def _evaluate_on_data(target: Path, data: Path, split: str, name: str | None, ca
             table = Table(title=f"{target} on {runs[0].name}: {len(runs)} run(s) (own eval in brackets)",
                           box=box.SIMPLE_HEAD)
             metrics = {"psds1": "PSDS1", "psds2": "PSDS2", "intersection_f1": "inter. F1", "weak_map": "clip mAP"}
-            records = [read_record(r.run_dir) for r in runs]
-            names = [str(rec.get("method", r.run_dir)) for rec, r in zip(records, runs, strict=True)]
+            names = [str(r.record.get("method", r.run_dir)) for r in runs]
             table.add_column("method", no_wrap=True, min_width=max(len(n) for n in names))
             table.add_column("seed", justify="right", no_wrap=True)
             for header in metrics.values():
                 table.add_column(header, justify="right", no_wrap=True, min_width=len("0.000 (0.000)"))
-            for name, record, r in zip(names, records, runs, strict=True):
-                own = record.get("metrics") or {}
-                table.add_row(name, str(record.get("seed", "–")),
-                              *[f"{_fmt3(r.metrics.get(m))} ({_fmt3(own.get(m))})" for m in metrics])
+            for name, r in zip(names, runs, strict=True):
+                own = r.record.get("metrics") or {}
+                table.add_row(name, str(r.record.get("seed", "–")),
+                              *[f"{_fmt(r.metrics.get(m), 3)} ({_fmt(own.get(m), 3)})" for m in metrics])
             console.print(table)
     for note in notes:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)

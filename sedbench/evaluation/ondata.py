@@ -41,6 +41,7 @@ class DataEvaluation:
     out_dir: Path
     metrics: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    record: dict[str, Any] = field(default_factory=dict)  # the run's own record (method, seed, its metrics)
 
 
 def evaluation_name(dataset: Any, split: str) -> str:
@@ -131,7 +132,7 @@ def evaluate_on_data(run_dir: str | os.PathLike, data: Any, split: str = "eval",
         "run": {k: record.get(k) for k in ("benchmark", "benchmark_hash", "config_hash", "method", "seed")},
         "evaluated": now_iso(),
     })
-    return DataEvaluation(Path(run_dir), name, out, metrics, notes)
+    return DataEvaluation(Path(run_dir), name, out, metrics, notes, record)
 
 
 def _rescore_long_clips(detector: Any, dataset: Any, split: str, evaldata: Any, scores: dict, clips: np.ndarray
