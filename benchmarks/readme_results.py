@@ -24,7 +24,7 @@ from sedbench.io import atomic_write_text
 from sedbench.report import plots
 from sedbench.report.costs import teacher_seconds_from_timings, training_costs
 from sedbench.report.tables import comparison_family, comparison_tables, controls_of, render
-from sedbench.results import find_timings, load, select_comparable
+from sedbench.results import group_stages, group_timings, load, select_comparable
 from sedbench.teachers import teachers_table
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -68,14 +68,43 @@ def what_the_wall_holds(timings: dict) -> str:
     return f"{teachers}; the data and features were already on disk"
 
 
+def wall_seconds(timings: dict) -> float | None:
+    """One command's wall time from its stages: data, features, then teachers and runs (one stage with
+    --jobs > 1, two in sequence otherwise)."""
+    seconds = {s["stage"]: s["seconds"] for s in timings.get("stages", [])}
+    walls = [v for k, v in seconds.items() if k.endswith("(wall)")]
+    return sum(walls) + seconds.get("data", 0.0) + seconds.get("features", 0.0) if walls else None
+
+
+def commands_sentence(all_timings: list[dict], profile: str, fallback: str, wall_s: float | None) -> str:
+    """Which `sedbench run` commands built the group, each with its wall time and what that held.
+
+    A group is often built by several commands (methods added later reuse the cached teachers);
+    ``fallback``/``wall_s`` stand in for a command whose timings predate the recorded methods/seeds."""
+    parts = []
+    for timings in all_timings:
+        if timings.get("methods"):
+            seeds = ",".join(str(s) for s in timings.get("seeds", []))
+            command = f"sedbench run --profile {profile} --methods {','.join(timings['methods'])} --seeds {seeds} " \
+                      f"--jobs {timings.get('jobs', 1)}"
+            wall = wall_seconds(timings)
+        else:
+            command, wall = fallback, wall_s if wall_s is not None else wall_seconds(timings)
+        held = f": {wall / 60:.1f} minutes wall, {what_the_wall_holds(timings)}" if wall else ""
+        parts.append(f"`{command}`{held}")
+    return ("; then ".join(parts) + ".") if parts else f"`{fallback}`."
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--results", default="results")
     parser.add_argument("--hash", default=None, help="settings hash (prefix) of the group [default: the newest]")
     parser.add_argument("--readme", default="README.md")
-    parser.add_argument("--wall-s", type=float, default=None, help="measured wall time of the whole command")
-    parser.add_argument("--command", default="sedbench run --methods all --jobs 2")
+    parser.add_argument("--wall-s", type=float, default=None,
+                        help="wall time of a command whose timings do not record it (older versions)")
+    parser.add_argument("--command", default="sedbench run --methods all --jobs 2",
+                        help="the command, where its timings do not record methods and seeds (older versions)")
     parser.add_argument("--resamples", type=int, default=10_000, help="hierarchical bootstrap resamples")
     parser.add_argument("--calibration", type=Path, default=None,
                         help="markdown from `python benchmarks/calibrate.py --markdown` to include")
@@ -107,31 +136,34 @@ def main() -> None:
                         plots.forest(family[family["metric"] == "psds1"], img / f"{args.profile}-forest-psds1.png",
                                      family_note=f"p_adj: paired t-test over seeds, Holm over the "
                                      f"{family.attrs['family_size']} comparisons of the four results tables")))
-    timings_path = find_timings(args.results, args.profile, group)
-    if timings_path is None:
+    timings_paths = group_timings(args.results, args.profile, group)
+    if not timings_paths:
         raise SystemExit(f"no stage timings of group {group} under {args.results}: `sedbench run` writes them")
-    teacher_s = teacher_seconds_from_timings(timings_path)
+    all_timings = [json.loads(p.read_text()) for p in timings_paths]
+    teacher_s = teacher_seconds_from_timings(timings_paths)
     costs = training_costs(runs, teacher_s).groupby("method")["train_total_s"].mean().dropna()
     if len(costs) > 1 and not plots.single_valued(costs.tolist()):
         figures.append(("PSDS1 against the whole training cost (the student plus the teachers it reads)",
                         plots.pareto(df, img / f"{args.profile}-psds1-training-cost.png", "psds1", "train",
                                      benchmark=args.profile, teacher_seconds=teacher_s)))
-    timings = json.loads(timings_path.read_text())
+    timings = all_timings[-1]
     # teachers are keyed by the thread count they were trained with: the run's
     bench = Benchmark.from_profile(args.profile, results_root=args.results, progress=False,
                                    threads=timings.get("threads"))
     teachers = teachers_table(bench)
     teachers = teachers[teachers["trained"]][["teacher", "model", "params", "psds1", "psds2", "train_s"]]
     env = json.loads((Path(runs.iloc[0]["run_dir"]) / "run.json").read_text())["environment"]
-    stages = sorted(timings["stages"], key=lambda r: -r["seconds"])[:8]
+    # the slowest stages over every command of the group (each command's wall row says which)
+    stages = sorted(group_stages(timings_paths), key=lambda r: -r["seconds"])[: 8 + len(all_timings)]
 
     lines = [
         START,
         f"## Results: profile `{args.profile}` (generated by `benchmarks/readme_results.py`)",
         "",
-        f"`{args.command}` on {env.get('cpu_count', '?')} CPU cores ({platform.machine()}, "
-        f"torch {env.get('torch')}, device {timings['device']}, {timings['jobs']} job(s))"
-        + (f": {args.wall_s / 60:.1f} minutes wall, {what_the_wall_holds(timings)}." if args.wall_s else "."),
+        f"On {env.get('cpu_count', '?')} CPU cores ({platform.machine()}, torch {env.get('torch')}, device "
+        f"{timings['device']}, {timings['jobs']} job(s)), "
+        + ("built by " if len(all_timings) > 1 else "")
+        + commands_sentence(all_timings, args.profile, args.command, args.wall_s),
         "",
         f"Seeds are the replicates: {n_seeds} or more per method. Each delta is the mean paired difference "
         "over seeds (method minus `scratch`, or minus the method's control), with its 95 % CI from a "

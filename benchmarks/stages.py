@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from sedbench.results import find_timings
+from sedbench.results import group_stages, group_timings
 
 
 def main() -> None:
@@ -40,11 +40,14 @@ def main() -> None:
                         "--benchmark", args.profile], check=False)
         table_s = time.perf_counter() - start
         print(f"\nwhole matrix: {total:.0f} s wall; table: {table_s:.1f} s")
-    timings_file = find_timings(args.results, args.profile, args.hash)
-    if timings_file is None:
+    # --from-results: every command that built the group (methods added later are their own command)
+    files = group_timings(args.results, args.profile, args.hash)
+    if not args.from_results:
+        files = files[-1:]
+    if not files:
         raise SystemExit(f"no stage timings of profile {args.profile} under {args.results}: `sedbench run` writes them")
-    timings = json.loads(timings_file.read_text())
-    stages = timings["stages"] + ([{"stage": "table", "seconds": table_s}] if table_s is not None else [])
+    timings = json.loads(files[-1].read_text())
+    stages = group_stages(files) + ([{"stage": "table", "seconds": table_s}] if table_s is not None else [])
     print(f"\nstages of profile {args.profile} ({timings['jobs']} job(s), {timings['device']}), slowest first:")
     for row in sorted(stages, key=lambda r: -r["seconds"]):
         print(f"  {row['stage']:<45s} {row['seconds']:8.1f} s")

@@ -89,12 +89,13 @@ def write_timings(results_root: str | os.PathLike, benchmark: str, benchmark_has
     return atomic_write_json(path, timings)
 
 
-def find_timings(results_root: str | os.PathLike, benchmark: str, benchmark_hash: str | None = None,
-                 *, trained: bool = True) -> Path | None:
-    """The stage timings of one settings group's latest `sedbench run` (the newest group's without
-    ``benchmark_hash``). ``trained``: prefer the latest run that trained something (a resume that
-    found everything cached has no training stage), else the latest of all. Falls back to the
-    per-benchmark ``timings.json`` older versions wrote, overwritten by each run."""
+def group_timings(results_root: str | os.PathLike, benchmark: str, benchmark_hash: str | None = None,
+                  *, trained: bool = True) -> list[Path]:
+    """Every `sedbench run`'s stage timings in one settings group, oldest first (the newest group's
+    without ``benchmark_hash``). A group is often built by several commands (``--methods vanilla``,
+    then ``--methods takd``): each wrote its own file. ``trained``: only the runs that trained
+    something (a resume that found everything cached has no training stage) when there are any.
+    Falls back to the per-benchmark ``timings.json`` older versions wrote, overwritten by each run."""
     root = Path(results_root) / benchmark
     groups = [root / benchmark_hash] if benchmark_hash else sorted(
         (d for d in root.glob("*") if (d / TIMINGS_DIR).is_dir()), key=lambda d: (d / TIMINGS_DIR).stat().st_mtime)
@@ -102,14 +103,40 @@ def find_timings(results_root: str | os.PathLike, benchmark: str, benchmark_hash
     if trained:
         files = [f for f in files if _trained_anything(f)] or files
     if files:
-        return files[-1]
+        return files
     legacy = root / "timings.json"
-    return legacy if legacy.is_file() else None
+    return [legacy] if legacy.is_file() else []
+
+
+def find_timings(results_root: str | os.PathLike, benchmark: str, benchmark_hash: str | None = None,
+                 *, trained: bool = True) -> Path | None:
+    """The stage timings of one settings group's latest `sedbench run` (see ``group_timings``)."""
+    files = group_timings(results_root, benchmark, benchmark_hash, trained=trained)
+    return files[-1] if files else None
+
+
+def group_stages(paths: list[Path]) -> list[dict[str, Any]]:
+    """The stages of every command that built a group, in command order; with several commands, each
+    one's wall-time row says which command it was (``teachers and runs (wall), command 2``)."""
+    out = []
+    for i, path in enumerate(paths, 1):
+        try:
+            stages = json.loads(Path(path).read_text(encoding="utf-8")).get("stages", [])
+        except (OSError, ValueError, AttributeError):
+            continue
+        for stage in stages:
+            name = str(stage.get("stage", ""))
+            if len(paths) > 1 and name.endswith("(wall)"):
+                stage = {**stage, "stage": f"{name}, command {i}"}
+            out.append(stage)
+    return out
 
 
 def _trained_anything(path: Path) -> bool:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if "pairs_trained" not in data:  # written before the counts were recorded: read its stages
+            return any(str(s.get("stage", "")).endswith(" train") for s in data.get("stages", []))
         return bool(data.get("pairs_trained") or data.get("teachers_trained"))
     except (OSError, ValueError, AttributeError):
         return False

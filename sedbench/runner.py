@@ -550,7 +550,8 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                     bench.teacher_outcomes[r["method"][8:]] = _teacher_outcome(r)
                 else:
                     summaries.append(r)
-            stages.extend(_teacher_stages(bench, missing))
+            teacher_rows = _teacher_stages(bench, missing)  # a failed teacher has no row
+            stages.extend(teacher_rows)
             stage("teachers and runs (wall)", t)
         else:
             for name, run_seed in missing.values():
@@ -561,7 +562,8 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                 except SedbenchError as exc:  # the runs that need it fail with the reason; the others run
                     bench.teacher_outcomes[label] = "failed"
                     (console.print if console is not None else print)(f"teacher {name} failed: {exc}")
-            stages.extend(_teacher_stages(bench, missing))
+            teacher_rows = _teacher_stages(bench, missing)  # a failed teacher has no row
+            stages.extend(teacher_rows)
             stage("teachers (wall)", t)
             t = time.perf_counter()
             overall = progress.add_task("benchmark", total=len(pairs))
@@ -594,7 +596,7 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                                    "seconds": round(timings[part], 2)})
     results.write_timings(bench.results_root, bench.name, bench.benchmark_hash,
                           {"jobs": jobs, "executor": executor, "device": str(bench.device), "threads": bench.threads,
-                           "methods": methods, "seeds": seeds, "teachers_trained": len(missing),
+                           "methods": methods, "seeds": seeds, "teachers_trained": len(teacher_rows),
                            "pairs_trained": sum(1 for s in summaries if not s.get("skipped")), "stages": stages})
     return summaries
 

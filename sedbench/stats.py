@@ -23,6 +23,7 @@ pairs). Its null is "A and B give the same expected score on this eval set when 
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import warnings
@@ -614,8 +615,9 @@ class AAResult:
     trials: int
     positives: int
     alpha: float
-    ci_low: float  # Clopper-Pearson interval of the rate
+    ci_low: float  # interval of the rate; `interval` says which
     ci_high: float
+    interval: str = "Clopper-Pearson over the split draw"
 
     @property
     def rate(self) -> float:
@@ -678,6 +680,61 @@ def aa_false_positive_rate(
     return out
 
 
+# enumerating every paired split is cheap up to here (16 seeds, n=3: 960,960 splits)
+MAX_EXACT_SPLITS = 2_000_000
+
+
+def aa_paired_t_exact(values: Sequence[float], n: int, alpha: float = ALPHA, confidence: float = 0.95) -> AAResult:
+    """A/A rate of the paired t-test over EVERY distinct paired split of these seeds (no split draw),
+    with a delete-one-seed jackknife interval: how much the rate depends on which seeds were drawn.
+
+    Random splits of one small pool (``aa_false_positive_rate``) answer "how often on these seeds";
+    the Clopper-Pearson interval there covers only the split draw, and looks tight however few seeds
+    the pool has. The rate over all splits is a U-statistic of the pool, so the jackknife over seeds
+    is its standard error (each leave-one-out rate is the mean over the splits without that seed).
+    statsmodels/rliable have no A/A estimator; this is the enumeration plus the textbook jackknife.
+    """
+    x = np.asarray(values, float)
+    k = len(x)
+    if n < MIN_PAIRS or 2 * n + 1 > k:
+        raise SedbenchError(f"an exact A/A with a seed jackknife in groups of {n} needs >= {2 * n + 1} seeds, got {k}")
+    count = math.comb(k, n) * math.perm(k - n, n)
+    if count > MAX_EXACT_SPLITS:
+        raise SedbenchError(f"{count:,} paired splits of {k} seeds are too many to enumerate; use random splits")
+    splits = np.array(
+        [
+            a + b
+            for a in itertools.combinations(range(k), n)
+            for b in itertools.permutations([i for i in range(k) if i not in a], n)
+        ]
+    )
+    d = x[splits[:, :n]] - x[splits[:, n:]]
+    sd = d.std(axis=1, ddof=1)
+    mean = d.mean(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = 2 * sps.t.sf(np.abs(mean / (sd / math.sqrt(n))), n - 1)
+    # the same zero-variance convention as paired_test: identical -> 1, constant shift -> 0
+    p = np.where(sd == 0, np.where(mean == 0, 1.0, 0.0), p)
+    hits = p < alpha
+    rate = float(hits.mean())
+    uses = np.zeros((len(splits), k), bool)
+    np.put_along_axis(uses, splits, True, axis=1)
+    loo = np.array([hits[~uses[:, i]].mean() for i in range(k)])
+    se = math.sqrt((k - 1) / k * float(((loo - loo.mean()) ** 2).sum()))
+    z = float(sps.norm.ppf(0.5 + confidence / 2))
+    return AAResult(
+        f"paired t over seeds (n={n}), every split",
+        n,
+        k,
+        len(splits),
+        int(hits.sum()),
+        alpha,
+        max(0.0, rate - z * se),
+        min(1.0, rate + z * se),
+        "jackknife over the seeds",
+    )
+
+
 def aa_clip_bootstrap_rate(resampled: np.ndarray, observed: Sequence[float], alpha: float = ALPHA) -> AAResult:
     """The single-seed clip bootstrap between every pair of distinct seeds of one method: how often it
     calls two checkpoints of the same method different (it is not a method test; this shows why)."""
@@ -689,7 +746,9 @@ def aa_clip_bootstrap_rate(resampled: np.ndarray, observed: Sequence[float], alp
             p = clip_bootstrap(res[i], res[j], obs[i : i + 1], obs[j : j + 1], 0).p
             hits += p < alpha
             trials += 1
-    return _aa_result("clip bootstrap, one seed each", 1, len(res), hits, trials, alpha)
+    out = _aa_result("clip bootstrap, one seed each", 1, len(res), hits, trials, alpha)
+    out.interval = "Clopper-Pearson over the pairs of seeds"
+    return out
 
 
 # ------------------------------------------------------------------------------------------ helpers

@@ -87,3 +87,38 @@ def test_a_newer_group_of_failed_runs_does_not_hide_the_complete_ones(tmp_path):
     assert "new (1 runs, none complete)" in notes[0] and "--hash" in notes[0]
     with pytest.raises(SedbenchError, match="no run of benchmark b completed"):
         select_comparable(load(tmp_path), benchmark_hash="new")
+
+
+def test_a_group_built_by_several_commands_keeps_every_commands_timings(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    from sedbench.results import TIMINGS_DIR, find_timings, group_timings, write_timings
+
+    group = tmp_path / "quick" / "abc123"
+    (group / TIMINGS_DIR).mkdir(parents=True)
+    # an older version's file (no counts, no methods): trained, judged by its stages
+    legacy = group / TIMINGS_DIR / "20261130T053600.000000Z-main.json"
+    legacy.write_text(json.dumps({"jobs": 2, "device": "cpu", "threads": 1, "stages": [
+        {"stage": "data", "seconds": 0.0}, {"stage": "teacher cnn", "seconds": 3000.0},
+        {"stage": "teachers and runs (wall)", "seconds": 6000.0},
+        {"stage": "vanilla seed 0 train", "seconds": 1500.0}]}))
+    added = write_timings(tmp_path, "quick", "abc123", {
+        "jobs": 2, "device": "cpu", "threads": 1, "methods": ["takd"], "seeds": [0, 1], "teachers_trained": 0,
+        "pairs_trained": 2, "stages": [{"stage": "data", "seconds": 0.0},
+                                       {"stage": "teachers and runs (wall)", "seconds": 2400.0}]})
+    write_timings(tmp_path, "quick", "abc123", {"jobs": 1, "device": "cpu", "threads": 1, "methods": ["takd"],
+                                                "seeds": [0], "teachers_trained": 0, "pairs_trained": 0, "stages": []})
+    assert group_timings(tmp_path, "quick", "abc123") == [legacy, added]
+    assert find_timings(tmp_path, "quick", "abc123") == added
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "readme_results.py"
+    spec = importlib.util.spec_from_file_location("readme_results", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sentence = module.commands_sentence([json.loads(p.read_text()) for p in (legacy, added)], "quick",
+                                        "sedbench run --profile quick --methods vanilla", None)
+    assert sentence == (
+        "`sedbench run --profile quick --methods vanilla`: 100.0 minutes wall, teachers included; the data and "
+        "features were already on disk; then `sedbench run --profile quick --methods takd --seeds 0,1 --jobs 2`: "
+        "40.0 minutes wall, teachers were cached; the data and features were already on disk.")

@@ -166,6 +166,26 @@ def test_aa_calibration_of_the_paired_t_is_near_alpha():
         aa_false_positive_rate(values[:5], n=3)
 
 
+def test_exact_aa_enumerates_every_split_and_its_interval_covers_the_seed_draw():
+    from sedbench.stats import aa_paired_t_exact
+
+    # iid normal seeds: every paired split of 12 seeds in groups of 3, a rate near the nominal 5 %
+    values = np.random.default_rng(11).normal(0.3, 0.02, 12)
+    r = aa_paired_t_exact(values, n=3)
+    assert r.trials == 220 * 84 * 6 and r.interval.startswith("jackknife")
+    assert r.ci_low < 0.05 < r.ci_high and r.ci_high - r.ci_low < 0.1
+    # two clusters of seeds (a class learned or not), cut by one split out of ten: the random-split
+    # interval (Clopper-Pearson, split draw) is tight around whatever this pool gives; the jackknife
+    # interval is wide, because one seed more or less in a cluster moves the rate a lot
+    bimodal = [0.33, 0.31, 0.38, 0.21, 0.22, 0.22, 0.30]
+    exact = aa_paired_t_exact(bimodal, n=3)
+    drawn = aa_false_positive_rate(bimodal, n=3, n_splits=4000)[0]
+    assert abs(drawn.rate - exact.rate) < 0.02
+    assert exact.ci_high - exact.ci_low > 3 * (drawn.ci_high - drawn.ci_low)
+    with pytest.raises(SedbenchError, match="needs >= 7 seeds"):
+        aa_paired_t_exact(bimodal[:6], n=3)
+
+
 def test_aa_shows_the_single_seed_clip_bootstrap_is_not_a_method_test():
     # seeds of one method differ by training noise (sd 0.03) much larger than the clip-level noise
     # (sd 0.005) of each checkpoint: the clip bootstrap calls most pairs of seeds "different"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,17 +97,19 @@ def training_costs(runs: pd.DataFrame, teacher_seconds: Mapping[str, float] | No
     return out
 
 
-def teacher_seconds_from_timings(path: str | os.PathLike) -> dict[str, float]:
-    """Teacher name -> seconds from the stage timings ``sedbench run`` writes ({} if absent)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {}
-    out = {}
-    for stage in data.get("stages", []) if isinstance(data, dict) else []:
-        name = str(stage.get("stage", ""))
-        if name.startswith("teacher ") and stage.get("seconds") is not None:
-            out[name[len("teacher ") :]] = float(stage["seconds"])
+def teacher_seconds_from_timings(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> dict[str, float]:
+    """Teacher name -> seconds from the stage timings ``sedbench run`` writes ({} if absent). Several
+    files (the commands that built one group): the run that trained a teacher gives its time."""
+    out: dict[str, float] = {}
+    for path in [paths] if isinstance(paths, (str, os.PathLike)) else paths:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        for stage in data.get("stages", []) if isinstance(data, dict) else []:
+            name = str(stage.get("stage", ""))
+            if name.startswith("teacher ") and stage.get("seconds"):
+                out[name[len("teacher ") :]] = float(stage["seconds"])
     return out
 
 

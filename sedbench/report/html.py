@@ -36,7 +36,7 @@ from sedbench.report.tables import (
     format_duration,
     format_si,
 )
-from sedbench.results import find_timings, load, select_comparable
+from sedbench.results import group_stages, group_timings, load, select_comparable
 
 TEMPLATE = "report.html.j2"
 # attrs of comparison_table that identify the table rather than say something about it
@@ -126,9 +126,9 @@ def report_context(
     methods = sorted(runs["method"].unique())
     if reference is None or reference not in methods:
         reference = "scratch" if "scratch" in methods else methods[0]
-    timings_path = find_timings(results, bench, bench_hash)
-    timings = _read_json(timings_path) if timings_path else {}
-    teacher_s = teacher_seconds_from_timings(timings_path) if timings_path else {}
+    # a group is often built by several `sedbench run` commands: the stages and teachers of all of them
+    timings_paths = group_timings(results, bench, bench_hash)
+    teacher_s = teacher_seconds_from_timings(timings_paths)
     single_seed = int(runs.groupby("method")["seed"].nunique().max()) < 2
 
     # each method against the reference, and against its control where the records name one
@@ -197,7 +197,7 @@ def report_context(
         "teachers": _teachers_table(teachers),
         "matrix": _matrix_table(group),
         "failures": _failures(group),
-        "stages": _stages_table(timings),
+        "stages": _stages_table(group_stages(timings_paths)),
         "environment": _environment(newest, bench_hash),
         "config": json.dumps(newest.get("config") or {}, indent=2, sort_keys=True, default=str),
     }
@@ -391,8 +391,7 @@ def _failures(group: pd.DataFrame) -> list[str]:
             for r in bad.itertuples()]
 
 
-def _stages_table(timings: dict[str, Any]) -> Table | None:
-    stages = timings.get("stages") if isinstance(timings, dict) else None
+def _stages_table(stages: list[dict[str, Any]]) -> Table | None:
     if not stages:
         return None
     rows = [[html.escape(str(s.get("stage"))), format_duration(s.get("seconds"))]
@@ -424,14 +423,6 @@ def _environment(record: dict[str, Any], bench_hash: str) -> list[tuple[str, str
 
 
 # ----------------------------------------------------------------------------------------- helpers
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA
 
