@@ -230,9 +230,15 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
         from sedbench.errors import SedbenchError
         from sedbench.report.html import write_report
         from sedbench.report.tables import print_table
+        from sedbench.results import load
 
+        # the table shows the whole settings group (earlier commands' methods too): the profile's
+        # reference wherever the group has it, not only when this command trained it
+        group = load(results, benchmark=bench.name)
+        done = set(group.loc[(group["benchmark_hash"] == bench.benchmark_hash) & (group["status"] == "complete"),
+                             "method"]) if not group.empty else set()
         reference = bench.config.get("reference", "scratch")
-        reference = reference if reference in methods else methods[0]
+        reference = reference if reference in methods or reference in done else methods[0]
         try:
             # seeds are the replicates: with one seed the table shows no method-level p and says why
             print_table(results, metric="psds1", benchmark=bench.name, benchmark_hash=bench.benchmark_hash,

@@ -307,3 +307,16 @@ def test_two_run_processes_on_the_same_folders_train_each_pair_once(tiny_bench, 
     torch.load(teachers[0] / "model.pt")
     leftovers = [p for p in tmp_path.rglob("*") if ".tmp" in p.name or ".old-" in p.name]
     assert leftovers == []
+
+
+def test_a_later_command_tables_its_group_against_the_profiles_reference(tiny_bench, tmp_path):
+    # `run --methods scratch`, then `run --methods scratch-ema`: the second closing table shows the
+    # whole group against scratch (the profile's reference), not against the first method it ran
+    common = ["--profile", "tiny", "--seeds", "1", "--threads", "1", "--results", str(tmp_path / "results"),
+              "--cache", str(tiny_bench.cache_root), "--set", f"data.root={tiny_bench.config['data']['root']}",
+              *sum((["--set", o] for o in FAST), [])]
+    first = CliRunner().invoke(cli, ["run", "--methods", "scratch", *common])
+    assert first.exit_code == 0, first.output
+    second = CliRunner().invoke(cli, ["run", "--methods", "scratch-ema", *common])
+    assert second.exit_code == 0, second.output
+    assert "psds1 vs scratch " in second.output and "vs scratch-ema" not in second.output
