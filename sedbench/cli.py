@@ -421,8 +421,9 @@ def _evaluate_on_data(target: Path, data: Path, split: str, name: str | None, ca
             # the new set sits beside the run's own eval figure, which is the comparison people want
             # 3 decimals and short headers keep the table inside 80 columns, where rich would otherwise
             # cut method names short
+            # the box's one-space dividers and no padding or edges: 17-letter method names fit 80
             table = Table(title=f"{target} on {runs[0].name}: {len(runs)} run(s) (own eval in brackets)",
-                          box=box.SIMPLE_HEAD)
+                          box=box.SIMPLE_HEAD, padding=0, show_edge=False)
             metrics = {"psds1": "PSDS1", "psds2": "PSDS2", "intersection_f1": "inter. F1", "weak_map": "clip mAP"}
             names = [str(r.record.get("method", r.run_dir)) for r in runs]
             table.add_column("method", no_wrap=True, min_width=max(len(n) for n in names))

@@ -149,12 +149,15 @@ def test_evaluate_cli_on_data(runs, tmp_path):
     assert result.exit_code == 0, result.output
     assert "own eval" in result.output and (dirs["scratch"] / "evaluations" / "again" / "evaluation.json").is_file()
     # a whole results folder: one row per run, named by method and seed, beside its own eval figure
-    result = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["evaluate", str(bench.results_root), "--data",
-                                                            str(bench.dataset_root), "--cache", str(bench.cache_root),
-                                                            "--name", "again"])
+    # in 80 columns (a pipe, a small terminal): every cell whole, the last one too
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(cli, ["evaluate", str(bench.results_root), "--data",
+                                                           str(bench.dataset_root), "--cache", str(bench.cache_root),
+                                                           "--name", "again"])
     assert result.exit_code == 0, result.output
-    assert "own eval in brackets" in result.output
-    row = next(line for line in result.output.splitlines() if line.strip().startswith("scratch "))
-    assert str(read_record(dirs["scratch"])["seed"]) in row and row.count("(") == 4
+    assert "own eval" in result.output
+    rows = [line for line in result.output.splitlines() if line.strip().startswith(tuple(dirs))]
+    row = next(line for line in rows if line.strip().startswith("scratch "))
+    assert str(read_record(dirs["scratch"])["seed"]) in row
+    assert all(r.count("(") == 4 and r.rstrip().endswith(")") and len(r) <= 80 for r in rows), rows
     result = CliRunner().invoke(cli, ["evaluate", str(dirs["scratch"]), "--split", "validation"])
     assert result.exit_code != 0 and "--data" in result.output
