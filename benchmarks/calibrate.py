@@ -126,16 +126,12 @@ def report(results: list[AAResult], markdown: bool = False) -> str:
     rows = []
     for r in results:
         # a split-draw interval speaks about these seeds only; the seed jackknife about the method's seeds
-        where = "for this method's seeds" if r.interval.startswith("jackknife") else "on these seeds"
+        where = "for this method's seeds" if r.interval_over == "seeds" else "on these seeds"
         if r.ci_high < r.alpha or r.ci_low <= r.alpha <= r.ci_high:
             reading = f"at or below {r.alpha:.0%} {where}"
         else:
             reading = f"above {r.alpha:.0%} {where}: calls one method different too often"
-        span = (
-            "seeds (jackknife)" if r.interval.startswith("jackknife")
-            else "seed pairs" if "pairs" in r.interval
-            else "split draw"
-        )
+        span = "seeds (jackknife)" if r.interval_over == "seeds" else r.interval_over
         rows.append(
             [r.test, f"{r.positives}/{r.trials}", f"{r.rate:.1%}", f"[{r.ci_low:.1%}, {r.ci_high:.1%}]", span, reading]
         )

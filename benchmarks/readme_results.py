@@ -24,7 +24,7 @@ from sedbench.io import atomic_write_text
 from sedbench.report import plots
 from sedbench.report.costs import teacher_seconds_from_timings, training_costs
 from sedbench.report.tables import comparison_family, comparison_tables, controls_of, render
-from sedbench.results import group_stages, group_timings, load, select_comparable
+from sedbench.results import group_stages, group_timings, load, read_timings, select_comparable
 from sedbench.teachers import teachers_table
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -59,9 +59,14 @@ def shared_costs_sentence(runs) -> str:
     return text + (f"They differ in {', '.join(differ)} (see the report). " if differ else "")
 
 
+def stage_seconds(timings: dict) -> dict[str, float]:
+    """One command's stage name -> seconds."""
+    return {s["stage"]: s["seconds"] for s in timings.get("stages", [])}
+
+
 def what_the_wall_holds(timings: dict) -> str:
     """Say whether the measured wall time includes generating the data (a cached dataset takes 0 s)."""
-    seconds = {s["stage"]: s["seconds"] for s in timings.get("stages", [])}
+    seconds = stage_seconds(timings)
     teachers = "teachers included" if any(k.startswith("teacher ") for k in seconds) else "teachers were cached"
     if seconds.get("data", 0.0) + seconds.get("features", 0.0) > 5.0:
         return f"data generation, features and {teachers}"
@@ -71,7 +76,7 @@ def what_the_wall_holds(timings: dict) -> str:
 def wall_seconds(timings: dict) -> float | None:
     """One command's wall time from its stages: data, features, then teachers and runs (one stage with
     --jobs > 1, two in sequence otherwise)."""
-    seconds = {s["stage"]: s["seconds"] for s in timings.get("stages", [])}
+    seconds = stage_seconds(timings)
     walls = [v for k, v in seconds.items() if k.endswith("(wall)")]
     return sum(walls) + seconds.get("data", 0.0) + seconds.get("features", 0.0) if walls else None
 
@@ -139,8 +144,8 @@ def main() -> None:
     timings_paths = group_timings(args.results, args.profile, group)
     if not timings_paths:
         raise SystemExit(f"no stage timings of group {group} under {args.results}: `sedbench run` writes them")
-    all_timings = [json.loads(p.read_text()) for p in timings_paths]
-    teacher_s = teacher_seconds_from_timings(timings_paths)
+    all_timings = read_timings(timings_paths)
+    teacher_s = teacher_seconds_from_timings(all_timings)
     costs = training_costs(runs, teacher_s).groupby("method")["train_total_s"].mean().dropna()
     if len(costs) > 1 and not plots.single_valued(costs.tolist()):
         figures.append(("PSDS1 against the whole training cost (the student plus the teachers it reads)",
@@ -154,7 +159,7 @@ def main() -> None:
     teachers = teachers[teachers["trained"]][["teacher", "model", "params", "psds1", "psds2", "train_s"]]
     env = json.loads((Path(runs.iloc[0]["run_dir"]) / "run.json").read_text())["environment"]
     # the slowest stages over every command of the group (each command's wall row says which)
-    stages = sorted(group_stages(timings_paths), key=lambda r: -r["seconds"])[: 8 + len(all_timings)]
+    stages = sorted(group_stages(all_timings), key=lambda r: -r["seconds"])[: 8 + len(all_timings)]
 
     lines = [
         START,

@@ -11,12 +11,11 @@ method's training, evaluation and complexity measurement, and the table, slowest
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
 
-from sedbench.results import group_stages, group_timings
+from sedbench.results import group_stages, group_timings, read_timings
 
 
 def main() -> None:
@@ -46,8 +45,9 @@ def main() -> None:
         files = files[-1:]
     if not files:
         raise SystemExit(f"no stage timings of profile {args.profile} under {args.results}: `sedbench run` writes them")
-    timings = json.loads(files[-1].read_text())
-    stages = group_stages(files) + ([{"stage": "table", "seconds": table_s}] if table_s is not None else [])
+    all_timings = read_timings(files)
+    timings = all_timings[-1]
+    stages = group_stages(all_timings) + ([{"stage": "table", "seconds": table_s}] if table_s is not None else [])
     print(f"\nstages of profile {args.profile} ({timings['jobs']} job(s), {timings['device']}), slowest first:")
     for row in sorted(stages, key=lambda r: -r["seconds"]):
         print(f"  {row['stage']:<45s} {row['seconds']:8.1f} s")

@@ -182,7 +182,8 @@ def with_profile_options(fn):
 @cli.command("run")
 @click.option("--methods", "methods_spec", default="all", show_default=True,
               help="'all', a comma list, or globs (e.g. 'scratch,*kd').")
-@click.option("--seeds", default=None, help="A count (3 -> 0,1,2) or a comma list [default: the profile's].")
+@click.option("--seeds", default=None,
+              help="A count (3 -> 0,1,2) or a comma list (0,4,7; seed 2 alone: 2,) [default: the profile's].")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Parallel local processes.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
@@ -230,19 +231,14 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
         from sedbench.errors import SedbenchError
         from sedbench.report.html import write_report
         from sedbench.report.tables import print_table
-        from sedbench.results import load
 
-        # the table shows the whole settings group (earlier commands' methods too): the profile's
-        # reference wherever the group has it, not only when this command trained it
-        group = load(results, benchmark=bench.name)
-        done = set(group.loc[(group["benchmark_hash"] == bench.benchmark_hash) & (group["status"] == "complete"),
-                             "method"]) if not group.empty else set()
+        # the table shows the whole settings group (earlier commands' methods too), against the
+        # profile's reference and each method's control; without the reference it says so
         reference = bench.config.get("reference", "scratch")
-        reference = reference if reference in methods or reference in done else methods[0]
         try:
             # seeds are the replicates: with one seed the table shows no method-level p and says why
             print_table(results, metric="psds1", benchmark=bench.name, benchmark_hash=bench.benchmark_hash,
-                        reference=reference, console=console)
+                        reference=reference, against=("reference", "control"), console=console)
         except SedbenchError as exc:  # e.g. no run completed: say why instead of a table
             err_console.print(f"[bold red]no table:[/] {exc}", highlight=False, soft_wrap=True)
             return 1

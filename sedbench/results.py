@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import warnings
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -115,18 +116,27 @@ def find_timings(results_root: str | os.PathLike, benchmark: str, benchmark_hash
     return files[-1] if files else None
 
 
-def group_stages(paths: list[Path]) -> list[dict[str, Any]]:
-    """The stages of every command that built a group, in command order; with several commands, each
-    one's wall-time row says which command it was (``teachers and runs (wall), command 2``)."""
+def read_timings(paths: Sequence[str | os.PathLike]) -> list[dict[str, Any]]:
+    """The parsed stage-timings files, in order; an unreadable file is left out (they are advisory)."""
     out = []
-    for i, path in enumerate(paths, 1):
+    for path in paths:
         try:
-            stages = json.loads(Path(path).read_text(encoding="utf-8")).get("stages", [])
-        except (OSError, ValueError, AttributeError):
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             continue
-        for stage in stages:
+        if isinstance(data, dict):
+            out.append(data)
+    return out
+
+
+def group_stages(timings: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stages of every command that built a group (``read_timings``), in command order; with
+    several commands, each one's wall-time row says which command it was (``..., command 2``)."""
+    out = []
+    for i, data in enumerate(timings, 1):
+        for stage in data.get("stages", []):
             name = str(stage.get("stage", ""))
-            if len(paths) > 1 and name.endswith("(wall)"):
+            if len(timings) > 1 and name.endswith("(wall)"):
                 stage = {**stage, "stage": f"{name}, command {i}"}
             out.append(stage)
     return out

@@ -346,7 +346,8 @@ def resolve_seeds(seeds: str | None, bench: Benchmark) -> list[int]:
     except ValueError:
         chosen = []
     if not chosen or min(chosen) < 0:
-        raise SedbenchError(f"--seeds {seeds}: give a count >= 1 (3) or a comma list of seeds >= 0 (0,1,2)")
+        raise SedbenchError(f"--seeds {seeds}: give a count >= 1 (3 -> 0,1,2) or a comma list of seeds >= 0 "
+                            "(0,4,7; one seed alone with a trailing comma: 2,)")
     return list(dict.fromkeys(chosen))
 
 

@@ -615,9 +615,11 @@ class AAResult:
     trials: int
     positives: int
     alpha: float
-    ci_low: float  # interval of the rate; `interval` says which
+    ci_low: float  # interval of the rate; `interval_over` says what it covers
     ci_high: float
-    interval: str = "Clopper-Pearson over the split draw"
+    # "split draw" or "seed pairs": Clopper-Pearson over those trials, about these seeds only;
+    # "seeds": a delete-one-seed jackknife, about which seeds the method happened to get
+    interval_over: str = "split draw"
 
     @property
     def rate(self) -> float:
@@ -731,7 +733,7 @@ def aa_paired_t_exact(values: Sequence[float], n: int, alpha: float = ALPHA, con
         alpha,
         max(0.0, rate - z * se),
         min(1.0, rate + z * se),
-        "jackknife over the seeds",
+        interval_over="seeds",
     )
 
 
@@ -747,7 +749,7 @@ def aa_clip_bootstrap_rate(resampled: np.ndarray, observed: Sequence[float], alp
             hits += p < alpha
             trials += 1
     out = _aa_result("clip bootstrap, one seed each", 1, len(res), hits, trials, alpha)
-    out.interval = "Clopper-Pearson over the pairs of seeds"
+    out.interval_over = "seed pairs"
     return out
 
 

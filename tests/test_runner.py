@@ -31,8 +31,11 @@ def test_resolve_seeds(tiny_bench):
     assert runner.resolve_seeds("3", tiny_bench) == [0, 1, 2]
     assert runner.resolve_seeds("4,7", tiny_bench) == [4, 7]
     assert runner.resolve_seeds(None, tiny_bench) == [0]
+    assert runner.resolve_seeds("2,", tiny_bench) == [2]  # one seed alone: a bare 2 is a count
     with pytest.raises(SedbenchError, match="--seeds"):
         runner.resolve_seeds("three", tiny_bench)
+    with pytest.raises(SedbenchError, match="trailing comma"):  # `--seeds 0` is a count of none
+        runner.resolve_seeds("0", tiny_bench)
 
 
 def copy_bench(bench: Benchmark, results_root) -> Benchmark:

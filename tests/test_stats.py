@@ -172,7 +172,7 @@ def test_exact_aa_enumerates_every_split_and_its_interval_covers_the_seed_draw()
     # iid normal seeds: every paired split of 12 seeds in groups of 3, a rate near the nominal 5 %
     values = np.random.default_rng(11).normal(0.3, 0.02, 12)
     r = aa_paired_t_exact(values, n=3)
-    assert r.trials == 220 * 84 * 6 and r.interval.startswith("jackknife")
+    assert r.trials == 220 * 84 * 6 and r.interval_over == "seeds"
     assert r.ci_low < 0.05 < r.ci_high and r.ci_high - r.ci_low < 0.1
     # two clusters of seeds (a class learned or not), cut by one split out of ten: the random-split
     # interval (Clopper-Pearson, split draw) is tight around whatever this pool gives; the jackknife

@@ -97,16 +97,12 @@ def training_costs(runs: pd.DataFrame, teacher_seconds: Mapping[str, float] | No
     return out
 
 
-def teacher_seconds_from_timings(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> dict[str, float]:
-    """Teacher name -> seconds from the stage timings ``sedbench run`` writes ({} if absent). Several
-    files (the commands that built one group): the run that trained a teacher gives its time."""
+def teacher_seconds_from_timings(timings: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """Teacher name -> seconds from the stage timings ``sedbench run`` writes (``results.read_timings``
+    of the commands that built one group): the command that trained a teacher gives its time."""
     out: dict[str, float] = {}
-    for path in [paths] if isinstance(paths, (str, os.PathLike)) else paths:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        for stage in data.get("stages", []) if isinstance(data, dict) else []:
+    for data in timings:
+        for stage in data.get("stages", []):
             name = str(stage.get("stage", ""))
             if name.startswith("teacher ") and stage.get("seconds"):
                 out[name[len("teacher ") :]] = float(stage["seconds"])

@@ -36,7 +36,7 @@ from sedbench.report.tables import (
     format_duration,
     format_si,
 )
-from sedbench.results import group_stages, group_timings, load, select_comparable
+from sedbench.results import group_stages, group_timings, load, read_timings, select_comparable
 
 TEMPLATE = "report.html.j2"
 # attrs of comparison_table that identify the table rather than say something about it
@@ -127,8 +127,8 @@ def report_context(
     if reference is None or reference not in methods:
         reference = "scratch" if "scratch" in methods else methods[0]
     # a group is often built by several `sedbench run` commands: the stages and teachers of all of them
-    timings_paths = group_timings(results, bench, bench_hash)
-    teacher_s = teacher_seconds_from_timings(timings_paths)
+    timings = read_timings(group_timings(results, bench, bench_hash))
+    teacher_s = teacher_seconds_from_timings(timings)
     single_seed = int(runs.groupby("method")["seed"].nunique().max()) < 2
 
     # each method against the reference, and against its control where the records name one
@@ -197,7 +197,7 @@ def report_context(
         "teachers": _teachers_table(teachers),
         "matrix": _matrix_table(group),
         "failures": _failures(group),
-        "stages": _stages_table(group_stages(timings_paths)),
+        "stages": _stages_table(group_stages(timings)),
         "environment": _environment(newest, bench_hash),
         "config": json.dumps(newest.get("config") or {}, indent=2, sort_keys=True, default=str),
     }

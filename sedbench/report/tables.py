@@ -118,7 +118,7 @@ def table_comparisons(
             else:
                 notes.append(
                     f"reference method {reference!r} has no completed runs: no deltas or tests "
-                    "(choose another with --reference)"
+                    "(`sedbench table --reference NAME` compares against another)"
                 )
         if "control" in against:
             controls = controls_of(runs)
