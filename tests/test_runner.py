@@ -175,6 +175,28 @@ def test_dry_run_prints_time_and_disk_and_refuses_a_full_disk(tmp_path, monkeypa
     assert "not enough disk" in result.output and "GiB" in result.output
 
 
+def test_the_estimate_times_a_step_with_the_threads_each_run_gets(tmp_path, monkeypatch):
+    # --jobs 2 on 2 cores: each run trains on 1 thread, so the probe must too (timed on all the
+    # CPUs, quick's estimate was 2.5x too short)
+    import torch
+
+    from sedbench import plan
+
+    seen = []
+    monkeypatch.setattr(plan, "time_train_step", lambda *a, **k: seen.append(torch.get_num_threads()) or 0.01)
+    monkeypatch.chdir(tmp_path)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        result = CliRunner().invoke(cli, ["run", "--profile", "tiny", "--methods", "scratch", "--dry-run", "--threads",
+                                          "1", "--results", str(tmp_path / "r"), "--cache", str(tmp_path / "c")])
+        assert torch.get_num_threads() == 2  # restored afterwards
+    finally:
+        torch.set_num_threads(before)
+    assert result.exit_code == 0, result.output
+    assert seen and set(seen) == {1}
+
+
 def test_sigterm_ends_a_command_like_ctrl_c():
     """``kill`` of a run must leave its record ``interrupted`` (run_one handles KeyboardInterrupt),
     not ``running`` forever."""
