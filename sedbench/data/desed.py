@@ -28,6 +28,7 @@ import soundfile as sf
 from sedbench.config import load_yaml
 from sedbench.data.classes import CLASSES, SPLIT_KINDS, SPLITS
 from sedbench.errors import DataError, unreadable_audio
+from sedbench.io import atomic_write_json
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 STRONG_COLUMNS = ("filename", "onset", "offset", "event_label")
@@ -450,8 +451,19 @@ def _durations_from_headers(split: Split) -> dict[str, float]:
 # ------------------------------------------------------------------------------- fingerprint
 
 
+DIGEST_CACHE = ".sedbench-digests.json"  # beside the data: per-file SHA-256, keyed by size, mtime and inode
+
+
 def _fingerprint(config: dict[str, Any], splits: dict[str, Split]) -> str:
-    """Hash of file names, sizes, mtimes and label-file contents: cheap, and changes with the data."""
+    """Hash of the data's content: each clip's name and bytes, the label files, the class list.
+
+    Content, not file times: byte-identical data generated in a fresh clone, or copied to another
+    machine, gets the same fingerprint, so its settings group and cached teachers are found again.
+    (Names, sizes and mtimes, as before, gave a fresh clone's identical desed-synth a new key, and
+    every run and teacher was retrained under it.) Hashing a clip is skipped when its size, mtime and
+    inode match the digest cache beside the data, so only new or changed files are read.
+    """
+    digests = _FileDigests(Path(config["root"]) / DIGEST_CACHE)
     h = hashlib.sha256()
     h.update(json.dumps(config["classes"]).encode())
     for name in sorted(splits):
@@ -460,8 +472,7 @@ def _fingerprint(config: dict[str, Any], splits: dict[str, Split]) -> str:
         wanted = set(split.filenames)
         for entry in sorted(os.scandir(split.audio_dir), key=lambda e: e.name):
             if entry.name in wanted:
-                st = entry.stat()
-                h.update(f"{entry.name}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+                h.update(f"{entry.name}\t{digests.of(entry)}\n".encode())
         for key, path in sorted(config["splits"][name].items()):
             if key != "audio" and Path(path).is_file():
                 h.update(f"\0{key}\0".encode())
@@ -469,4 +480,38 @@ def _fingerprint(config: dict[str, Any], splits: dict[str, Split]) -> str:
     env = config.get("environments")
     if env is not None and Path(env).is_file():
         h.update(b"\0environments\0" + Path(env).read_bytes())
+    digests.save()
     return h.hexdigest()[:16]
+
+
+class _FileDigests:
+    """SHA-256 of files, remembered by (size, mtime, inode) in a JSON file, as make and rsync judge a
+    file unchanged. A folder that cannot be written (read-only data) just re-hashes each time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.known: dict[str, list] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.known = {}
+        self.changed = False
+
+    def of(self, entry: os.DirEntry) -> str:
+        st = entry.stat()
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+        known = self.known.get(entry.path)
+        if isinstance(known, list) and known[:3] == stamp:
+            return str(known[3])
+        with open(entry.path, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+        self.known[entry.path] = [*stamp, digest]
+        self.changed = True
+        return digest
+
+    def save(self) -> None:
+        if not self.changed:
+            return
+        try:
+            atomic_write_json(self.path, self.known)
+        except OSError:
+            pass  # read-only data: the digests are recomputed next time, nothing is lost

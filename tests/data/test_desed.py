@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from sedbench.data.classes import CLASSES
-from sedbench.data.desed import load_dataset
+from sedbench.data.desed import DIGEST_CACHE, load_dataset
 from sedbench.errors import DataError
 
 
@@ -42,8 +42,25 @@ def test_fingerprint_is_stable_and_tracks_changes(synth_root: Path) -> None:
     b = load_dataset(synth_root).fingerprint
     assert b != a
     wav = synth_root / "audio" / "eval" / "eval_0000.wav"
-    os.utime(wav, ns=(0, 0))
+    os.utime(wav, ns=(0, 0))  # touched, same bytes: the same data
+    assert load_dataset(synth_root).fingerprint == b
+    data = bytearray(wav.read_bytes())
+    data[-2:] = bytes([data[-2] ^ 0xFF, data[-1]])  # one sample changed, same size
+    wav.write_bytes(bytes(data))
     assert load_dataset(synth_root).fingerprint != b
+
+
+def test_fingerprint_is_the_content_wherever_the_data_lies(synth_root: Path, tmp_path: Path) -> None:
+    # a fresh clone regenerates byte-identical desed-synth with new file times, in another folder:
+    # it must find the same settings group and cached teachers (an mtime key retrained them all)
+    import shutil
+
+    a = load_dataset(synth_root).fingerprint
+    copy = tmp_path / "copy"
+    shutil.copytree(synth_root, copy, copy_function=shutil.copy)  # new mtimes, no digest cache reused
+    (copy / DIGEST_CACHE).unlink(missing_ok=True)
+    assert load_dataset(copy).fingerprint == a
+    assert (copy / DIGEST_CACHE).is_file()  # the digests are remembered beside the data
 
 
 def test_real_desed_config_yaml(desed_config: dict, tmp_path: Path) -> None:
