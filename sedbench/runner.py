@@ -161,9 +161,16 @@ class RunIdentity:
         return self.directory.parent / f".{self.directory.name}.lock"
 
 
+# profile keys that do not change what a run trains or measures: its prose, its default seed list, the
+# tables' reference and other methods' overrides (this method's own are in its params). Keyed, a new
+# description or seed list put every completed run in a new variant, to be trained again.
+UNKEYED = ("description", "seeds", "reference", "methods")
+
+
 def run_identity(bench: Benchmark, method: Method, seed: int) -> RunIdentity:
     config = run_config(bench, method)
-    variant = config_hash({"config": config, "data": bench.data_fingerprint, "execution": bench.execution})
+    keyed = {k: v for k, v in config.items() if k not in UNKEYED}
+    variant = config_hash({"config": keyed, "data": bench.data_fingerprint, "execution": bench.execution})
     run_hash = config_hash({"variant": variant, "seed": int(seed)})
     directory = results.run_dir(bench.results_root, bench.name, method.name, seed,
                                 settings=bench.benchmark_hash, variant=variant[:10])

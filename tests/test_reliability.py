@@ -131,6 +131,14 @@ def test_a_run_folder_is_keyed_by_method_params_source_and_threads(tiny_bench, t
     assert tau.parent.parent == vanilla.parent.parent  # same method folder, another variant
 
 
+def test_prose_default_seeds_reference_and_other_methods_do_not_key_a_run(tiny_bench, tmp_path):
+    # none of these changes what scratch trains: keyed, each one sent every completed run to be trained again
+    base = runner.run_dir_for(bench_at(tiny_bench, tmp_path), "scratch", 0)
+    for setting in ("description=reworded", "seeds=[0,1,2,3,4]", "reference=vanilla", "methods.vanilla.tau=4"):
+        assert runner.run_dir_for(bench_at(tiny_bench, tmp_path, setting), "scratch", 0) == base, setting
+    assert runner.run_dir_for(bench_at(tiny_bench, tmp_path, "training.lr=0.01"), "scratch", 0) != base
+
+
 # -------------------------------------------------------------------------------- method identity
 PLUGIN = '''
 from sedbench.methods import register_method
