@@ -145,6 +145,8 @@ def main() -> None:
     if not timings_paths:
         raise SystemExit(f"no stage timings of group {group} under {args.results}: `sedbench run` writes them")
     all_timings = read_timings(timings_paths)
+    if not all_timings:
+        raise SystemExit(f"the stage timings of group {group} under {args.results} are unreadable: run `sedbench run`")
     teacher_s = teacher_seconds_from_timings(all_timings)
     costs = training_costs(runs, teacher_s).groupby("method")["train_total_s"].mean().dropna()
     if len(costs) > 1 and not plots.single_valued(costs.tolist()):

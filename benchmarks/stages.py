@@ -46,6 +46,8 @@ def main() -> None:
     if not files:
         raise SystemExit(f"no stage timings of profile {args.profile} under {args.results}: `sedbench run` writes them")
     all_timings = read_timings(files)
+    if not all_timings:
+        raise SystemExit(f"the stage timings under {args.results} are unreadable: run `sedbench run` again")
     timings = all_timings[-1]
     stages = group_stages(all_timings) + ([{"stage": "table", "seconds": table_s}] if table_s is not None else [])
     print(f"\nstages of profile {args.profile} ({timings['jobs']} job(s), {timings['device']}), slowest first:")

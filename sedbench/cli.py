@@ -242,7 +242,7 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
         except SedbenchError as exc:  # e.g. no run completed: say why instead of a table
             err_console.print(f"[bold red]no table:[/] {exc}", highlight=False, soft_wrap=True)
             return 1
-        report = write_report(results, benchmark=bench.name, reference=reference)
+        report = write_report(results, benchmark=bench.name, benchmark_hash=bench.benchmark_hash, reference=reference)
         console.print(f"report: {report}", highlight=False, soft_wrap=True)
     return 1 if failed else 0
 

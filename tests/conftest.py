@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# the clips' SHA-256 memo (sedbench.data.desed.digest_memo) of the tests' data stays out of ~/.cache
+os.environ["SEDBENCH_DIGESTS"] = tempfile.mkdtemp(prefix="sedbench-digests-")
 
 
 def pytest_configure(config):

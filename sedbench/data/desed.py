@@ -451,7 +451,13 @@ def _durations_from_headers(split: Split) -> dict[str, float]:
 # ------------------------------------------------------------------------------- fingerprint
 
 
-DIGEST_CACHE = ".sedbench-digests.json"  # beside the data: per-file SHA-256, keyed by size, mtime and inode
+def digest_memo(root: str | os.PathLike) -> Path:
+    """Where the clips' SHA-256 of the data under ``root`` are remembered: a per-user cache
+    (``$SEDBENCH_DIGESTS``, else ``$XDG_CACHE_HOME/sedbench/digests``, else ``~/.cache/...``), so
+    read-only or shared data need no write access and a dry run writes nothing beside the data."""
+    base = os.environ.get("SEDBENCH_DIGESTS") or (
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sedbench" / "digests")
+    return Path(base) / f"{hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:16]}.json"
 
 
 def _fingerprint(config: dict[str, Any], splits: dict[str, Split]) -> str:
@@ -460,10 +466,10 @@ def _fingerprint(config: dict[str, Any], splits: dict[str, Split]) -> str:
     Content, not file times: byte-identical data generated in a fresh clone, or copied to another
     machine, gets the same fingerprint, so its settings group and cached teachers are found again.
     (Names, sizes and mtimes, as before, gave a fresh clone's identical desed-synth a new key, and
-    every run and teacher was retrained under it.) Hashing a clip is skipped when its size, mtime and
-    inode match the digest cache beside the data, so only new or changed files are read.
+    every run and teacher was retrained under it.) A clip is read again only when its size, mtime,
+    ctime or inode differ from the memo (``digest_memo``), so a second load costs a stat per file.
     """
-    digests = _FileDigests(Path(config["root"]) / DIGEST_CACHE)
+    digests = _FileDigests(Path(config["root"]))
     h = hashlib.sha256()
     h.update(json.dumps(config["classes"]).encode())
     for name in sorted(splits):
@@ -472,7 +478,7 @@ def _fingerprint(config: dict[str, Any], splits: dict[str, Split]) -> str:
         wanted = set(split.filenames)
         for entry in sorted(os.scandir(split.audio_dir), key=lambda e: e.name):
             if entry.name in wanted:
-                h.update(f"{entry.name}\t{digests.of(entry)}\n".encode())
+                h.update(f"{entry.name}\t{digests.of(entry.path)}\n".encode())
         for key, path in sorted(config["splits"][name].items()):
             if key != "audio" and Path(path).is_file():
                 h.update(f"\0{key}\0".encode())
@@ -485,33 +491,47 @@ def _fingerprint(config: dict[str, Any], splits: dict[str, Split]) -> str:
 
 
 class _FileDigests:
-    """SHA-256 of files, remembered by (size, mtime, inode) in a JSON file, as make and rsync judge a
-    file unchanged. A folder that cannot be written (read-only data) just re-hashes each time."""
+    """SHA-256 of files, remembered by (size, mtime, ctime, inode) in a JSON memo, as make and rsync
+    judge a file unchanged (ctime also catches a rewrite that restores the mtime). Keys are paths
+    relative to the data's resolved root. A memo that cannot be read or written is recomputed."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.path = digest_memo(root)
         try:
-            self.known: dict[str, list] = json.loads(path.read_text(encoding="utf-8"))
+            known = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            self.known = {}
+            known = {}
+        valid = isinstance(known, dict)
+        self.known: dict[str, list] = {k: v for k, v in known.items() if isinstance(v, list) and len(v) == 5} \
+            if valid else {}
         self.changed = False
 
-    def of(self, entry: os.DirEntry) -> str:
-        st = entry.stat()
-        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
-        known = self.known.get(entry.path)
-        if isinstance(known, list) and known[:3] == stamp:
-            return str(known[3])
-        with open(entry.path, "rb") as f:
-            digest = hashlib.file_digest(f, "sha256").hexdigest()
-        self.known[entry.path] = [*stamp, digest]
+    def of(self, path: str) -> str:
+        real = Path(path).resolve()
+        key = str(real.relative_to(self.root)) if real.is_relative_to(self.root) else str(real)
+        try:
+            with open(real, "rb") as f:
+                st = os.fstat(f.fileno())  # the stamp of the file that is hashed, even if it is replaced
+                stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+                known = self.known.get(key)
+                if known is not None and known[:4] == stamp:
+                    return str(known[4])
+                # hashlib.file_digest needs Python 3.11; the project supports 3.10
+                h = hashlib.sha256()
+                while block := f.read(1 << 20):
+                    h.update(block)
+        except OSError:
+            return "unreadable"  # the audio check names the file in one line; nothing cached
+        self.known[key] = [*stamp, h.hexdigest()]
         self.changed = True
-        return digest
+        return h.hexdigest()
 
     def save(self) -> None:
         if not self.changed:
             return
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_json(self.path, self.known)
         except OSError:
-            pass  # read-only data: the digests are recomputed next time, nothing is lost
+            pass  # no writable cache folder: the digests are recomputed next time, nothing is lost

@@ -2,7 +2,7 @@
 
 A run record names the cached teachers its method used in ``teacher_info`` (name -> model, params,
 train_s, validation PSDS); older records have none, and then the teachers come from the method's
-parameters in the record's config and their times from the caller (``results.find_timings``).
+parameters in the record's config and their times from the caller (``results.read_timings``).
 A teacher shared by several methods is counted in full for each of them: it is what a user who
 wanted only that one method would pay.
 """

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from sedbench.data.classes import CLASSES
-from sedbench.data.desed import DIGEST_CACHE, load_dataset
+from sedbench.data.desed import digest_memo, load_dataset
 from sedbench.errors import DataError
 
 
@@ -58,9 +58,10 @@ def test_fingerprint_is_the_content_wherever_the_data_lies(synth_root: Path, tmp
     a = load_dataset(synth_root).fingerprint
     copy = tmp_path / "copy"
     shutil.copytree(synth_root, copy, copy_function=shutil.copy)  # new mtimes, no digest cache reused
-    (copy / DIGEST_CACHE).unlink(missing_ok=True)
+    assert not digest_memo(copy).exists()
     assert load_dataset(copy).fingerprint == a
-    assert (copy / DIGEST_CACHE).is_file()  # the digests are remembered beside the data
+    assert digest_memo(copy).is_file()  # the digests are remembered (in the per-user cache)
+    assert not (copy / ".sedbench-digests.json").exists() and len(list(copy.rglob("*.json"))) == 1  # dataset.json
 
 
 def test_real_desed_config_yaml(desed_config: dict, tmp_path: Path) -> None:
