@@ -17,15 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+from datetime import datetime, timezone
+from itertools import pairwise
 from pathlib import Path
 
-from sedbench.benchmark import Benchmark
 from sedbench.io import atomic_write_text
 from sedbench.report import plots
-from sedbench.report.costs import teacher_seconds_from_timings, training_costs
+from sedbench.report.costs import teacher_seconds_from_timings, teachers_table, training_costs
 from sedbench.report.tables import comparison_family, comparison_tables, controls_of, render
 from sedbench.results import group_stages, group_timings, load, read_timings, select_comparable
-from sedbench.teachers import teachers_table
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -81,23 +81,66 @@ def wall_seconds(timings: dict) -> float | None:
     return sum(walls) + seconds.get("data", 0.0) + seconds.get("features", 0.0) if walls else None
 
 
-def commands_sentence(all_timings: list[dict], profile: str, fallback: str, wall_s: float | None) -> str:
+def command_line(timings: dict, profile: str, seeds: str | None = None) -> str:
+    """The `sedbench run` command a timings file records (one seed alone is written ``2,``)."""
+    if seeds is None:
+        listed = [str(s) for s in timings.get("seeds", [])]
+        seeds = ",".join(listed) + ("," if len(listed) == 1 else "")
+    threads = f" --threads {timings['threads']}" if timings.get("threads") else ""
+    return (f"sedbench run --profile {profile} --methods {','.join(timings['methods'])} --seeds {seeds} "
+            f"--jobs {timings.get('jobs', 1)}{threads}")
+
+
+def finished_at(path: Path) -> datetime | None:
+    """When a timings file was written, from its name (``20261130T113957.265519Z-10098.json``)."""
+    try:
+        return datetime.strptime(path.name.split("-")[0], "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+def commands_sentence(all_timings: list[dict], profile: str, fallback: str, wall_s: float | None,
+                      finished: list[datetime | None] | None = None) -> str:
     """Which `sedbench run` commands built the group, each with its wall time and what that held.
 
-    A group is often built by several commands (methods added later reuse the cached teachers);
-    ``fallback``/``wall_s`` stand in for a command whose timings predate the recorded methods/seeds."""
-    parts = []
+    A group is often built by several commands (methods added later reuse the cached teachers). Commands
+    that differ only in their one seed are said once (``--seeds S, ... for S = 0, 1, 2``). ``finished``
+    (each command's end) lets the sentence say when commands overlapped, so that their wall times do not
+    add up. ``fallback``/``wall_s`` stand in for a command whose timings predate the recorded methods."""
+    groups: dict[str, list[tuple[dict, float | None, str]]] = {}
     for timings in all_timings:
         if timings.get("methods"):
-            seeds = ",".join(str(s) for s in timings.get("seeds", []))
-            command = f"sedbench run --profile {profile} --methods {','.join(timings['methods'])} --seeds {seeds} " \
-                      f"--jobs {timings.get('jobs', 1)}"
+            single = len(timings.get("seeds", [])) == 1
+            key = command_line(timings, profile, "S," if single else None)
+            seed = str(timings["seeds"][0]) if single else ""
             wall = wall_seconds(timings)
         else:
-            command, wall = fallback, wall_s if wall_s is not None else wall_seconds(timings)
-        held = f": {wall / 60:.1f} minutes wall, {what_the_wall_holds(timings)}" if wall else ""
-        parts.append(f"`{command}`{held}")
-    return ("; then ".join(parts) + ".") if parts else f"`{fallback}`."
+            key, seed, wall = fallback, "", wall_s if wall_s is not None else wall_seconds(timings)
+        groups.setdefault(key, []).append((timings, wall, seed))
+    parts = []
+    for command, members in groups.items():
+        walls = [w for _, w, _ in members if w]
+        held = ", ".join(dict.fromkeys(what_the_wall_holds(t) for t, _, _ in members))
+        each = [f"{w / 60:.1f}" for w in walls]
+        minutes = ", ".join(each[:-1]) + " and " + each[-1] if len(each) > 1 else "".join(each)
+        timing = f": {minutes} minutes wall, {held}" if walls else ""
+        if len(members) > 1 and all(seed for _, _, seed in members):
+            seeds = ", ".join(seed for _, _, seed in members)
+            parts.append(f"`{command}` for S = {seeds} ({len(members)} commands){timing}")
+        else:
+            parts.extend(f"`{command if not seed else command.replace('S,', seed + ',')}`"
+                         + (f": {w / 60:.1f} minutes wall, {what_the_wall_holds(t)}" if w else "")
+                         for t, w, seed in members)
+    if not parts:
+        return f"`{fallback}`."
+    text = "; ".join(parts) + "."
+    ends = finished if finished is not None else [None] * len(all_timings)
+    spans = sorted((end.timestamp() - w, end.timestamp()) for end, t in zip(ends, all_timings, strict=True)
+                   if end and (w := wall_seconds(t)))
+    if any(later[0] < earlier[1] for earlier, later in pairwise(spans)):
+        text += (" Some of these commands ran at the same time and shared the cores, so their wall times "
+                 "overlap and do not add up, and each one's training was slower than it would be alone.")
+    return text
 
 
 def main() -> None:
@@ -154,11 +197,8 @@ def main() -> None:
                         plots.pareto(df, img / f"{args.profile}-psds1-training-cost.png", "psds1", "train",
                                      benchmark=args.profile, teacher_seconds=teacher_s)))
     timings = all_timings[-1]
-    # teachers are keyed by the thread count they were trained with: the run's
-    bench = Benchmark.from_profile(args.profile, results_root=args.results, progress=False,
-                                   threads=timings.get("threads"))
-    teachers = teachers_table(bench)
-    teachers = teachers[teachers["trained"]][["teacher", "model", "params", "psds1", "psds2", "train_s"]]
+    # the teachers these runs read, from their records (not the zoo of today's profile and code)
+    teachers = teachers_table(runs, teacher_s)
     env = json.loads((Path(runs.iloc[0]["run_dir"]) / "run.json").read_text())["environment"]
     # the slowest stages over every command of the group (each command's wall row says which)
     stages = sorted(group_stages(all_timings), key=lambda r: -r["seconds"])[: 8 + len(all_timings)]
@@ -168,9 +208,10 @@ def main() -> None:
         f"## Results: profile `{args.profile}` (generated by `benchmarks/readme_results.py`)",
         "",
         f"On {env.get('cpu_count', '?')} CPU cores ({platform.machine()}, torch {env.get('torch')}, device "
-        f"{timings['device']}, {timings['jobs']} job(s)), "
-        + ("built by " if len(all_timings) > 1 else "")
-        + commands_sentence(all_timings, args.profile, args.command, args.wall_s),
+        f"{timings['device']}), "
+        + (f"built by {len(all_timings)} commands: " if len(all_timings) > 1 else "")
+        + commands_sentence(all_timings, args.profile, args.command, args.wall_s,
+                            [finished_at(Path(p)) for p in timings_paths]),
         "",
         f"Seeds are the replicates: {n_seeds} or more per method. Each delta is the mean paired difference "
         "over seeds (method minus `scratch`, or minus the method's control), with its 95 % CI from a "
@@ -200,7 +241,7 @@ def main() -> None:
         "",
         *markdown_rows(per_class_table(runs)),
         "",
-        "Teachers (validation split, trained once and cached by the teacher zoo):",
+        "Teachers the runs read (validation split, trained once and cached by the teacher zoo):",
         "",
         *markdown_rows(teachers),
         "",

@@ -120,5 +120,19 @@ def test_a_group_built_by_several_commands_keeps_every_commands_timings(tmp_path
                                         "sedbench run --profile quick --methods vanilla", None)
     assert sentence == (
         "`sedbench run --profile quick --methods vanilla`: 100.0 minutes wall, teachers included; the data and "
-        "features were already on disk; then `sedbench run --profile quick --methods takd --seeds 0,1 --jobs 2`: "
-        "40.0 minutes wall, teachers were cached; the data and features were already on disk.")
+        "features were already on disk; `sedbench run --profile quick --methods takd --seeds 0,1 --jobs 2 "
+        "--threads 1`: 40.0 minutes wall, teachers were cached; the data and features were already on disk.")
+    # commands that differ only in their one seed are said once; overlapping commands are said to overlap
+    from datetime import datetime, timedelta, timezone
+
+    one = {"jobs": 1, "threads": 1, "methods": ["environment-aware"], "stages": [
+        {"stage": "runs (wall)", "seconds": 1500.0}]}
+    per_seed = [{**one, "seeds": [s]} for s in (0, 1, 2)]
+    t0 = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    sentence = module.commands_sentence(per_seed, "quick", "", None, [t0 + timedelta(minutes=m) for m in (25, 50, 75)])
+    assert sentence == ("`sedbench run --profile quick --methods environment-aware --seeds S, --jobs 1 --threads 1` "
+                        "for S = 0, 1, 2 (3 commands): 25.0, 25.0 and 25.0 minutes wall, teachers were cached; "
+                        "the data and features were already on disk.")
+    ends = [t0 + timedelta(minutes=m) for m in (25, 30, 75)]  # the second started before the first ended
+    overlapping = module.commands_sentence(per_seed, "quick", "", None, ends)
+    assert overlapping.endswith("do not add up, and each one's training was slower than it would be alone.")
