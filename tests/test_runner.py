@@ -175,6 +175,14 @@ def test_dry_run_prints_time_and_disk_and_refuses_a_full_disk(tmp_path, monkeypa
     assert "not enough disk" in result.output and "GiB" in result.output
 
 
+def test_the_estimate_deals_runs_to_workers_like_the_runner():
+    from sedbench.plan import makespan
+
+    assert makespan([10.0, 10.0, 10.0], 2) == 20.0  # not 15: the third run waits for a free worker
+    assert makespan([30.0, 10.0, 10.0, 10.0], 2) == 30.0  # longest first, the rest beside it
+    assert makespan([5.0, 5.0], 4) == 5.0 and makespan([], 2) == 0.0
+
+
 def test_the_estimate_times_a_step_with_the_threads_each_run_gets(tmp_path, monkeypatch):
     # --jobs 2 on 2 cores: each run trains on 1 thread, so the probe must too (timed on all the
     # CPUs, quick's estimate was 2.5x too short)
