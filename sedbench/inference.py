@@ -81,7 +81,7 @@ class RunDetector:
         classes = list(saved.get("classes") or _classes_from_scores(run_dir))
         name = saved.get("model") or (config.get("student") or {}).get("model")
         kwargs = dict(saved.get("kwargs") or {})
-        students = []
+        nets = []
         for part in saved["partitions"]:
             net = build_model(name, n_mels=feature_cfg.n_mels, n_classes=len(classes), **kwargs)
             try:
@@ -89,9 +89,18 @@ class RunDetector:
             except RuntimeError as exc:
                 raise SedbenchError(f"{weights}: does not fit model {name!r} with {len(classes)} classes at "
                                     f"{feature_cfg.n_mels} mels: {' '.join(str(exc).split())[:200]}") from exc
-            subset = tuple(part["classes"]) if part.get("classes") else None
-            model = DeployedModel(net, class_mask_for(tuple(classes), subset)).eval()
-            students.append(DeployedStudent(str(part.get("name")), part.get("environment"), subset, model))
+            nets.append(net)
+        # deploy as the run evaluated: by its routes (environment-mask routes one network to every
+        # environment, each behind its class mask); checkpoints without routes deploy each partition
+        routes = saved.get("routes") or [{"partition": i, "environment": p.get("environment"),
+                                          "classes": p.get("classes")} for i, p in enumerate(saved["partitions"])]
+        students = []
+        for route in routes:
+            part = saved["partitions"][route["partition"]]
+            subset = tuple(route["classes"]) if route.get("classes") else None
+            model = DeployedModel(nets[route["partition"]], class_mask_for(tuple(classes), subset)).eval()
+            students.append(DeployedStudent(str(route.get("environment") or part.get("name")),
+                                            route.get("environment"), subset, model))
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         return cls(run_dir, record, classes, feature_cfg, LabelEncoder(classes, feature_cfg), students, device)
 
