@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-from datetime import datetime, timezone
+from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from sedbench.io import atomic_write_text
 from sedbench.report import plots
 from sedbench.report.costs import teacher_seconds_from_timings, teachers_table, training_costs
 from sedbench.report.tables import comparison_family, comparison_tables, controls_of, render
-from sedbench.results import group_stages, group_timings, load, read_timings, select_comparable
+from sedbench.results import group_stages, group_timings, load, read_timings, select_comparable, timings_written
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -91,14 +91,6 @@ def command_line(timings: dict, profile: str, seeds: str | None = None) -> str:
             f"--jobs {timings.get('jobs', 1)}{threads}")
 
 
-def finished_at(path: Path) -> datetime | None:
-    """When a timings file was written, from its name (``20261130T113957.265519Z-10098.json``)."""
-    try:
-        return datetime.strptime(path.name.split("-")[0], "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        return None
-
-
 def commands_sentence(all_timings: list[dict], profile: str, fallback: str, wall_s: float | None,
                       finished: list[datetime | None] | None = None) -> str:
     """Which `sedbench run` commands built the group, each with its wall time and what that held.
@@ -109,28 +101,22 @@ def commands_sentence(all_timings: list[dict], profile: str, fallback: str, wall
     add up. ``fallback``/``wall_s`` stand in for a command whose timings predate the recorded methods."""
     groups: dict[str, list[tuple[dict, float | None, str]]] = {}
     for timings in all_timings:
-        if timings.get("methods"):
-            single = len(timings.get("seeds", [])) == 1
-            key = command_line(timings, profile, "S," if single else None)
-            seed = str(timings["seeds"][0]) if single else ""
-            wall = wall_seconds(timings)
+        seed, wall = "", wall_seconds(timings)
+        if not timings.get("methods"):
+            key, wall = fallback, wall_s if wall_s is not None else wall
+        elif len(timings.get("seeds", [])) == 1:
+            key, seed = command_line(timings, profile, "S,"), str(timings["seeds"][0])
         else:
-            key, seed, wall = fallback, "", wall_s if wall_s is not None else wall_seconds(timings)
+            key = command_line(timings, profile)
         groups.setdefault(key, []).append((timings, wall, seed))
     parts = []
     for command, members in groups.items():
-        walls = [w for _, w, _ in members if w]
-        held = ", ".join(dict.fromkeys(what_the_wall_holds(t) for t, _, _ in members))
-        each = [f"{w / 60:.1f}" for w in walls]
-        minutes = ", ".join(each[:-1]) + " and " + each[-1] if len(each) > 1 else "".join(each)
-        timing = f": {minutes} minutes wall, {held}" if walls else ""
-        if len(members) > 1 and all(seed for _, _, seed in members):
-            seeds = ", ".join(seed for _, _, seed in members)
-            parts.append(f"`{command}` for S = {seeds} ({len(members)} commands){timing}")
+        if len(members) > 1 and all(seed for _, _, seed in members):  # one sentence for the seeds
+            label = f"`{command}` for S = {', '.join(seed for _, _, seed in members)} ({len(members)} commands)"
+            parts.append(label + _wall_clause(members))
         else:
-            parts.extend(f"`{command if not seed else command.replace('S,', seed + ',')}`"
-                         + (f": {w / 60:.1f} minutes wall, {what_the_wall_holds(t)}" if w else "")
-                         for t, w, seed in members)
+            parts += [f"`{command.replace('S,', seed + ',') if seed else command}`" + _wall_clause([m])
+                      for m in members]
     if not parts:
         return f"`{fallback}`."
     text = "; ".join(parts) + "."
@@ -141,6 +127,16 @@ def commands_sentence(all_timings: list[dict], profile: str, fallback: str, wall
         text += (" Some of these commands ran at the same time and shared the cores, so their wall times "
                  "overlap and do not add up, and each one's training was slower than it would be alone.")
     return text
+
+
+def _wall_clause(members: list[tuple[dict, float | None, str]]) -> str:
+    """``: 25.4, 25.2 and 21.0 minutes wall, teachers were cached; ...`` for one or more commands."""
+    each = [f"{w / 60:.1f}" for _, w, _ in members if w]
+    if not each:
+        return ""
+    minutes = ", ".join(each[:-1]) + " and " + each[-1] if len(each) > 1 else each[0]
+    held = ", ".join(dict.fromkeys(what_the_wall_holds(t) for t, w, _ in members if w))
+    return f": {minutes} minutes wall, {held}"
 
 
 def main() -> None:
@@ -211,7 +207,7 @@ def main() -> None:
         f"{timings['device']}), "
         + (f"built by {len(all_timings)} commands: " if len(all_timings) > 1 else "")
         + commands_sentence(all_timings, args.profile, args.command, args.wall_s,
-                            [finished_at(Path(p)) for p in timings_paths]),
+                            [timings_written(p) for p in timings_paths]),
         "",
         f"Seeds are the replicates: {n_seeds} or more per method. Each delta is the mean paired difference "
         "over seeds (method minus `scratch`, or minus the method's control), with its 95 % CI from a "

@@ -77,15 +77,18 @@ def write_record(run_dir: str | os.PathLike, record: dict) -> Path:
 TIMINGS_DIR = "timings"
 
 
+TIMINGS_STAMP = "%Y%m%dT%H%M%S.%fZ"
+
+
 def write_timings(results_root: str | os.PathLike, benchmark: str, benchmark_hash: str,
                   timings: dict[str, Any]) -> Path:
     """Keep one `sedbench run`'s stage timings beside its settings group, never over another run's.
 
-    Each run writes ``<results>/<benchmark>/<hash>/timings/<UTC start>-<pid>.json``: a later resume
-    (everything cached, seconds long) or a run of other settings cannot erase the stage table of
-    the run that trained the matrix.
+    Each run writes ``<results>/<benchmark>/<hash>/timings/<UTC time written>-<pid>.json`` when it
+    ends: a later resume (everything cached, seconds long) or a run of other settings cannot erase the
+    stage table of the run that trained the matrix.
     """
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")  # sorts in time order
+    stamp = datetime.now(timezone.utc).strftime(TIMINGS_STAMP)  # sorts in time order
     path = Path(results_root) / benchmark / benchmark_hash / TIMINGS_DIR / f"{stamp}-{os.getpid()}.json"
     return atomic_write_json(path, timings)
 
@@ -107,6 +110,14 @@ def group_timings(results_root: str | os.PathLike, benchmark: str, benchmark_has
         return files
     legacy = root / "timings.json"
     return [legacy] if legacy.is_file() else []
+
+
+def timings_written(path: str | os.PathLike) -> datetime | None:
+    """When ``write_timings`` wrote a file (its command's end), from the file's name; None for other names."""
+    try:
+        return datetime.strptime(Path(path).name.split("-")[0], TIMINGS_STAMP).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
 
 
 def find_timings(results_root: str | os.PathLike, benchmark: str, benchmark_hash: str | None = None,

@@ -111,6 +111,10 @@ def test_a_group_built_by_several_commands_keeps_every_commands_timings(tmp_path
                                                 "seeds": [0], "teachers_trained": 0, "pairs_trained": 0, "stages": []})
     assert group_timings(tmp_path, "quick", "abc123") == [legacy, added]
     assert find_timings(tmp_path, "quick", "abc123") == added
+    from sedbench.results import timings_written
+
+    assert timings_written(legacy).isoformat() == "2026-11-30T05:36:00+00:00"  # the command's end, from the name
+    assert timings_written(added) > timings_written(legacy) and timings_written(group / "timings.json") is None
 
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "readme_results.py"
     spec = importlib.util.spec_from_file_location("readme_results", script)

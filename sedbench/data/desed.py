@@ -502,9 +502,8 @@ class _FileDigests:
             known = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             known = {}
-        valid = isinstance(known, dict)
-        self.known: dict[str, list] = {k: v for k, v in known.items() if isinstance(v, list) and len(v) == 5} \
-            if valid else {}
+        known = known if isinstance(known, dict) else {}  # a damaged memo is an empty one
+        self.known: dict[str, list] = {k: v for k, v in known.items() if isinstance(v, list) and len(v) == 5}
         self.changed = False
 
     def of(self, path: str) -> str:
