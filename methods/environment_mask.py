@@ -9,6 +9,9 @@ learned. This control trains the general student exactly as `vanilla` does (all 
 classes, the profile's default teacher; with the same seed it is vanilla's network, checkpoint
 selection included, since selection scores the unmasked student) and deploys it behind the same
 oracle: clips of environment e get the student's outputs on C_e, zero elsewhere (``Method.routes``).
+Since its training is vanilla's term for term (``trains_as``), the runner does not train that
+network twice: it deploys vanilla's run of the same seed (trained first if missing) behind the mask,
+so environment-mask minus vanilla is the mask alone, exactly, and the control costs an evaluation.
 environment-aware minus environment-mask is the effect of specialised students; environment-mask
 minus vanilla is the effect of the oracle mask.
 Formula: L = L_base + lambda_kd * KD(S, T); at evaluation p(c | clip) = 0 for c outside C_env(clip).
@@ -35,6 +38,7 @@ class EnvironmentMask(Method):
     Params = EnvironmentMaskParams
     is_control = True
     profile_teachers = {"teacher": "teacher"}
+    trains_as = "vanilla"  # same loss, teacher and selection: vanilla's run lends its network
 
     def __init__(self, params: EnvironmentMaskParams | None = None) -> None:
         super().__init__(params)

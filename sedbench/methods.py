@@ -121,6 +121,10 @@ class Method:
     # every single-teacher method of a comparison distils from the same teacher:
     # {param name: "teacher" | "teacher_set"}
     profile_teachers: ClassVar[dict[str, str]] = {}
+    # the registered method whose training this one's is, term for term, under equal hyperparameters
+    # (environment-mask trains exactly vanilla): the runner then deploys that method's run behind this
+    # method's routes instead of training the same network twice (``sedbench.runner.shared_source``)
+    trains_as: ClassVar[str | None] = None
     # set by @register_method: hash of the class's source file(s), part of every run's identity
     source_hash: ClassVar[str] = ""
 
@@ -210,8 +214,9 @@ def register_method(name: str) -> Callable[[type[Method]], type[Method]]:
                     f"method {name}: profile_teachers maps hyperparameters of its Params to 'teacher' or "
                     f"'teacher_set'; {param!r}: {kind!r} is not one"
                 )
-        if cls.control is not None and not isinstance(cls.control, str):
-            raise ConfigError(f"method {name}: control must be the name of a registered method or None")
+        for attr in ("control", "trains_as"):
+            if getattr(cls, attr) is not None and not isinstance(getattr(cls, attr), str):
+                raise ConfigError(f"method {name}: {attr} must be the name of a registered method or None")
         existing = _REGISTRY.get(name)
         if existing is not None and _defined_in(existing) != _defined_in(cls) and not _override:
             raise ConfigError(

@@ -136,9 +136,24 @@ def comparison_fields(bench: Benchmark, method: Method, seed: int | None = None)
     }
 
 
-def run_config(bench: Benchmark, method: Method) -> dict[str, Any]:
-    return {**bench.config, "method": {"name": method.name, "params": params_dict(method),
-                                       "source_hash": getattr(method, "source_hash", "")}}
+def run_config(bench: Benchmark, method: Method, plugins: tuple[str, ...] = ()) -> dict[str, Any]:
+    section = {"name": method.name, "params": params_dict(method), "source_hash": getattr(method, "source_hash", "")}
+    source = shared_source(bench, method, plugins)
+    if source is not None:  # its networks are the source's: a changed source makes this run stale too
+        section["trains_as"] = {"name": source.name, "source_hash": source.source_hash}
+    return {**bench.config, "method": section}
+
+
+def shared_source(bench: Benchmark, method: Method, plugins: tuple[str, ...] = ()) -> Method | None:
+    """The method whose run lends this one its trained networks (``Method.trains_as``), built as the
+    benchmark builds it, when it trains with exactly this method's hyperparameters; else None (the
+    method trains its own, e.g. environment-mask after a per-method override of its tau)."""
+    if not method.trains_as:
+        return None
+    source = build_method(method.trains_as, method_overrides(bench, method.trains_as, plugins), plugins)
+    if params_dict(source) != params_dict(method) or source.deploy != method.deploy:
+        return None
+    return source
 
 
 @dataclass
@@ -167,8 +182,8 @@ class RunIdentity:
 UNKEYED = ("description", "seeds", "reference", "methods")
 
 
-def run_identity(bench: Benchmark, method: Method, seed: int) -> RunIdentity:
-    config = run_config(bench, method)
+def run_identity(bench: Benchmark, method: Method, seed: int, plugins: tuple[str, ...] = ()) -> RunIdentity:
+    config = run_config(bench, method, plugins)
     keyed = {k: v for k, v in config.items() if k not in UNKEYED}
     variant = config_hash({"config": keyed, "data": bench.data_fingerprint, "execution": bench.execution})
     run_hash = config_hash({"variant": variant, "seed": int(seed)})
@@ -180,7 +195,7 @@ def run_identity(bench: Benchmark, method: Method, seed: int) -> RunIdentity:
 def run_dir_for(bench: Benchmark, method_name: str, seed: int, plugins: tuple[str, ...] = ()) -> Path:
     """The folder of a (method, seed) run under this benchmark's settings (it may not exist yet)."""
     method = build_method(method_name, method_overrides(bench, method_name, plugins), plugins)
-    return run_identity(bench, method, seed).directory
+    return run_identity(bench, method, seed, plugins).directory
 
 
 def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = False, progress=None,
@@ -195,7 +210,7 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
     from sedbench.locks import Busy, claim
 
     method = build_method(method_name, method_overrides(bench, method_name, plugins), plugins)
-    identity = run_identity(bench, method, seed)
+    identity = run_identity(bench, method, seed, plugins)
 
     def waiting() -> None:
         if progress is not None:
@@ -233,8 +248,12 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
     }
     results.write_record(out, record)
     try:
-        with track_energy() as energy:
-            result = train_and_select(bench, method, seed, progress=progress, plugins=plugins)
+        shared = shared_training(bench, method, seed, progress, plugins)
+        if shared is not None:
+            result, energy, record["trained_by"] = shared
+        else:
+            with track_energy() as energy:
+                result = train_and_select(bench, method, seed, progress=progress, plugins=plugins)
         start = time.perf_counter()
         frames, clips = routed_predict(result.routes, bench.evaluation, bench.device)
         metrics, scores = score_split(bench, bench.evaluation, frames, clips)
@@ -283,6 +302,47 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
         record.setdefault("timings", {})
         results.write_record(out, record)
     return record
+
+
+def shared_training(bench: Benchmark, method: Method, seed: int, progress, plugins: tuple[str, ...]
+                    ) -> tuple[TrainResult, dict[str, Any], dict[str, Any]] | None:
+    """The networks of ``shared_source``'s run of this seed (trained now, waited for, or read from its
+    record), deployed behind this method's routes: (result, the source's training energy, where from).
+
+    Its cost is the source's: the record's train_s and energy are the source run's (the cost of the
+    method), and the matrix's stage table does not count them twice (``trained_by``).
+    """
+    from sedbench.inference import RunDetector
+    from sedbench.methods import Partition
+    from sedbench.training.engine import TrainedPartition
+    from sedbench.training.fit import deployment_routes
+
+    source = shared_source(bench, method, plugins)
+    if source is None:
+        return None
+    record = run_one(bench, source.name, seed, progress=progress, plugins=plugins)
+    where = f"{source.name} seed {seed}"
+    if record.get("status") != "complete":
+        raise SedbenchError(f"{method.name} trains as {where}, which is {record.get('status')}: "
+                            f"{record.get('error') or 'no networks'}")
+    detector = RunDetector.load(record["run_dir"])
+    if detector.routed or len(detector.students) != 1:
+        raise SedbenchError(f"{method.name} trains as {source.name}, which deploys more than one general "
+                            "student; only a one-student method can lend its networks")
+    validation, complexity = record.get("validation") or {}, record.get("complexity") or {}
+    trained = [TrainedPartition(
+        partition=Partition(), deployed=detector.students[0].model,
+        training_only_params=int(complexity.get("params_training_only") or 0),
+        best_step=(validation.get("best_steps") or [None])[0], best_score=None,
+        history=(validation.get("history") or [[]])[0])]
+    routes = deployment_routes(method, trained, bench.classes, bench.environments)
+    frames, clips = routed_predict(routes, bench.validation, bench.device)
+    val_metrics, _ = bench.score_split(bench.validation, frames, clips)
+    timings = record.get("timings") or {}
+    energy = {k: v for k, v in timings.items() if k.startswith("energy")}
+    return (TrainResult(method, trained, val_metrics, float(timings.get("train_s") or 0.0), routes), energy,
+            {"method": source.name, "seed": seed, "config_hash": record.get("config_hash"),
+             "run_dir": record["run_dir"]})
 
 
 def teachers_used(bench: Benchmark, method: Method) -> dict[str, dict[str, Any]]:
@@ -411,7 +471,7 @@ def pair_status(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ..
     from sedbench.locks import is_claimed
 
     m = build_method(method, method_overrides(bench, method, plugins), plugins)
-    identity = run_identity(bench, m, seed)
+    identity = run_identity(bench, m, seed, plugins)
     out = identity.directory
     if (out / "run.json").is_file():
         record = results.read_record(out)
@@ -429,12 +489,29 @@ def pending_work(bench: Benchmark, methods: list[str], seeds: list[int], plugins
 
     built = {m: build_method(m, method_overrides(bench, m, plugins), plugins) for m in methods}
     teachers = teachers_needed(methods, bench, plugins)
+    pairs = [(m, s) for m in methods for s in seeds]
     if not clip_counts(bench.config)[2]:
-        return ([(m, built[m].relative_cost) for m in methods for _ in seeds],
+        return ([(m, cost) for (m, _), cost in run_costs(bench, built, pairs, plugins, nothing_cached=True)],
                 [n for _ in teacher_run_seeds(bench, seeds) for n in teachers])
-    runs = [(m, built[m].relative_cost) for m in methods for s in seeds
-            if force or pair_status(bench, m, s, plugins) != "cached"]
-    return runs, [name for name, _ in missing_teachers(bench, teachers, seeds).values()]
+    pending = [(m, s) for m, s in pairs if force or pair_status(bench, m, s, plugins) != "cached"]
+    return ([(m, cost) for (m, _), cost in run_costs(bench, built, pending, plugins)],
+            [name for name, _ in missing_teachers(bench, teachers, seeds).values()])
+
+
+def run_costs(bench: Benchmark, built: dict[str, Method], pairs: list[tuple[str, int]],
+              plugins: tuple[str, ...] = (), nothing_cached: bool = False) -> list[tuple[tuple[str, int], float]]:
+    """Each pair's training cost relative to scratch: a run that deploys another's networks
+    (``shared_source``) costs nothing when that run is among ``pairs`` or cached, else that run's."""
+    out = []
+    for m, s in pairs:
+        source = shared_source(bench, built[m], plugins)
+        cost = built[m].relative_cost
+        if source is not None:
+            lent = (source.name, s) in pairs or (
+                not nothing_cached and pair_status(bench, source.name, s, plugins) == "cached")
+            cost = 0.0 if lent else source.relative_cost
+        out.append(((m, s), cost))
+    return out
 
 
 def spread_devices(device: torch.device, jobs: int) -> tuple[list[str], float | None]:
@@ -546,12 +623,16 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                                  cache_root=str(bench.cache_root), **gpu(next(placed))), priority=1)
                      for label, (n, rs) in missing.items()]
             built = {m: build_method(m, method_overrides(bench, m, plugins), plugins) for m in methods}
+            costs = dict(run_costs(bench, built, [(m, s) for m, s in pairs], plugins))
             for m, s in pairs:
                 labels = [teacher_label(bench, part, s) for teacher in built[m].teachers()
                           for part in teacher.split("+")]
                 needs = tuple(label for label in dict.fromkeys(labels) if label in missing)
+                source = shared_source(bench, built[m], plugins)
+                if source is not None and source.name in methods:  # after the run that lends its networks
+                    needs += (f"{source.name} seed {s}",)
                 args = dict(method=m, seed=s, **gpu(next(placed)), **_task_args(bench, force, plugins))
-                tasks.append(ProcessTask(f"{m} seed {s}", run_task, args, needs=needs, cost=built[m].relative_cost))
+                tasks.append(ProcessTask(f"{m} seed {s}", run_task, args, needs=needs, cost=costs[(m, s)]))
             summaries = []
             for r in _in_processes(tasks, jobs, progress, "benchmark", threads=bench.threads):
                 if r["method"].startswith("teacher "):
@@ -597,8 +678,11 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
             continue
         out = Path(summary["run_dir"]) if summary.get("run_dir") else None
         if out is not None and (out / "run.json").is_file():
-            timings = results.read_record(out).get("timings", {})
+            record = results.read_record(out)
+            timings = record.get("timings", {})
             for part in ("train_s", "eval_s", "complexity_s"):
+                if part == "train_s" and record.get("trained_by"):  # the lending run's stage has it
+                    continue
                 if timings.get(part) is not None:
                     stages.append({"stage": f"{summary['method']} seed {summary['seed']} {part[:-2]}",
                                    "seconds": round(timings[part], 2)})

@@ -13,6 +13,7 @@ from sedbench.cli import cli
 from sedbench.errors import SedbenchError
 from sedbench.report.tables import comparison_table
 from sedbench.results import load
+from tests.conftest import make_tiny_bench
 
 
 def test_resolve_methods_all_lists_globs_and_typos():
@@ -221,3 +222,28 @@ def test_sigterm_ends_a_command_like_ctrl_c():
             signal.sigtimedwait([], 1)  # let the handler run (it runs between bytecodes)
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def test_a_run_shares_another_methods_training_only_under_equal_hyperparameters(tiny_bench, tmp_path):
+    from sedbench.methods import build_method, method_settings
+    from sedbench.runner import run_costs, run_identity, shared_source
+
+    def built(bench, name):
+        return build_method(name, method_settings(bench.config, name))
+
+    mask = built(tiny_bench, "environment-mask")
+    assert shared_source(tiny_bench, mask).name == "vanilla"
+    assert shared_source(tiny_bench, built(tiny_bench, "vanilla")) is None
+    # the lending method's source is in the control's identity: a changed vanilla makes it stale
+    assert run_identity(tiny_bench, mask, 0).config["method"]["trains_as"]["name"] == "vanilla"
+    # a study that changes the control's tau, or vanilla's, trains the control's own network
+    for override in ("methods.environment-mask.tau=3.0", "methods.vanilla.tau=3.0"):
+        other = make_tiny_bench(tmp_path, **{override.split("=")[0]: override.split("=")[1]})
+        assert shared_source(other, built(other, "environment-mask")) is None, override
+        assert "trains_as" not in run_identity(other, built(other, "environment-mask"), 0).config["method"]
+    # the estimate: nothing to train when the lending run is in the matrix, its cost when it is not
+    methods = {m: built(tiny_bench, m) for m in ("vanilla", "environment-mask")}
+    both = dict(run_costs(tiny_bench, methods, [("vanilla", 9), ("environment-mask", 9)]))
+    assert both[("environment-mask", 9)] == 0.0 and both[("vanilla", 9)] == methods["vanilla"].relative_cost
+    alone = dict(run_costs(tiny_bench, methods, [("environment-mask", 9)]))
+    assert alone[("environment-mask", 9)] == methods["vanilla"].relative_cost

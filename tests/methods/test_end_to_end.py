@@ -69,6 +69,12 @@ def test_environment_mask_deploys_vanillas_network_behind_the_oracle_mask(record
         assert torch.equal(value, mask["partitions"][0]["state_dict"][key]), key
     assert {(r["environment"], tuple(r["classes"])) for r in mask["routes"]} == {
         (env, tuple(classes)) for env, classes in tiny_bench.environments.items()}
+    # not trained twice: vanilla's run lends its network, and its cost, to the control
+    lent = records["environment-mask"]["trained_by"]
+    assert lent == {"method": "vanilla", "seed": 0, "config_hash": records["vanilla"]["config_hash"],
+                    "run_dir": records["vanilla"]["run_dir"]}
+    assert records["environment-mask"]["timings"]["train_s"] == records["vanilla"]["timings"]["train_s"]
+    assert records["environment-mask"]["validation"]["best_steps"] == records["vanilla"]["validation"]["best_steps"]
     env_aware = saved("environment-aware")
     assert {(r["environment"], tuple(r["classes"])) for r in env_aware["routes"]} == {
         (r["environment"], tuple(r["classes"])) for r in mask["routes"]}
