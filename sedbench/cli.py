@@ -298,6 +298,7 @@ def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[st
     from rich.table import Table
 
     from sedbench import runner
+    from sedbench.methods import build_method
     from sedbench.teachers import teacher_run_seeds
 
     table = Table(title=f"run matrix: profile {bench.name}, results {bench.results_root}, "
@@ -308,8 +309,13 @@ def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[st
     exists = bench.dataset_exists
     labels = {"cached": "[green]cached[/]", "running": "[yellow]running elsewhere[/]", "pending": "will train"}
     for method in methods:
-        table.add_row(method, *[labels[runner.pair_status(bench, method, s, plugins)] if exists else "will train"
-                                for s in seeds])
+        built = build_method(method, runner.method_overrides(bench, method, plugins), plugins)
+        source = runner.shared_source(bench, built, plugins)
+        # a run that deploys another method's run trains nothing of its own (Method.trains_as)
+        pending = f"{source.name}'s network" if source is not None else "will train"
+        table.add_row(method, *[
+            (labels[status] if (status := runner.pair_status(bench, method, s, plugins)) != "pending" else pending)
+            if exists else pending for s in seeds])
     console.print(table)
     if not exists:
         console.print(f"data: desed-synth {bench.config['data'].get('preset', 'quick')} will be generated at "

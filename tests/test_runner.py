@@ -81,13 +81,14 @@ def test_dry_run_shows_cached_and_pending(tiny_bench, tiny_teachers, tmp_path):
     bench = copy_bench(tiny_bench, tmp_path / "dry")  # results of its own: other tests run vanilla too
     runner.run_one(bench, "scratch", 0)
     result = CliRunner().invoke(cli, [
-        "run", "--profile", "tiny", "--methods", "scratch,vanilla", "--dry-run",
+        "run", "--profile", "tiny", "--methods", "scratch,vanilla,environment-mask", "--dry-run",
         "--results", str(bench.results_root), "--cache", str(bench.cache_root),
         "--set", f"data.root={tiny_bench.config['data']['root']}"])
     assert result.exit_code == 0, result.output
     assert "cached" in result.output and "teacher cnn: cached" in result.output
     rows = {line.split()[1]: line for line in result.output.splitlines() if line.startswith("│")}
     assert "cached" in rows["scratch"] and "will train" in rows["vanilla"]
+    assert "vanilla's" in rows["environment-mask"] and "will train" not in rows["environment-mask"]
 
 
 def test_local_processes_run_pairs_in_parallel(tiny_bench, tiny_teachers, tmp_path):

@@ -125,7 +125,11 @@ def report_context(
     group = df[(df["benchmark"] == bench) & (df["benchmark_hash"].astype(str) == bench_hash)]
     methods = sorted(runs["method"].unique())
     if reference is None or reference not in methods:
-        reference = "scratch" if "scratch" in methods else methods[0]
+        fallback = "scratch" if "scratch" in methods else methods[0]
+        if reference is not None:  # said once, as the table layer says a missing reference
+            load_notes = [*load_notes, f"reference method {reference!r} has no completed runs in this group: "
+                                       f"the deltas are against {fallback}"]
+        reference = fallback
     # a group is often built by several `sedbench run` commands: the stages and teachers of all of them
     timings = read_timings(group_timings(results, bench, bench_hash))
     teacher_s = teacher_seconds_from_timings(timings)

@@ -16,7 +16,7 @@ from sedbench import runner
 from sedbench.benchmark import Benchmark
 from sedbench.cli import cli
 from sedbench.evaluation.synthetic import write_synthetic_results
-from sedbench.report.html import REQUIRED_FIGURES, check_report_html, verdicts, write_report
+from sedbench.report.html import REQUIRED_FIGURES, check_report_html, report_context, verdicts, write_report
 from sedbench.report.tables import comparison_table
 from sedbench.results import load
 
@@ -86,6 +86,12 @@ def test_report_of_synthetic_results_with_a_failed_run(tmp_path):
     record.write_text(json.dumps(data))
     text = write_report(tmp_path).read_text()
     assert "NaN loss at step 3" in text and "left out: 1 failed run(s)" in text
+    assert "has no completed runs" not in text
+    # a reference without runs is said, not silently replaced
+    context = report_context(tmp_path, reference="vanilla-ensemble", n_resamples=50)
+    assert context["reference"] == "scratch"
+    said = [n for n in context["load_notes"] if "'vanilla-ensemble' has no completed runs" in n]
+    assert len(said) == 1 and "against scratch" in said[0]
     check = check_report_html(text)
     assert set(REQUIRED_FIGURES) <= set(check.figures) and check.external == []
 
