@@ -126,6 +126,36 @@ def time_train_step(model_name: str, model_kwargs: dict[str, Any], n_mels: int, 
     return max(t_large + per_clip * (batch_size - large), t_large)
 
 
+def _probe_beside_others(threads: int, barrier, results, args: tuple) -> None:
+    torch.set_num_threads(threads)
+    time_train_step(*args)  # warm-up (imports, allocator, kernels), untimed, before the others are ready
+    barrier.wait()
+    results.put(time_train_step(*args))
+
+
+def time_train_step_concurrently(jobs: int, threads: int, *args: Any) -> float:
+    """Seconds per training step when ``jobs`` processes of ``threads`` threads train at once, as a
+    ``--jobs`` matrix does on a CPU: they share its caches and memory bandwidth, so a step is slower
+    than alone (on 2 cores, 2 one-thread processes: the matrix's runs took about 1.3x the estimate
+    timed alone). Each spawned process warms up, waits for the others, then times ``time_train_step``
+    (``args``); the slowest is returned, since the matrix waits for its slowest worker."""
+    import multiprocessing as mp
+
+    context = mp.get_context("spawn")  # torch's thread pools do not survive a fork
+    barrier, results = context.Barrier(jobs), context.Queue()
+    workers = [context.Process(target=_probe_beside_others, args=(threads, barrier, results, args), daemon=True)
+               for _ in range(jobs)]
+    for worker in workers:
+        worker.start()
+    try:
+        return max(results.get(timeout=300) for _ in workers)
+    finally:
+        for worker in workers:
+            worker.join(timeout=10)
+            if worker.is_alive():
+                worker.terminate()
+
+
 def time_clip_synthesis(n: int = 2) -> float:
     from sedbench.data.synth import render_clip
 
@@ -196,7 +226,13 @@ def estimate(config: dict[str, Any], *, student_runs: list[tuple[str, float]], t
     batch = sum(int(v) for v in train["batch_size"].values())
     student = config["student"]
     kwargs = {k: v for k, v in student.items() if k not in ("model", "max_params", "max_macs")}
-    student_step = time_train_step(student["model"], kwargs, feat.n_mels, feat.n_frames, n_classes, batch, device)
+    probe = (student["model"], kwargs, feat.n_mels, feat.n_frames, n_classes, batch, device)
+    student_step = time_train_step(*probe)
+    contention = 1.0
+    parallel = min(jobs, len(teachers) + len(student_runs))  # processes that actually train at once
+    if device.type == "cpu" and parallel > 1:
+        # measured, not assumed: the steps of parallel processes slow each other on a shared CPU
+        contention = max(1.0, time_train_step_concurrently(parallel, torch.get_num_threads(), *probe) / student_step)
     teacher_cfg = {**train, **(config.get("teacher_training") or {})}
     t_batch = sum(int(v) for v in teacher_cfg["batch_size"].values())
     teacher_seconds = []
@@ -204,20 +240,21 @@ def estimate(config: dict[str, Any], *, student_runs: list[tuple[str, float]], t
         spec = dict(config["teachers"][name])
         model = spec.pop("model")
         per_step = time_train_step(model, spec, feat.n_mels, feat.n_frames, n_classes, t_batch, device)
-        teacher_seconds.append(per_step * int(teacher_cfg["steps"]))
+        teacher_seconds.append(per_step * contention * int(teacher_cfg["steps"]))
     steps = int(train["steps"])
     # validation and evaluation: a forward pass over the split, about a third of a training step per clip
     val_clips = counts.get("validation", 0) * max(1, steps // int(train.get("val_every", steps)))
     evaluation = (val_clips + n_eval) * student_step / batch / 3
-    run_seconds = [student_step * steps * cost + evaluation for _, cost in student_runs]
+    run_seconds = [student_step * contention * steps * cost + evaluation for _, cost in student_runs]
     workers = max(1, jobs)
     if teachers:
         est.seconds["teachers"] = makespan(teacher_seconds, workers)
     if student_runs:
         est.seconds["runs"] = makespan(run_seconds, workers)
     est.notes.append(f"measured on {device}: a student step {student_step * 1000:.0f} ms at batch {batch}")
-    if jobs > 1 and device.type == "cpu":
-        est.notes.append(f"{jobs} processes share {cores} cores: each step is slower than measured alone")
+    if contention > 1.0:
+        est.notes.append(f"{parallel} processes training at once on {cores} cores: a step takes {contention:.2f}x "
+                         "its time alone (measured with that many processes)")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     if device.type == "cpu" and load > 0.5 * cores:
         est.notes.append(f"the machine is busy (load {load:.1f} on {cores} cores): the step was timed beside "

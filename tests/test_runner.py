@@ -207,6 +207,47 @@ def test_the_estimate_times_a_step_with_the_threads_each_run_gets(tmp_path, monk
     assert seen and set(seen) == {1}
 
 
+def test_the_estimate_measures_how_parallel_processes_slow_each_other(tmp_path, monkeypatch):
+    # --jobs 2 on a CPU: the two processes' steps were timed alone and the matrix took 1.3x longer
+    import torch
+
+    from sedbench import plan
+    from sedbench.config import load_profile
+
+    config = load_profile("tiny")
+    config["data"]["root"] = str(tmp_path / "data")
+    kwargs = dict(teachers=[], device=torch.device("cpu"), cache_root=tmp_path, results_root=tmp_path)
+    monkeypatch.setattr(plan, "time_features", lambda *a, **k: 0.0)
+    monkeypatch.setattr(plan, "time_clip_synthesis", lambda *a, **k: 0.0)
+    monkeypatch.setattr(plan, "time_train_step", lambda *a, **k: 0.1)
+    calls, beside = [], {"seconds": 0.1}
+    monkeypatch.setattr(plan, "time_train_step_concurrently", lambda jobs, *a: calls.append(jobs) or beside["seconds"])
+    plan.estimate(config, student_runs=[("scratch", 1.0)] * 2, jobs=1, **kwargs)
+    assert calls == []  # measured only when processes do train at once
+    unaffected = plan.estimate(config, student_runs=[("scratch", 1.0)] * 2, jobs=2, **kwargs)
+    beside["seconds"] = 0.15
+    together = plan.estimate(config, student_runs=[("scratch", 1.0)] * 2, jobs=2, **kwargs)
+    assert calls == [2, 2]
+    steps = config["training"]["steps"]
+    assert together.seconds["runs"] - unaffected.seconds["runs"] == pytest.approx(0.05 * steps)
+    assert any("1.50x" in note for note in together.notes) and not any("x its" in n for n in unaffected.notes)
+    one = plan.estimate(config, student_runs=[("scratch", 1.0)], jobs=2, **kwargs)  # one run: nothing beside it
+    assert calls == [2, 2] and not any("x its time alone" in note for note in one.notes)
+
+
+def test_the_concurrent_step_probe_runs_in_parallel_processes():
+    import torch
+
+    from sedbench.config import load_profile
+    from sedbench.plan import time_train_step_concurrently
+
+    config = load_profile("tiny")
+    student = {k: v for k, v in config["student"].items() if k not in ("model", "max_params", "max_macs")}
+    seconds = time_train_step_concurrently(2, 1, config["student"]["model"], student, config["features"]["n_mels"],
+                                           64, 10, 4, torch.device("cpu"))
+    assert 0.0 < seconds < 10.0
+
+
 def test_sigterm_ends_a_command_like_ctrl_c():
     """``kill`` of a run must leave its record ``interrupted`` (run_one handles KeyboardInterrupt),
     not ``running`` forever."""
