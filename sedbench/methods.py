@@ -217,6 +217,8 @@ def register_method(name: str) -> Callable[[type[Method]], type[Method]]:
         for attr in ("control", "trains_as"):
             if getattr(cls, attr) is not None and not isinstance(getattr(cls, attr), str):
                 raise ConfigError(f"method {name}: {attr} must be the name of a registered method or None")
+        if cls.trains_as == name:
+            raise ConfigError(f"method {name}: trains_as names the method itself; name the method it trains as")
         existing = _REGISTRY.get(name)
         if existing is not None and _defined_in(existing) != _defined_in(cls) and not _override:
             raise ConfigError(

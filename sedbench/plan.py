@@ -129,17 +129,22 @@ def time_train_step(model_name: str, model_kwargs: dict[str, Any], n_mels: int, 
 def _probe_beside_others(threads: int, barrier, results, args: tuple) -> None:
     torch.set_num_threads(threads)
     time_train_step(*args)  # warm-up (imports, allocator, kernels), untimed, before the others are ready
-    barrier.wait()
+    barrier.wait(timeout=120)
     results.put(time_train_step(*args))
+    while True:  # keep loading the CPU until the parent has every timing: none runs its probe alone
+        time_train_step(*args)
 
 
-def time_train_step_concurrently(jobs: int, threads: int, *args: Any) -> float:
+def time_train_step_concurrently(jobs: int, threads: int, *args: Any) -> float | None:
     """Seconds per training step when ``jobs`` processes of ``threads`` threads train at once, as a
     ``--jobs`` matrix does on a CPU: they share its caches and memory bandwidth, so a step is slower
     than alone (on 2 cores, 2 one-thread processes: the matrix's runs took about 1.3x the estimate
-    timed alone). Each spawned process warms up, waits for the others, then times ``time_train_step``
-    (``args``); the slowest is returned, since the matrix waits for its slowest worker."""
+    timed alone). Each spawned process warms up, waits for the others, times ``time_train_step``
+    (``args``) and then keeps stepping until all have reported; the slowest timing is returned, since
+    the matrix waits for its slowest worker. None when a probe process failed (the estimate then
+    says it could not measure this)."""
     import multiprocessing as mp
+    import queue
 
     context = mp.get_context("spawn")  # torch's thread pools do not survive a fork
     barrier, results = context.Barrier(jobs), context.Queue()
@@ -147,13 +152,20 @@ def time_train_step_concurrently(jobs: int, threads: int, *args: Any) -> float:
                for _ in range(jobs)]
     for worker in workers:
         worker.start()
+    timings: list[float] = []
+    deadline = time.monotonic() + 300
     try:
-        return max(results.get(timeout=300) for _ in workers)
+        while len(timings) < jobs and time.monotonic() < deadline:
+            try:
+                timings.append(results.get(timeout=1.0))
+            except queue.Empty:
+                if any(w.exitcode is not None for w in workers):  # one died: the barrier never opens
+                    return None
+        return max(timings) if len(timings) == jobs else None
     finally:
         for worker in workers:
+            worker.terminate()
             worker.join(timeout=10)
-            if worker.is_alive():
-                worker.terminate()
 
 
 def time_clip_synthesis(n: int = 2) -> float:
@@ -226,13 +238,20 @@ def estimate(config: dict[str, Any], *, student_runs: list[tuple[str, float]], t
     batch = sum(int(v) for v in train["batch_size"].values())
     student = config["student"]
     kwargs = {k: v for k, v in student.items() if k not in ("model", "max_params", "max_macs")}
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0  # before the probes add their own
     probe = (student["model"], kwargs, feat.n_mels, feat.n_frames, n_classes, batch, device)
     student_step = time_train_step(*probe)
     contention = 1.0
-    parallel = min(jobs, len(teachers) + len(student_runs))  # processes that actually train at once
+    # processes that actually train at once (a run that deploys another's network trains nothing)
+    parallel = min(jobs, len(teachers) + sum(1 for _, cost in student_runs if cost > 0))
     if device.type == "cpu" and parallel > 1:
         # measured, not assumed: the steps of parallel processes slow each other on a shared CPU
-        contention = max(1.0, time_train_step_concurrently(parallel, torch.get_num_threads(), *probe) / student_step)
+        together = time_train_step_concurrently(parallel, torch.get_num_threads(), *probe)
+        if together is None:
+            est.notes.append(f"could not time {parallel} processes training at once: each step will be "
+                             "slower than this estimate assumes")
+        else:
+            contention = max(1.0, together / student_step)
     teacher_cfg = {**train, **(config.get("teacher_training") or {})}
     t_batch = sum(int(v) for v in teacher_cfg["batch_size"].values())
     teacher_seconds = []
@@ -255,7 +274,6 @@ def estimate(config: dict[str, Any], *, student_runs: list[tuple[str, float]], t
     if contention > 1.0:
         est.notes.append(f"{parallel} processes training at once on {cores} cores: a step takes {contention:.2f}x "
                          "its time alone (measured with that many processes)")
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     if device.type == "cpu" and load > 0.5 * cores:
         est.notes.append(f"the machine is busy (load {load:.1f} on {cores} cores): the step was timed beside "
                          "other work, so this estimate is too long")

@@ -151,9 +151,41 @@ def shared_source(bench: Benchmark, method: Method, plugins: tuple[str, ...] = (
     if not method.trains_as:
         return None
     source = build_method(method.trains_as, method_overrides(bench, method.trains_as, plugins), plugins)
-    if params_dict(source) != params_dict(method) or source.deploy != method.deploy:
+    # one hop only: a lender that borrows itself would leave the last lender out of this run's identity
+    if params_dict(source) != params_dict(method) or source.deploy != method.deploy or source.trains_as:
         return None
     return source
+
+
+def lenders_first(bench: Benchmark, methods: list[str], plugins: tuple[str, ...] = ()) -> list[str]:
+    """``methods`` with every run that lends its networks (``Method.trains_as``) before its borrowers,
+    so that a borrower deploys this matrix's run of its lender (after ``--force``, the new one)."""
+    borrowers = set()
+    for name in methods:
+        source = shared_source(bench, build_method(name, method_overrides(bench, name, plugins), plugins), plugins)
+        if source is not None and source.name in methods:
+            borrowers.add(name)
+    return [m for m in methods if m not in borrowers] + [m for m in methods if m in borrowers]
+
+
+def lender_record(bench: Benchmark, method: Method, seed: int, plugins: tuple[str, ...] = ()) -> dict | None:
+    """The current complete record of the run that lends ``method`` its networks for ``seed``, if any."""
+    source = shared_source(bench, method, plugins)
+    if source is None:
+        return None
+    out = run_identity(bench, source, seed, plugins).directory
+    record = results.read_record(out) if (out / "run.json").is_file() else None
+    return record if record and record.get("status") == "complete" else None
+
+
+def borrowed_is_current(bench: Benchmark, method: Method, seed: int, record: dict,
+                        plugins: tuple[str, ...] = ()) -> bool:
+    """A borrowed record is stale once its lender was run again (``--force``): it holds the old network."""
+    lent = record.get("trained_by")
+    if not lent:
+        return True
+    lender = lender_record(bench, method, seed, plugins)
+    return lender is not None and lender.get("finished") == lent.get("finished")
 
 
 @dataclass
@@ -217,6 +249,9 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
             progress.console.print(f"{method_name} seed {seed}: another process is running it; waiting for it")
 
     try:
+        source = shared_source(bench, method, plugins)
+        if not wait and source is not None and pair_status(bench, source.name, seed, plugins) == "running":
+            raise Busy  # its lender is training elsewhere: come back to it, as to a run held elsewhere
         with claim(identity.lock, wait=wait, on_wait=waiting), bench.torch_threads():
             record = _run_claimed(bench, method, seed, identity, force, progress, plugins)
     except Busy:
@@ -235,7 +270,8 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
     method_name = method.name
     config, run_hash, out = identity.config, identity.run_hash, identity.directory
     previous = results.read_record(out) if (out / "run.json").is_file() else None
-    if previous and previous.get("status") == "complete" and previous.get("config_hash") == run_hash and not force:
+    if (previous and previous.get("status") == "complete" and previous.get("config_hash") == run_hash and not force
+            and borrowed_is_current(bench, method, seed, previous, plugins)):
         previous["skipped"] = True
         return previous
 
@@ -314,7 +350,7 @@ def shared_training(bench: Benchmark, method: Method, seed: int, progress, plugi
     """
     from sedbench.inference import RunDetector
     from sedbench.methods import Partition
-    from sedbench.training.engine import TrainedPartition
+    from sedbench.training.engine import TrainConfig, TrainedPartition
     from sedbench.training.fit import deployment_routes
 
     source = shared_source(bench, method, plugins)
@@ -325,7 +361,11 @@ def shared_training(bench: Benchmark, method: Method, seed: int, progress, plugi
     if record.get("status") != "complete":
         raise SedbenchError(f"{method.name} trains as {where}, which is {record.get('status')}: "
                             f"{record.get('error') or 'no networks'}")
-    detector = RunDetector.load(record["run_dir"])
+    try:
+        detector = RunDetector.load(record["run_dir"])
+    except SedbenchError as exc:  # e.g. results copied without their git-ignored model.pt
+        raise SedbenchError(f"{method.name} deploys {where}'s network, which cannot be loaded ({exc}); "
+                            f"`sedbench run --methods {source.name} --seeds {seed}, --force` trains it again") from exc
     if detector.routed or len(detector.students) != 1:
         raise SedbenchError(f"{method.name} trains as {source.name}, which deploys more than one general "
                             "student; only a one-student method can lend its networks")
@@ -336,13 +376,17 @@ def shared_training(bench: Benchmark, method: Method, seed: int, progress, plugi
         best_step=(validation.get("best_steps") or [None])[0], best_score=None,
         history=(validation.get("history") or [[]])[0])]
     routes = deployment_routes(method, trained, bench.classes, bench.environments)
-    frames, clips = routed_predict(routes, bench.validation, bench.device)
+    eval_batch = TrainConfig.from_dict(bench.config["training"]).eval_batch_size
+    frames, clips = routed_predict(routes, bench.validation, bench.device, eval_batch)
     val_metrics, _ = bench.score_split(bench.validation, frames, clips)
     timings = record.get("timings") or {}
     energy = {k: v for k, v in timings.items() if k.startswith("energy")}
+    # trained_here: the lender was trained inside this run (its own pair was not in the matrix, or came
+    # later), so this run's stage holds that training; finished: which of the lender's runs it deployed
     return (TrainResult(method, trained, val_metrics, float(timings.get("train_s") or 0.0), routes), energy,
             {"method": source.name, "seed": seed, "config_hash": record.get("config_hash"),
-             "run_dir": record["run_dir"]})
+             "finished": record.get("finished"), "run_dir": record["run_dir"],
+             "trained_here": not record.get("skipped")})
 
 
 def teachers_used(bench: Benchmark, method: Method) -> dict[str, dict[str, Any]]:
@@ -475,7 +519,8 @@ def pair_status(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ..
     out = identity.directory
     if (out / "run.json").is_file():
         record = results.read_record(out)
-        if record.get("status") == "complete" and record.get("config_hash") == identity.run_hash:
+        if (record.get("status") == "complete" and record.get("config_hash") == identity.run_hash
+                and borrowed_is_current(bench, m, seed, record, plugins)):
             return "cached"
     return "running" if is_claimed(identity.lock) else "pending"
 
@@ -609,7 +654,7 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
         t = time.perf_counter()
         # --force re-runs pairs only; with `teacher_seeds: per_run` each run seed has its own teachers
         missing = missing_teachers(bench, teachers_needed(methods, bench, plugins), seeds)
-        pairs = [(m, s) for m in methods for s in seeds]
+        pairs = [(m, s) for m in lenders_first(bench, methods, plugins) for s in seeds]
         if executor == "local" and jobs > 1:
             # one pool for teachers and runs: a run starts as soon as its own teachers are cached;
             # on GPUs the tasks are dealt round-robin over the devices, each with its memory share
@@ -681,7 +726,8 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
             record = results.read_record(out)
             timings = record.get("timings", {})
             for part in ("train_s", "eval_s", "complexity_s"):
-                if part == "train_s" and record.get("trained_by"):  # the lending run's stage has it
+                lent = record.get("trained_by") or {}
+                if part == "train_s" and lent and not lent.get("trained_here"):  # the lender's stage has it
                     continue
                 if timings.get(part) is not None:
                     stages.append({"stage": f"{summary['method']} seed {summary['seed']} {part[:-2]}",

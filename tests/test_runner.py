@@ -207,6 +207,42 @@ def test_the_estimate_times_a_step_with_the_threads_each_run_gets(tmp_path, monk
     assert seen and set(seen) == {1}
 
 
+def test_a_borrowed_network_follows_its_lenders_current_run(tiny_bench, tiny_teachers, tmp_path):
+    from sedbench.locks import claim
+
+    bench = copy_bench(tiny_bench, tmp_path / "results")
+    mask = runner.run_one(bench, "environment-mask", 0)  # vanilla is not cached: trained inside this run
+    assert mask["status"] == "complete", mask.get("error")
+    assert mask["trained_by"]["trained_here"] and runner.pair_status(bench, "vanilla", 0) == "cached"
+    assert runner.pair_status(bench, "environment-mask", 0) == "cached"
+    vanilla = runner.run_one(bench, "vanilla", 0, force=True)  # a new vanilla network: the borrowed one is stale
+    assert runner.pair_status(bench, "environment-mask", 0) == "pending"
+    again = runner.run_one(bench, "environment-mask", 0)
+    assert not again.get("skipped") and not again["trained_by"]["trained_here"]
+    assert again["trained_by"]["finished"] == vanilla["finished"]
+    # while another process trains the lender, a matrix that does not wait comes back to the borrower later
+    runner.run_one(bench, "vanilla", 1, force=True)
+    lender = runner.run_dir_for(bench, "vanilla", 2)
+    lender.parent.mkdir(parents=True, exist_ok=True)
+    with claim(lender.parent / f".{lender.name}.lock"):
+        busy = runner.run_one(bench, "environment-mask", 2, wait=False)
+    assert busy["status"] == "busy" and not (runner.run_dir_for(bench, "environment-mask", 2) / "run.json").exists()
+
+
+def test_a_lender_comes_first_in_every_executors_order(tiny_bench):
+    order = runner.lenders_first(tiny_bench, ["environment-mask", "scratch", "vanilla"])
+    assert order.index("vanilla") < order.index("environment-mask") and order[0] == "scratch"
+    assert runner.lenders_first(tiny_bench, ["environment-mask"]) == ["environment-mask"]
+
+
+def test_a_probe_that_dies_gives_no_contention_figure_instead_of_hanging():
+    import torch
+
+    from sedbench.plan import time_train_step_concurrently
+
+    assert time_train_step_concurrently(2, 1, "no-such-model", {}, 16, 64, 10, 4, torch.device("cpu")) is None
+
+
 def test_the_estimate_measures_how_parallel_processes_slow_each_other(tmp_path, monkeypatch):
     # --jobs 2 on a CPU: the two processes' steps were timed alone and the matrix took 1.3x longer
     import torch
