@@ -72,7 +72,8 @@ def test_environment_mask_deploys_vanillas_network_behind_the_oracle_mask(record
     # not trained twice: vanilla's run lends its network, and its cost, to the control
     lent = records["environment-mask"]["trained_by"]
     assert lent == {"method": "vanilla", "seed": 0, "config_hash": records["vanilla"]["config_hash"],
-                    "run_dir": records["vanilla"]["run_dir"]}
+                    "finished": records["vanilla"]["finished"], "run_dir": records["vanilla"]["run_dir"],
+                    "trained_here": False}  # vanilla ran before it in this matrix
     assert records["environment-mask"]["timings"]["train_s"] == records["vanilla"]["timings"]["train_s"]
     assert records["environment-mask"]["validation"]["best_steps"] == records["vanilla"]["validation"]["best_steps"]
     env_aware = saved("environment-aware")
