@@ -215,7 +215,7 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
     console.print(f"[bold]sedbench[/] profile [cyan]{bench.name}[/] on {bench.device} "
                   f"({bench.threads} thread(s) per process): "
                   f"{len(methods)} method(s) x {len(seed_list)} seed(s) -> {results}")
-    for note in runner.control_notes(bench, methods, plugins):
+    for note in runner.control_notes(bench, methods, seed_list, plugins):
         console.print(f"[yellow]note[/] {note}", highlight=False)
     _print_expected_time(bench, methods, seed_list, jobs, plugins, force)
     summaries = runner.run_matrix(bench, methods, seed_list, jobs=jobs, executor=executor, address=address,
@@ -326,7 +326,7 @@ def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[st
         for run_seed in teacher_run_seeds(bench, seeds):
             label = runner.teacher_label(bench, name, run_seed)
             console.print(f"{label}: {'will train' if missing is None or label in missing else 'cached'}")
-    for note in runner.control_notes(bench, methods, plugins):
+    for note in runner.control_notes(bench, methods, seeds, plugins):
         console.print(f"[yellow]note[/] {note}", highlight=False)
 
 

@@ -488,10 +488,11 @@ def teachers_needed(methods: list[str], bench: Benchmark, plugins: tuple[str, ..
     return needed
 
 
-def control_notes(bench: Benchmark, methods: list[str], plugins: tuple[str, ...] = ()) -> list[str]:
-    """What weakens a method-vs-control comparison in this matrix: a control left out of ``methods``,
-    or a control that distils from other teachers than the method it controls (a study that
-    overrides one teacher must override both)."""
+def control_notes(bench: Benchmark, methods: list[str], seeds: list[int] | None = None,
+                  plugins: tuple[str, ...] = ()) -> list[str]:
+    """What weakens a method-vs-control comparison in this matrix: a control that is neither run nor
+    finished in this settings group for ``seeds``, or a control that distils from other teachers than
+    the method it controls (a study that overrides one teacher must override both)."""
     built = {m: build_method(m, method_overrides(bench, m, plugins), plugins) for m in methods}
     notes = []
     for name, method in built.items():
@@ -499,10 +500,19 @@ def control_notes(bench: Benchmark, methods: list[str], plugins: tuple[str, ...]
         if control is None:
             continue
         if control not in built:
-            notes.append(f"{name}: its control {control} is not among the methods run; add it for a delta "
-                         "against the control")
-            continue
-        theirs, ours = built[control].teachers(), method.teachers()
+            # the table reads the whole settings group, so the control's finished runs still count
+            finished = ([s for s in seeds if pair_status(bench, control, s, plugins) == "cached"]
+                        if seeds and bench.dataset_exists else [])
+            if seeds and len(finished) == len(seeds):
+                notes.append(f"{name}: its control {control} is not run here; its finished runs in this "
+                             f"settings group (seeds {', '.join(map(str, seeds))}) are the control")
+            else:
+                lacking = f" (no finished run for seed(s) {', '.join(str(s) for s in seeds if s not in finished)})" \
+                    if seeds else ""
+                notes.append(f"{name}: its control {control} is not among the methods run{lacking}; add it "
+                             "for a delta against the control")
+        ctrl = built.get(control) or build_method(control, method_overrides(bench, control, plugins), plugins)
+        theirs, ours = ctrl.teachers(), method.teachers()
         if theirs and sorted(theirs) != sorted(ours):
             notes.append(f"{name} distils from {', '.join(ours)} but its control {control} from "
                          f"{', '.join(theirs)}: their difference mixes the mechanism with the teacher")

@@ -227,9 +227,21 @@ def test_control_notes_flag_a_control_on_other_teachers(tiny_bench):
     config = {**tiny_bench.config, "methods": {"multi-teacher": {"teachers": ["cnn", "crnn-large"]}}}
     bench = Benchmark(config, results_root=tiny_bench.results_root, cache_root=tiny_bench.cache_root,
                       device="cpu", progress=False)
-    notes = control_notes(bench, ["multi-teacher", "vanilla-ensemble", "takd"])
+    notes = control_notes(bench, ["multi-teacher", "vanilla-ensemble", "takd"], [0])
     assert any("vanilla-ensemble" in n and "teacher" in n for n in notes)
     assert any(n.startswith("takd: its control scratch-ema") for n in notes)
+
+
+def test_control_notes_count_the_controls_finished_runs_in_the_group(tiny_bench):
+    """`sedbench run --methods eefd` after scratch's runs: the table will show the delta, so the note
+    says where the control comes from rather than asking to add it."""
+    from sedbench.runner import control_notes, run_one
+
+    run_one(tiny_bench, "scratch", 0)
+    (note,) = control_notes(tiny_bench, ["eefd"], [0])
+    assert "finished runs" in note and "seeds 0" in note
+    (note,) = control_notes(tiny_bench, ["eefd"], [0, 7])
+    assert "no finished run for seed(s) 7" in note and "add it" in note
 
 
 # ------------------------------------------------------------------------------------ teacher seeds
