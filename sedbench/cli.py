@@ -293,6 +293,19 @@ def _print_expected_time(bench, methods: list[str], seeds: list[int], jobs: int,
                       "`--dry-run` shows the stages", highlight=False, soft_wrap=True)
 
 
+def _pending_label(bench, source, methods: list[str], seed: int, exists: bool, plugins: tuple[str, ...]) -> str:
+    """What a pending pair will do. A run that deploys another method's run (``Method.trains_as``)
+    trains nothing of its own, unless that run is neither in this matrix nor cached: then it trains
+    it inside itself."""
+    from sedbench import runner
+
+    if source is None:
+        return "will train"
+    if source.name in methods or (exists and runner.pair_status(bench, source.name, seed, plugins) == "cached"):
+        return f"{source.name}'s network"
+    return f"trains {source.name}'s network"
+
+
 def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[str, ...]) -> None:
     """What a run would do. Writes nothing: no data generation, no cache or results folder."""
     from rich.table import Table
@@ -311,11 +324,10 @@ def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[st
     for method in methods:
         built = build_method(method, runner.method_overrides(bench, method, plugins), plugins)
         source = runner.shared_source(bench, built, plugins)
-        # a run that deploys another method's run trains nothing of its own (Method.trains_as)
-        pending = f"{source.name}'s network" if source is not None else "will train"
+        pending = {s: _pending_label(bench, source, methods, s, exists, plugins) for s in seeds}
         table.add_row(method, *[
-            (labels[status] if (status := runner.pair_status(bench, method, s, plugins)) != "pending" else pending)
-            if exists else pending for s in seeds])
+            (labels[status] if (status := runner.pair_status(bench, method, s, plugins)) != "pending" else pending[s])
+            if exists else pending[s] for s in seeds])
     console.print(table)
     if not exists:
         console.print(f"data: desed-synth {bench.config['data'].get('preset', 'quick')} will be generated at "

@@ -284,6 +284,8 @@ def flatten_record(record: dict, directory: str | os.PathLike | None = None) -> 
     row["recorded"] = record.get("finished") or record.get("started") or _mtime(directory)
     row.update({k: record[k] for k in COMPARISON_COLUMNS if k in record})
     row["threads"] = record.get("threads")
+    lent = record.get("trained_by") or {}  # a run that deploys another run's network (Method.trains_as)
+    row["lender_config_hash"], row["lender_finished"] = lent.get("config_hash"), lent.get("finished")
     _flatten_into(row, record.get("metrics") or {}, "")
     _flatten_into(row, record.get("validation") or {}, "val_")
     complexity = dict(record.get("complexity") or {})
@@ -361,6 +363,7 @@ def select_comparable(
             f"complete runs ({newest}, {counts.get(newest, 0)} runs), not {others} (choose with --hash)"
         )
         df = df[df["benchmark_hash"] == newest]
+    df = _stale_borrowers(df, notes)
     df = _newest_variant_per_method(df, notes)
     incomplete = df[df["status"] != "complete"]
     if len(incomplete):
@@ -370,6 +373,33 @@ def select_comparable(
     if complete.empty:
         raise SedbenchError(_none_completed(df, names[0]))
     return complete, notes
+
+
+def _stale_borrowers(df: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """A run that deploys its lender's network is stale once that lender was run again (``--force``)
+    or is running again: it holds the old network, so it would compare a method with an earlier
+    version of its own control. Its status becomes ``stale`` (left out, with the command that
+    rebuilds it). The runner applies the same rule before it reuses such a record."""
+    if "lender_config_hash" not in df or df["lender_config_hash"].isna().all():
+        return df
+    lenders = df.drop_duplicates("config_hash", keep="last").set_index("config_hash")
+    stale = []
+    for i, row in df[df["lender_config_hash"].notna() & (df["status"] == "complete")].iterrows():
+        if row["lender_config_hash"] not in lenders.index:
+            continue  # the lender's record is not among those loaded: nothing says it changed
+        lender = lenders.loc[row["lender_config_hash"]]
+        if lender["status"] != "complete" or lender["recorded"] != row["lender_finished"]:
+            stale.append(i)
+    if not stale:
+        return df
+    df = df.copy()
+    df.loc[stale, "status"] = "stale"
+    for method, rows in df.loc[stale].groupby("method", sort=True):
+        seeds = ",".join(str(s) for s in sorted(rows["seed"].dropna())) + ("," if len(rows) == 1 else "")
+        notes.append(f"{method} seed(s) {seeds.rstrip(',')}: deploys an earlier run of the method it trains as, "
+                     f"which was run again since; left out (`sedbench run --methods {method} --seeds {seeds}` "
+                     "rebuilds it)")
+    return df
 
 
 def _newest_variant_per_method(df: pd.DataFrame, notes: list[str]) -> pd.DataFrame:

@@ -141,6 +141,9 @@ def run_config(bench: Benchmark, method: Method, plugins: tuple[str, ...] = ()) 
     source = shared_source(bench, method, plugins)
     if source is not None:  # its networks are the source's: a changed source makes this run stale too
         section["trains_as"] = {"name": source.name, "source_hash": source.source_hash}
+    elif method.trains_as:  # it trains its own network, but with the code of the method it trains as
+        lender = build_method(method.trains_as, method_overrides(bench, method.trains_as, plugins), plugins)
+        section["trains_as"] = {"name": lender.name, "source_hash": lender.source_hash, "own_network": True}
     return {**bench.config, "method": section}
 
 
@@ -160,12 +163,18 @@ def shared_source(bench: Benchmark, method: Method, plugins: tuple[str, ...] = (
 def lenders_first(bench: Benchmark, methods: list[str], plugins: tuple[str, ...] = ()) -> list[str]:
     """``methods`` with every run that lends its networks (``Method.trains_as``) before its borrowers,
     so that a borrower deploys this matrix's run of its lender (after ``--force``, the new one)."""
-    borrowers = set()
+    borrowers = matrix_lenders(bench, methods, plugins)
+    return [m for m in methods if m not in borrowers] + [m for m in methods if m in borrowers]
+
+
+def matrix_lenders(bench: Benchmark, methods: list[str], plugins: tuple[str, ...] = ()) -> dict[str, str]:
+    """method -> the method of this matrix whose run of the same seed lends it its networks."""
+    lenders = {}
     for name in methods:
         source = shared_source(bench, build_method(name, method_overrides(bench, name, plugins), plugins), plugins)
         if source is not None and source.name in methods:
-            borrowers.add(name)
-    return [m for m in methods if m not in borrowers] + [m for m in methods if m in borrowers]
+            lenders[name] = source.name
+    return lenders
 
 
 def lender_record(bench: Benchmark, method: Method, seed: int, plugins: tuple[str, ...] = ()) -> dict | None:
@@ -665,6 +674,7 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
         # --force re-runs pairs only; with `teacher_seeds: per_run` each run seed has its own teachers
         missing = missing_teachers(bench, teachers_needed(methods, bench, plugins), seeds)
         pairs = [(m, s) for m in lenders_first(bench, methods, plugins) for s in seeds]
+        lenders = matrix_lenders(bench, methods, plugins)
         if executor == "local" and jobs > 1:
             # one pool for teachers and runs: a run starts as soon as its own teachers are cached;
             # on GPUs the tasks are dealt round-robin over the devices, each with its memory share
@@ -683,9 +693,8 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                 labels = [teacher_label(bench, part, s) for teacher in built[m].teachers()
                           for part in teacher.split("+")]
                 needs = tuple(label for label in dict.fromkeys(labels) if label in missing)
-                source = shared_source(bench, built[m], plugins)
-                if source is not None and source.name in methods:  # after the run that lends its networks
-                    needs += (f"{source.name} seed {s}",)
+                if m in lenders:  # after the run that lends its networks
+                    needs += (f"{lenders[m]} seed {s}",)
                 args = dict(method=m, seed=s, **gpu(next(placed)), **_task_args(bench, force, plugins))
                 tasks.append(ProcessTask(f"{m} seed {s}", run_task, args, needs=needs, cost=costs[(m, s)]))
             summaries = []
@@ -712,12 +721,19 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
             t = time.perf_counter()
             overall = progress.add_task("benchmark", total=len(pairs))
             if executor == "ray":
-                summaries = _run_ray(bench, pairs, address, force, plugins, progress, overall, gpus_per_run)
+                summaries = _run_ray(bench, pairs, lenders, address, force, plugins, progress, overall,
+                                     gpus_per_run)
             else:
-                summaries, busy = [], []
+                summaries, busy, failed = [], [], set()
                 for method, seed in pairs:  # a pair another process is running is left for the end
+                    if (lenders.get(method), seed) in failed:  # as the pool does: not a second try inside it
+                        summaries.append(lender_failed(method, seed, lenders[method]))
+                        progress.advance(overall)
+                        continue
                     record = run_one(bench, method, seed, force=force, progress=progress, plugins=plugins,
                                      wait=False)
+                    if record["status"] == "failed":
+                        failed.add((method, seed))
                     if record["status"] == "busy":
                         busy.append((method, seed))
                         continue
@@ -883,7 +899,13 @@ def ray_gpus_per_run(resources: dict[str, float], requested: float | None = None
     return RAY_GPUS_PER_RUN if resources.get("GPU", 0) > 0 else 0.0
 
 
-def _run_ray(bench, pairs, address, force, plugins, progress, overall,
+def lender_failed(method: str, seed: int, lender: str) -> dict[str, Any]:
+    """The summary of a borrower whose lender failed in this matrix (it is not trained a second time)."""
+    return {"method": method, "seed": seed, "status": "failed",
+            "error": f"it deploys {lender} seed {seed}'s network, which failed in this run"}
+
+
+def _run_ray(bench, pairs, lenders, address, force, plugins, progress, overall,
              gpus_per_run: float | None = None) -> list[dict[str, Any]]:
     try:
         import ray
@@ -896,14 +918,31 @@ def _run_ray(bench, pairs, address, force, plugins, progress, overall,
     # as many CPUs as torch threads: the thread count is part of a run's identity (and its teachers' keys)
     remote = ray.remote(num_gpus=gpus, num_cpus=bench.threads)(run_task)
     args = _task_args(bench, force, plugins)
-    refs = {remote.remote(method=m, seed=s, threads=bench.threads, device=None, **args): (m, s) for m, s in pairs}
+
+    def submit(m: str, s: int):
+        return remote.remote(method=m, seed=s, threads=bench.threads, device=None, **args)
+
+    # a borrower is submitted once its lender's run of the seed is done: submitted together, it could
+    # deploy the lender's old network (--force) or train the lender inside itself beside the lender's task
+    waiting = {(m, s): (lenders[m], s) for m, s in pairs if m in lenders}
+    refs = {submit(m, s): (m, s) for m, s in pairs if (m, s) not in waiting}
     summaries, pending = [], list(refs)
     while pending:
         done, pending = ray.wait(pending, num_returns=1)
         method, seed = refs[done[0]]
         try:
-            summaries.append(ray.get(done[0]))
+            summary = ray.get(done[0])
         except Exception as exc:
-            summaries.append({"method": method, "seed": seed, "status": "failed", "error": str(exc)})
+            summary = {"method": method, "seed": seed, "status": "failed", "error": str(exc)}
+        summaries.append(summary)
         progress.advance(overall)
+        for pair in [p for p, lender in waiting.items() if lender == (method, seed)]:
+            del waiting[pair]
+            if summary.get("status") == "complete":
+                ref = submit(*pair)
+                refs[ref] = pair
+                pending.append(ref)
+            else:
+                summaries.append(lender_failed(pair[0], pair[1], method))
+                progress.advance(overall)
     return summaries

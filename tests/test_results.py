@@ -140,3 +140,22 @@ def test_a_group_built_by_several_commands_keeps_every_commands_timings(tmp_path
     ends = [t0 + timedelta(minutes=m) for m in (25, 30, 75)]  # the second started before the first ended
     overlapping = module.commands_sentence(per_seed, "quick", "", None, ends)
     assert overlapping.endswith("do not add up, and each one's training was slower than it would be alone.")
+
+
+def test_a_borrowed_run_whose_lender_was_run_again_is_left_out(tmp_path):
+    """environment-mask deploys vanilla's network (Method.trains_as): after `--methods vanilla --force`
+    its record still holds the old network, so the tables must not compare the new vanilla with it."""
+    lender = fake_record("vanilla", 0, 0.4, finished="2026-01-01T00:10:00+00:00")
+    write_record(run_dir(tmp_path, "synthetic", "vanilla", 0), lender)
+    borrower = {**fake_record("environment-mask", 0, 0.45),
+                "trained_by": {"method": "vanilla", "seed": 0, "config_hash": lender["config_hash"],
+                               "finished": lender["finished"]}}
+    write_record(run_dir(tmp_path, "synthetic", "environment-mask", 0), borrower)
+    runs, notes = select_comparable(load(tmp_path))
+    assert sorted(runs["method"]) == ["environment-mask", "vanilla"] and notes == []
+
+    write_record(run_dir(tmp_path, "synthetic", "vanilla", 0), {**lender, "finished": "2026-01-02T00:10:00+00:00"})
+    runs, notes = select_comparable(load(tmp_path))
+    assert list(runs["method"]) == ["vanilla"]
+    assert any("environment-mask seed(s) 0: deploys an earlier run" in n and "--seeds 0," in n for n in notes)
+    assert any("1 stale" in n for n in notes)

@@ -89,6 +89,15 @@ def test_dry_run_shows_cached_and_pending(tiny_bench, tiny_teachers, tmp_path):
     rows = {line.split()[1]: line for line in result.output.splitlines() if line.startswith("│")}
     assert "cached" in rows["scratch"] and "will train" in rows["vanilla"]
     assert "vanilla's" in rows["environment-mask"] and "will train" not in rows["environment-mask"]
+    assert "trains vanilla's" not in rows["environment-mask"]
+    # without vanilla in the matrix nor cached, the borrower trains its lender inside itself: say so
+    result = CliRunner().invoke(cli, [
+        "run", "--profile", "tiny", "--methods", "environment-mask", "--seeds", "0,", "--dry-run",
+        "--results", str(bench.results_root), "--cache", str(bench.cache_root),
+        "--set", f"data.root={tiny_bench.config['data']['root']}"])
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[1]: line for line in result.output.splitlines() if line.startswith("│")}
+    assert "trains vanilla's" in rows["environment-mask"]
 
 
 def test_local_processes_run_pairs_in_parallel(tiny_bench, tiny_teachers, tmp_path):
@@ -122,11 +131,15 @@ def test_ray_executor_runs_tiny_runs(tiny_bench, tiny_teachers, tmp_path):
     bench = copy_bench(tiny_bench, tmp_path / "ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        summaries = runner.run_matrix(bench, ["scratch"], [0, 1], executor="ray")
+        summaries = runner.run_matrix(bench, ["environment-mask", "scratch", "vanilla"], [0], executor="ray")
     finally:
         ray.shutdown()
     assert all(s["status"] == "complete" for s in summaries), summaries
-    assert len(load(bench.results_root)) == 2
+    assert len(load(bench.results_root)) == 3
+    # the borrower was submitted after its lender's task: it deployed that run, and trained nothing
+    lent = results.read_record(runner.run_dir_for(bench, "environment-mask", 0))["trained_by"]
+    mask = runner.build_method("environment-mask", runner.method_overrides(bench, "environment-mask"))
+    assert not lent["trained_here"] and lent["finished"] == runner.lender_record(bench, mask, 0)["finished"]
 
 
 def test_process_pool_starts_longest_first_and_skips_dependents_of_failures():
@@ -229,6 +242,23 @@ def test_a_borrowed_network_follows_its_lenders_current_run(tiny_bench, tiny_tea
     assert busy["status"] == "busy" and not (runner.run_dir_for(bench, "environment-mask", 2) / "run.json").exists()
 
 
+def test_a_lender_that_fails_is_not_trained_again_inside_its_borrower(tiny_bench, tiny_teachers, tmp_path,
+                                                                      monkeypatch):
+    bench = copy_bench(tiny_bench, tmp_path / "failed-lender")
+    trained = []
+
+    def failing(bench, method, seed, **kwargs):
+        trained.append(method.name)
+        raise SedbenchError("injected: out of disk")
+
+    monkeypatch.setattr(runner, "train_and_select", failing)
+    summaries = {s["method"]: s for s in runner.run_matrix(bench, ["environment-mask", "vanilla"], [0], jobs=1)}
+    assert trained == ["vanilla"]
+    assert summaries["vanilla"]["status"] == "failed"
+    assert summaries["environment-mask"]["status"] == "failed"
+    assert "vanilla seed 0" in summaries["environment-mask"]["error"]
+
+
 def test_a_lender_comes_first_in_every_executors_order(tiny_bench):
     order = runner.lenders_first(tiny_bench, ["environment-mask", "scratch", "vanilla"])
     assert order.index("vanilla") < order.index("environment-mask") and order[0] == "scratch"
@@ -318,7 +348,9 @@ def test_a_run_shares_another_methods_training_only_under_equal_hyperparameters(
     for override in ("methods.environment-mask.tau=3.0", "methods.vanilla.tau=3.0"):
         other = make_tiny_bench(tmp_path, **{override.split("=")[0]: override.split("=")[1]})
         assert shared_source(other, built(other, "environment-mask")) is None, override
-        assert "trains_as" not in run_identity(other, built(other, "environment-mask"), 0).config["method"]
+        # its own network, trained by vanilla's code: a changed vanilla.py still makes it stale
+        assert run_identity(other, built(other, "environment-mask"), 0).config["method"]["trains_as"] == {
+            "name": "vanilla", "source_hash": built(other, "vanilla").source_hash, "own_network": True}
     # the estimate: nothing to train when the lending run is in the matrix, its cost when it is not
     methods = {m: built(tiny_bench, m) for m in ("vanilla", "environment-mask")}
     both = dict(run_costs(tiny_bench, methods, [("vanilla", 9), ("environment-mask", 9)]))
