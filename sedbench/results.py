@@ -375,6 +375,14 @@ def select_comparable(
     return complete, notes
 
 
+def lent_network_is_current(lent: dict, lender: dict | None) -> bool:
+    """Whether a borrowed record (its ``trained_by``: ``lent``) still deploys its lender's run: the
+    lender's record is complete and finished when the borrowed one says. One rule for the runner
+    (reuse or redo) and the tables (compare or leave out)."""
+    return (lender is not None and lender.get("status") == "complete"
+            and lender.get("finished") == lent.get("finished"))
+
+
 def _stale_borrowers(df: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     """A run that deploys its lender's network is stale once that lender was run again (``--force``)
     or is running again: it holds the old network, so it would compare a method with an earlier
@@ -388,7 +396,8 @@ def _stale_borrowers(df: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
         if row["lender_config_hash"] not in lenders.index:
             continue  # the lender's record is not among those loaded: nothing says it changed
         lender = lenders.loc[row["lender_config_hash"]]
-        if lender["status"] != "complete" or lender["recorded"] != row["lender_finished"]:
+        if not lent_network_is_current({"finished": row["lender_finished"]},
+                                       {"status": lender["status"], "finished": lender["recorded"]}):
             stale.append(i)
     if not stale:
         return df

@@ -163,8 +163,11 @@ def shared_source(bench: Benchmark, method: Method, plugins: tuple[str, ...] = (
 def lenders_first(bench: Benchmark, methods: list[str], plugins: tuple[str, ...] = ()) -> list[str]:
     """``methods`` with every run that lends its networks (``Method.trains_as``) before its borrowers,
     so that a borrower deploys this matrix's run of its lender (after ``--force``, the new one)."""
-    borrowers = matrix_lenders(bench, methods, plugins)
-    return [m for m in methods if m not in borrowers] + [m for m in methods if m in borrowers]
+    return borrowers_last(methods, matrix_lenders(bench, methods, plugins))
+
+
+def borrowers_last(methods: list[str], lenders: dict[str, str]) -> list[str]:
+    return sorted(methods, key=lenders.__contains__)  # stable: the order within each part is kept
 
 
 def matrix_lenders(bench: Benchmark, methods: list[str], plugins: tuple[str, ...] = ()) -> dict[str, str]:
@@ -193,8 +196,7 @@ def borrowed_is_current(bench: Benchmark, method: Method, seed: int, record: dic
     lent = record.get("trained_by")
     if not lent:
         return True
-    lender = lender_record(bench, method, seed, plugins)
-    return lender is not None and lender.get("finished") == lent.get("finished")
+    return results.lent_network_is_current(lent, lender_record(bench, method, seed, plugins))
 
 
 @dataclass
@@ -673,8 +675,8 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
         t = time.perf_counter()
         # --force re-runs pairs only; with `teacher_seeds: per_run` each run seed has its own teachers
         missing = missing_teachers(bench, teachers_needed(methods, bench, plugins), seeds)
-        pairs = [(m, s) for m in lenders_first(bench, methods, plugins) for s in seeds]
         lenders = matrix_lenders(bench, methods, plugins)
+        pairs = [(m, s) for m in borrowers_last(methods, lenders) for s in seeds]
         if executor == "local" and jobs > 1:
             # one pool for teachers and runs: a run starts as soon as its own teachers are cached;
             # on GPUs the tasks are dealt round-robin over the devices, each with its memory share
