@@ -102,17 +102,27 @@ def paired_test(method: Mapping[int, float], reference: Mapping[int, float], con
     note = ""
     scale = max(float(np.abs(d).max()), 1e-300)
     if np.ptp(d) <= 1e-12 * scale or s.std == 0:
-        # zero variance: the t statistic is 0/0 (identical) or infinite (a constant shift)
+        # zero variance: the t statistic is 0/0 (identical) or infinite (a constant shift), and the
+        # limit p = 0 would call 2 seeds of a constant +0.004 a finding. The exact sign-flip test over
+        # seeds stays defined: a constant shift is its most extreme outcome, p = 2 / 2^n.
         if np.all(np.abs(d) <= 1e-15):
             p_t, note = 1.0, "identical on every seed"
         else:
-            p_t, note = 0.0, "constant difference on every seed"
+            p_t, note = sign_flip_p(d), "constant difference on every seed: exact sign-flip test, the t-test is undefined"
     else:
         p_t = float(sps.ttest_rel(d, np.zeros_like(d)).pvalue)
     p_w = None
     if len(d) >= MIN_WILCOXON:
         p_w = 1.0 if np.all(d == 0) else float(sps.wilcoxon(d).pvalue)
     return PairedTest(len(d), s.mean, s.ci_low, s.ci_high, p_t, p_w, note, s.std, seeds)
+
+
+def sign_flip_p(d: np.ndarray) -> float:
+    """Two-sided exact paired permutation (sign-flip) p of the mean difference over seeds
+    (scipy's ``permutation_test``, every one of the 2^n sign patterns)."""
+    result = sps.permutation_test((np.asarray(d, float),), np.mean, permutation_type="samples",
+                                  n_resamples=np.inf, alternative="two-sided")
+    return float(result.pvalue)
 
 
 def holm(pvalues: Sequence[float | None]) -> list[float | None]:
@@ -715,8 +725,9 @@ def aa_paired_t_exact(values: Sequence[float], n: int, alpha: float = ALPHA, con
     mean = d.mean(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = 2 * sps.t.sf(np.abs(mean / (sd / math.sqrt(n))), n - 1)
-    # the same zero-variance convention as paired_test: identical -> 1, constant shift -> 0
-    p = np.where(sd == 0, np.where(mean == 0, 1.0, 0.0), p)
+    # the same zero-variance convention as paired_test: identical -> 1, a constant shift -> the exact
+    # sign-flip p, 2 / 2^n
+    p = np.where(sd == 0, np.where(mean == 0, 1.0, 2.0 ** (1 - n)), p)
     hits = p < alpha
     rate = float(hits.mean())
     uses = np.zeros((len(splits), k), bool)

@@ -16,6 +16,7 @@ from sedbench.stats import (
     paired_test,
     resampled_psds,
     seeds_needed,
+    sign_flip_p,
     summarize,
 )
 
@@ -37,7 +38,17 @@ def test_method_better_by_a_fixed_margin_on_every_seed_is_significant():
     assert t.p_ttest < 1e-4 and t.p_wilcoxon == pytest.approx(0.03125)
     assert t.ci_low > 0
     exact = paired_test({s: v + 0.05 for s, v in ref.items()}, ref)
-    assert exact.p_ttest == 0.0 and "constant" in exact.note
+    assert exact.p_ttest == pytest.approx(2 / 2**6) and "constant" in exact.note  # exact sign-flip
+
+
+def test_a_constant_shift_over_few_seeds_is_not_a_finding():
+    # the t statistic of a constant difference is infinite; its limit p = 0 called two tiny-profile
+    # seeds of environment-mask (+0.004 both times) "beats scratch, p_adj < 0.001"
+    ref = {0: 0.0, 1: 0.0}
+    shifted = paired_test({0: 0.004, 1: 0.004}, ref)
+    assert shifted.p_ttest == pytest.approx(0.5) and "sign-flip" in shifted.note
+    assert paired_test({s: 0.004 for s in range(3)}, {s: 0.0 for s in range(3)}).p_ttest == pytest.approx(0.25)
+    assert sign_flip_p(np.array([0.1, 0.2, 0.3])) == pytest.approx(0.25)  # as for any one-signed set
 
 
 def test_identical_methods_are_not_significant():

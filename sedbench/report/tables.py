@@ -375,6 +375,13 @@ def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], cl
             + (f"a difference of {a['effect']}" if a.get("effect") is not None else "the observed Δ")
             + f" at {int(100 * power)} % power"
         )
+    flat = here[here["note"].fillna("").str.contains("sign-flip")] if "note" in here else here.iloc[:0]
+    if len(flat):
+        pairs = ", ".join(sorted(f"{m} vs {b}" for m, b in zip(flat["method"], flat["baseline"], strict=True)))
+        notes.append(
+            f"{pairs}: the same difference on every seed, so the t statistic is undefined; p is the exact "
+            "sign-flip test over seeds (2 / 2^n), not the limit 0"
+        )
     few = here[here["n_pairs"].fillna(0).astype(int) < MIN_PAIRS]
     if len(few):
         notes.append(

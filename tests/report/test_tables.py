@@ -253,3 +253,14 @@ def test_table_cli_pairwise_control_and_metrics(results, tmp_path):
     assert out.exit_code != 0 and "--against" in out.output
     out = runner.invoke(cli, ["table", "--results", str(results), "--effect", "0.01"])
     assert out.exit_code == 0 and "seeds for 0.01" in out.output
+
+
+def test_a_constant_shift_on_two_seeds_is_no_finding(tmp_path):
+    # the tiny walkthrough: environment-mask +0.004 on both seeds was "beats scratch, p_adj < 0.001"
+    for method, values in {"scratch": [0.0, 0.0], "environment-mask": [0.004, 0.004]}.items():
+        for seed, v in enumerate(values):
+            write_record(run_dir(tmp_path, "tiny", method, seed), fake_record(method, seed, v, benchmark="tiny"))
+    t = comparison_table(load(tmp_path), "psds1", "scratch").set_index("method")
+    assert t.loc["environment-mask", "p"] == pytest.approx(0.5)
+    assert "no evidence" in t.loc["environment-mask", "verdict"]
+    assert any("sign-flip" in n for n in t.attrs["notes"])
