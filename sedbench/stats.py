@@ -108,7 +108,8 @@ def paired_test(method: Mapping[int, float], reference: Mapping[int, float], con
         if np.all(np.abs(d) <= 1e-15):
             p_t, note = 1.0, "identical on every seed"
         else:
-            p_t, note = sign_flip_p(d), "constant difference on every seed: exact sign-flip test, the t-test is undefined"
+            p_t = sign_flip_p(d)
+            note = "constant difference on every seed: exact sign-flip test, the t-test is undefined"
     else:
         p_t = float(sps.ttest_rel(d, np.zeros_like(d)).pvalue)
     p_w = None
