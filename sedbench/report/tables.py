@@ -8,6 +8,7 @@ numbers. ``pairwise_table`` + ``render_pairwise``: every pair of methods, as mat
 
 from __future__ import annotations
 
+import difflib
 import io
 import json
 import math
@@ -56,9 +57,24 @@ def lower_is_better(column: str) -> bool:
 def resolve_metric(df: pd.DataFrame, metric: str) -> str:
     name = ALIASES.get(metric, metric)
     if name not in df.columns or not pd.api.types.is_numeric_dtype(pd.to_numeric(df[name], errors="coerce")):
-        numeric = [c for c in df.columns if c not in ("seed",) and pd.to_numeric(df[c], errors="coerce").notna().any()]
-        raise SedbenchError(f"--metric {metric}: no such column in the results; choose from {', '.join(numeric)}")
+        numeric = [c for c in df.columns
+                   if c not in BOOKKEEPING and pd.to_numeric(df[c], errors="coerce").notna().any()]
+        # the full list (per-class, validation and complexity detail columns) would bury the headline ones
+        headline = [c for c in numeric if c in HEADLINE]
+        close = difflib.get_close_matches(name, numeric, n=1)
+        raise SedbenchError(
+            f"--metric {metric}: no such metric in the results"
+            + (f" (did you mean {close[0]}?)" if close else "")
+            + f"; choose from {', '.join(headline)} or one of {len(numeric) - len(headline)} more columns "
+            "(val_*, per_class_*.<class>, complexity detail: `sedbench table --format csv` lists them)"
+        )
     return name
+
+
+# numeric columns of a run record that describe how it ran, not what it scored or cost
+BOOKKEEPING = ("seed", "is_control", "teacher_seed", "threads", "profile_teacher")
+HEADLINE = ("psds1", "psds2", "intersection_f1", "event_f1", "weak_map", "weak_f1", *COST_COLUMNS,
+            "latency_cpu_all_ms", "energy_kwh")
 
 
 AGAINST = ("reference", "control")

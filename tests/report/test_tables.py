@@ -264,3 +264,11 @@ def test_a_constant_shift_on_two_seeds_is_no_finding(tmp_path):
     assert t.loc["environment-mask", "p"] == pytest.approx(0.5)
     assert "no evidence" in t.loc["environment-mask", "verdict"]
     assert any("sign-flip" in n for n in t.attrs["notes"])
+
+
+def test_an_unknown_metric_names_the_headline_ones_and_a_close_match(results):
+    with pytest.raises(SedbenchError) as err:
+        comparison_table(load(results), "psds3", "scratch")
+    message = str(err.value)
+    assert "did you mean psds" in message and "psds1" in message
+    assert "is_control" not in message and "per_class_psds1.Cat" not in message  # bookkeeping and detail
