@@ -365,24 +365,6 @@ class _LowestFp:
         return out
 
 
-def _suffix_min_fp(fp: np.ndarray, clips: np.ndarray, stop: int, n_clips: int) -> np.ndarray:
-    """Reference for ``_LowestFp.after``: the same bound by a fresh sort (used in tests)."""
-    base = np.bincount(clips[:stop], weights=fp[:stop], minlength=n_clips).round().astype(np.int64)
-    after_clips, after_fp = clips[stop:], fp[stop:]
-    if not len(after_clips):
-        return base
-    order = np.argsort(after_clips, kind="stable")
-    ca, da = after_clips[order], after_fp[order]
-    seg = np.r_[0, np.flatnonzero(ca[1:] != ca[:-1]) + 1]
-    cs = np.cumsum(da)
-    before = np.r_[0, cs[seg[1:] - 1]]
-    within = cs - np.repeat(before, np.diff(np.r_[seg, len(ca)]))
-    lowest = np.minimum.reduceat(within, seg)
-    out = base.copy()
-    out[ca[seg]] = base[ca[seg]] + np.minimum(lowest, 0)
-    return out
-
-
 def _roc_envelope(tpr: np.ndarray, efpr: np.ndarray, max_efpr: float) -> tuple[np.ndarray, np.ndarray]:
     """sed_scores_eval's ``_unique_cummax_sort`` (sort by eFPR then TPR, keep new TPR maxima, last point
     per eFPR, cut at max_efpr) in vectorised numpy. The caller drops points beyond max_efpr first:
