@@ -92,30 +92,53 @@ class PairedTest:
 
 def paired_test(method: Mapping[int, float], reference: Mapping[int, float], confidence: float = 0.95) -> PairedTest:
     """Paired t-test (and Wilcoxon when n >= 6) of method vs reference on their common seeds."""
-    seeds = tuple(sorted(s for s in set(method) & set(reference) if not _isnan(method[s]) and not _isnan(reference[s])))
+    common = sorted(set(method) & set(reference))
+    seeds = tuple(s for s in common if not _isnan(method[s]) and not _isnan(reference[s]))
+    lost = [s for s in common if s not in seeds]
+    lost_note = f"no value on seed(s) {','.join(map(str, lost))}" if lost else ""
     d = np.array([method[s] - reference[s] for s in seeds], dtype=np.float64)
     if len(d) == 0:
-        return PairedTest(0, None, None, None, None, None, "no common seeds")
+        return PairedTest(0, None, None, None, None, None, lost_note or "no common seeds")
     s = summarize(d, confidence)
     if len(d) < MIN_PAIRS:
-        return PairedTest(len(d), s.mean, None, None, None, None, f"{len(d)} seed: {TOO_FEW_SEEDS}", None, seeds)
-    note = ""
-    scale = max(float(np.abs(d).max()), 1e-300)
-    if np.ptp(d) <= 1e-12 * scale or s.std == 0:
+        note = "; ".join(filter(None, [f"{len(d)} seed: {TOO_FEW_SEEDS}", lost_note]))
+        return PairedTest(len(d), s.mean, None, None, None, None, note, None, seeds)
+    scale = max(abs(v) for s_ in seeds for v in (method[s_], reference[s_]))
+    if no_spread(d, scale):
         # zero variance: the t statistic is 0/0 (identical) or infinite (a constant shift), and the
         # limit p = 0 would call 2 seeds of a constant +0.004 a finding. The exact sign-flip test over
-        # seeds stays defined: a constant shift is its most extreme outcome, p = 2 / 2^n.
+        # seeds stays defined: a constant shift is its most extreme outcome, p = 2 / 2^n. There is no
+        # t interval, sd or power either: a zero-width interval would claim certainty from 2 seeds.
         if np.all(np.abs(d) <= 1e-15):
             p_t, note = 1.0, "identical on every seed"
         else:
             p_t = sign_flip_p(d)
             note = "constant difference on every seed: exact sign-flip test, the t-test is undefined"
+        ci_low = ci_high = sd = None
     else:
-        p_t = float(sps.ttest_rel(d, np.zeros_like(d)).pvalue)
+        p_t, note = float(sps.ttest_rel(d, np.zeros_like(d)).pvalue), ""
+        ci_low, ci_high, sd = s.ci_low, s.ci_high, s.std
     p_w = None
     if len(d) >= MIN_WILCOXON:
         p_w = 1.0 if np.all(d == 0) else float(sps.wilcoxon(d).pvalue)
-    return PairedTest(len(d), s.mean, s.ci_low, s.ci_high, p_t, p_w, note, s.std, seeds)
+    note = "; ".join(filter(None, [note, lost_note]))
+    return PairedTest(len(d), s.mean, ci_low, ci_high, p_t, p_w, note, sd, seeds)
+
+
+# metric values that went through float32 (scores, JSON round trips) carry ~1e-7 of their own size
+# in rounding: a spread of the differences below this, relative to the values, is not variation
+NO_SPREAD_RTOL = 1e-6
+
+
+def no_spread(d: np.ndarray, scale: float) -> bool:
+    """Whether paired differences are the same on every seed, up to the float rounding of metric
+    values of size ``scale`` (the largest |value| compared)."""
+    return bool(np.ptp(np.asarray(d, float)) <= NO_SPREAD_RTOL * max(abs(scale), 1e-300))
+
+
+def sign_flip_seeds(alpha: float = ALPHA) -> int:
+    """Seeds a constant difference needs before the exact sign-flip test can reach p < alpha."""
+    return math.floor(1 - math.log2(alpha)) + 1
 
 
 def sign_flip_p(d: np.ndarray) -> float:
@@ -525,6 +548,8 @@ def compare(
         )
         row["effect"] = effect if effect is not None else t.delta
         row["seeds_needed"] = seeds_needed(row["effect"], t.sd, alpha, power) if t.n >= MIN_PAIRS else None
+        if t.note.startswith("constant difference"):  # what the exact test needs, not the t-test's power
+            row["seeds_needed"] = max(sign_flip_seeds(alpha), t.n)
         psds_metric = cmp.metric in PSDS_SETTINGS and dirs
         if psds_metric and t.seeds and (clip or (ci != "t" and t.n >= MIN_PAIRS)):
             index, _, res, n_clips = resampled.get(cmp.metric)
@@ -579,6 +604,8 @@ def verdict(row: Mapping, alpha: float = ALPHA, confidence: float = 0.95, higher
     against = f"its control {base}" if row.get("kind") == "control" else base
     n = int(row["n_pairs"]) if not _isnan(row.get("n_pairs")) else 0
     if n == 0:
+        if str(row.get("note") or "").startswith("no value"):  # they share seeds; the metric is missing
+            return f"{method} vs {against}: {metric} has {row['note']} they share: no comparison"
         return f"{method} and {against} share no seed: no comparison"
     if n < MIN_PAIRS or _isnan(row.get("p")):
         return f"{method} vs {against} on {metric}: {n} seed, {TOO_FEW_SEEDS}"
@@ -726,9 +753,11 @@ def aa_paired_t_exact(values: Sequence[float], n: int, alpha: float = ALPHA, con
     mean = d.mean(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = 2 * sps.t.sf(np.abs(mean / (sd / math.sqrt(n))), n - 1)
-    # the same zero-variance convention as paired_test: identical -> 1, a constant shift -> the exact
-    # sign-flip p, 2 / 2^n
-    p = np.where(sd == 0, np.where(mean == 0, 1.0, 2.0 ** (1 - n)), p)
+    # the same zero-variance rule as paired_test (no_spread): identical -> 1, a constant shift -> the
+    # exact sign-flip p, 2 / 2^n
+    flat = np.ptp(d, axis=1) <= NO_SPREAD_RTOL * max(float(np.abs(x).max()), 1e-300)
+    identical = np.all(np.abs(d) <= 1e-15, axis=1)
+    p = np.where(flat, np.where(identical, 1.0, 2.0 ** (1 - n)), p)
     hits = p < alpha
     rate = float(hits.mean())
     uses = np.zeros((len(splits), k), bool)

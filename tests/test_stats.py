@@ -235,3 +235,18 @@ def test_verdict_sentences():
     assert verdict({**row, "metric": "params"}, higher_is_better=False).startswith("vanilla is worse than scratch")
     assert "its control scratch" in verdict({**row, "kind": "control"})
     assert "no method-level test" in verdict({**row, "n_pairs": 1, "p": None, "p_adj": None})
+
+
+def test_a_constant_shift_through_float32_rounding_is_still_constant():
+    # +0.004 on 3 seeds, the method's values rounded to float32: the t-test saw a spread of 1e-8 and
+    # gave p 2e-12; the rounding is not seed variation
+    ref = {0: 0.31, 1: 0.35, 2: 0.28}
+    method = {s: float(np.float32(v + 0.004)) for s, v in ref.items()}
+    t = paired_test(method, ref)
+    assert t.p_ttest == pytest.approx(0.25) and "sign-flip" in t.note
+    assert t.ci_low is None and t.sd is None  # no zero-width interval, no power from a zero sd
+
+
+def test_a_metric_missing_on_shared_seeds_is_said_so():
+    t = paired_test({0: float("nan"), 1: float("nan")}, {0: 0.3, 1: 0.4})
+    assert t.n == 0 and t.note == "no value on seed(s) 0,1"
