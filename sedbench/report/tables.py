@@ -145,6 +145,10 @@ def table_comparisons(
                 if c and c in methods and "reference" in against and c == reference:
                     # the same test as "vs reference": counted once in Holm, shown in both columns
                     same_as_reference.add(m)
+                elif c and c in methods and "reference" in against and m == reference:
+                    # the reference's own control test is "c vs reference" reversed: counted once
+                    notes.append(f"{m} (the reference) vs its control {c} is the comparison {c} vs {m}, "
+                                 "reversed: made and counted in Holm once")
                 elif c and c in methods:
                     comparisons.append(Comparison(metric, m, c, "control"))
                 elif c:
@@ -186,7 +190,7 @@ def comparison_tables(
     a plot and the tables share one computation and the same adjusted p-values).
     """
     runs, notes = select_comparable(df, benchmark, benchmark_hash)
-    metrics = [resolve_metric(runs, m) for m in parse_metrics(metrics)]
+    metrics = list(dict.fromkeys(resolve_metric(runs, m) for m in parse_metrics(metrics)))  # once each
     against = parse_against(against)
     clip = bool(clip_bootstrap or bootstrap)
     if clip and not any(m in PSDS_SETTINGS for m in metrics):
@@ -230,6 +234,7 @@ def comparison_tables(
             n_resamples=n_resamples,
             family_size=long.attrs["family_size"],
             effect=effect,
+            ci=ci,
         )
         table.attrs["notes"] = notes + _explain(table, long, metrics, clip)
         table.attrs["verdicts"] = list(dict.fromkeys(  # a control that is the reference: one sentence
@@ -364,11 +369,10 @@ def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], cl
             + (" (rows without score files: paired t interval)" if "t over seeds" in methods_ci else "")
         )
     elif methods_ci:
-        why = (
-            "--ci t"
-            if a["metric"] in PSDS_SETTINGS
-            else f"{a['metric']} is not a PSDS metric, so there are no clip statistics to resample"
-        )
+        if a["metric"] not in PSDS_SETTINGS:
+            why = f"{a['metric']} is not a PSDS metric, so there are no clip statistics to resample"
+        else:
+            why = "--ci t" if a.get("ci") == "t" else "no run has score files on one shared set of clips"
         notes.append(
             f"Δ {pct}% CI: paired t interval over seeds ({why}); it covers training randomness only, per "
             "comparison (not multiplicity-adjusted)"
@@ -436,7 +440,7 @@ def comparison_family(
     if pairwise:
         return pairwise_table(df, metrics, benchmark=benchmark, benchmark_hash=benchmark_hash, **options)
     runs, notes = select_comparable(df, benchmark, benchmark_hash)
-    metrics = [resolve_metric(runs, m) for m in parse_metrics(metrics)]
+    metrics = list(dict.fromkeys(resolve_metric(runs, m) for m in parse_metrics(metrics)))  # once each
     long = table_comparisons(runs, metrics, reference, parse_against(against), notes=notes, **options)
     long.attrs.update(benchmark=str(runs["benchmark"].iloc[0]), benchmark_hash=str(runs["benchmark_hash"].iloc[0]))
     return long
@@ -458,7 +462,7 @@ def pairwise_table(
     """Every pair of methods (``sedbench.stats.compare`` rows, kind "pairwise"), Holm over all pairs and
     metrics; ``pairwise_matrix`` turns it into method x method deltas with adjusted p."""
     runs, notes = select_comparable(df, benchmark, benchmark_hash)
-    metrics = [resolve_metric(runs, m) for m in parse_metrics(metrics)]
+    metrics = list(dict.fromkeys(resolve_metric(runs, m) for m in parse_metrics(metrics)))  # once each
     long = table_comparisons(
         runs,
         metrics,

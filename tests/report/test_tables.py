@@ -272,3 +272,14 @@ def test_an_unknown_metric_names_the_headline_ones_and_a_close_match(results):
     message = str(err.value)
     assert "did you mean psds" in message and "psds1" in message
     assert "is_control" not in message and "per_class_psds1.Cat" not in message  # bookkeeping and detail
+
+
+def test_a_test_is_counted_once_in_holm_whatever_way_it_is_asked_for(results):
+    df = load(results)
+    single = comparison_tables(df, "psds1")[0]
+    twice = comparison_tables(df, "psds1,psds1")  # or an alias of it: one table, one set of tests
+    assert len(twice) == 1 and twice[0].attrs["family_size"] == single.attrs["family_size"] == 2
+    # the reference's own control: vanilla (reference) vs scratch is scratch vs vanilla reversed
+    df["control"] = df["method"].map({"vanilla": "scratch"})
+    t = comparison_table(df, "psds1", "vanilla", against="reference,control")
+    assert t.attrs["family_size"] == 2 and any("reversed" in n for n in t.attrs["notes"])
