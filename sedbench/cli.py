@@ -383,6 +383,9 @@ def evaluate_cmd(run_dir: Path, which: str | None, update: bool, as_json: bool, 
     stored = {}
     if (run_dir / RECORD_FILE).is_file():
         stored = read_record(run_dir).get("metrics") or {}
+    elif not (run_dir / "scores").is_dir() and any(run_dir.rglob(RECORD_FILE)):
+        raise click.UsageError(f"{run_dir} holds runs but is not one: give one run's folder (…/seed-N) to "
+                               "recompute its metrics, or add --data DATA to score every run in it on other data")
     metrics = evaluate_run(run_dir, which=which.split(",") if which else None, update=update)
     if as_json:
         console.print_json(json.dumps(metrics))
@@ -487,6 +490,9 @@ def predict_cmd(run_dir: Path, audio: tuple[Path, ...], out: Path, threshold: fl
     from sedbench.evaluation.scores import write_scores
     from sedbench.inference import predict_files, write_detections
 
+    if out.is_dir():  # checked before the work: the detections would have nowhere to go
+        raise click.BadParameter(f"{out} is a folder; give a file name, e.g. {out / 'detections.tsv'}",
+                                 param_hint="--out")
     result = predict_files(run_dir, audio, threshold=threshold, environment=environment, device=device,
                            console=err_console)
     if result.scores:

@@ -162,9 +162,10 @@ class RunDetector:
         return frames, clips
 
     def no_environments_message(self, what: str) -> str:
-        return (f"run {self.label} routes clips by environment (one student each for "
-                f"{', '.join(self.environments)}) and {what} has no environments; add an environments TSV "
-                "(filename environment) to the data config")
+        how = ("one student each for" if len({id(s.model) for s in self.students}) > 1
+               else "one student behind a class mask for each of")
+        return (f"run {self.label} routes clips by environment ({how} {', '.join(self.environments)}) and "
+                f"{what} has no environments; add an environments TSV (filename environment) to the data config")
 
     def window_features(self, waveform: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
         """Log-mel windows (W, n_mels, T) of a mono waveform at the run's rate, and the first output

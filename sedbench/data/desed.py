@@ -322,6 +322,13 @@ def read_tsv(path: Path, columns: Iterable[str], problems: list[str]) -> pd.Data
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         problems.append(f"{path}: unreadable TSV ({str(exc).splitlines()[0]}); fix or regenerate it")
         return None
+    if len(df.columns) > 1 and "filename" in df.columns:
+        # a row typed with spaces reads as one long file name with the other columns empty
+        spaced = df.index[df["filename"].astype(str).str.contains(r"\s") & df.iloc[:, 1:].isna().all(axis=1)]
+        if len(spaced):
+            problems.append(f"{path} (row {spaced[0] + 2}): not tab-separated ({df['filename'][spaced[0]]!r}); "
+                            f"{len(spaced)} such row(s): separate the columns with tabs")
+            return None
     missing = [c for c in columns if c not in df.columns]
     if missing:
         problems.append(

@@ -560,7 +560,7 @@ def pairwise_cells(long: pd.DataFrame, metric: str) -> tuple[list[str], list[lis
             else:
                 d = delta.loc[row, col]
                 p = p_adj.loc[row, col]
-                cells.append(("+" if d >= 0 else "") + _fmt_metric(d, metric) + ("" if _missing(p) else f" ({_p(p)})"))
+                cells.append(_signed(d, metric) + ("" if _missing(p) else f" ({_p(p)})"))
         body.append(cells)
     return head, body
 
@@ -766,11 +766,15 @@ def _mean_std(r: dict, metric: str) -> str:
     return f"{_fmt_metric(r['mean'], metric)}{std} ({r['n']})"
 
 
+def _signed(d: float, metric: str) -> str:
+    text = _fmt_metric(d + 0.0, metric)  # + 0.0: a negative zero prints as +0.000, not +-0.000
+    return text if text.startswith("-") else "+" + text
+
+
 def _delta(r: dict, metric: str, key: str, lo: str, hi: str) -> str:
     if _missing(r.get(key)):
         return "–"
-    d = r[key]
-    text = ("+" if d >= 0 else "") + _fmt_metric(d, metric)
+    text = _signed(r[key], metric)
     if not _missing(r.get(lo)):
         text += f" [{_fmt_metric(r[lo], metric)}, {_fmt_metric(r[hi], metric)}]"
     return text

@@ -161,3 +161,12 @@ def test_missing_root_and_bad_source(tmp_path: Path, make_wav) -> None:
     assert str(tmp_path / "nothing") in _error(tmp_path / "nothing")
     make_wav(tmp_path / "plain" / "a.wav", seconds=0.1)
     assert "dataset.json" in _error(tmp_path / "plain")
+
+
+def test_a_row_typed_with_spaces_is_named_not_a_missing_file(synth_root: Path) -> None:
+    tsv = synth_root / "metadata" / "eval.tsv"
+    lines = tsv.read_text().splitlines()
+    lines[1] = lines[1].replace("\t", "    ")
+    tsv.write_text("\n".join(lines) + "\n")
+    msg = _error(synth_root)
+    assert str(tsv) in msg and "row 2" in msg and "not tab-separated" in msg and "not found" not in msg
