@@ -383,6 +383,18 @@ def lent_network_is_current(lent: dict, lender: dict | None) -> bool:
             and lender.get("finished") == lent.get("finished"))
 
 
+def rerun_command(runs: pd.DataFrame, *args: str) -> str:
+    """`sedbench run ARGS` for these records' settings group: their profile and, when they share one,
+    thread count (part of a run's key: another count would train a new variant beside them)."""
+    parts = ["sedbench run"]
+    if "benchmark" in runs and runs["benchmark"].nunique() == 1:
+        parts.append(f"--profile {runs['benchmark'].iloc[0]}")
+    threads = pd.to_numeric(runs["threads"], errors="coerce").dropna().unique() if "threads" in runs else []
+    if len(threads) == 1:
+        parts.append(f"--threads {int(threads[0])}")
+    return " ".join([*parts, *args])
+
+
 def _stale_borrowers(df: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     """A run that deploys its lender's network is stale once that lender was run again (``--force``)
     or is running again: it holds the old network, so it would compare a method with an earlier
@@ -406,8 +418,8 @@ def _stale_borrowers(df: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     for method, rows in df.loc[stale].groupby("method", sort=True):
         seeds = ",".join(str(s) for s in sorted(rows["seed"].dropna())) + ("," if len(rows) == 1 else "")
         notes.append(f"{method} seed(s) {seeds.rstrip(',')}: deploys an earlier run of the method it trains as, "
-                     f"which was run again since; left out (`sedbench run --methods {method} --seeds {seeds}` "
-                     "rebuilds it)")
+                     f"which was run again since; left out "
+                     f"(`{rerun_command(df, f'--methods {method}', f'--seeds {seeds}')}` rebuilds it)")
     return df
 
 

@@ -159,3 +159,15 @@ def test_a_borrowed_run_whose_lender_was_run_again_is_left_out(tmp_path):
     assert list(runs["method"]) == ["vanilla"]
     assert any("environment-mask seed(s) 0: deploys an earlier run" in n and "--seeds 0," in n for n in notes)
     assert any("1 stale" in n for n in notes)
+
+
+def test_a_rebuild_hint_repeats_the_profile_and_thread_count():
+    import pandas as pd
+
+    from sedbench.results import rerun_command
+
+    runs = pd.DataFrame({"benchmark": ["tiny", "tiny"], "threads": [1, 1]})
+    # without them the hint ran quick (the default) or another thread count: a new variant beside these
+    assert rerun_command(runs, "--methods vanilla", "--seeds 0,") == (
+        "sedbench run --profile tiny --threads 1 --methods vanilla --seeds 0,")
+    assert rerun_command(runs.assign(threads=[1, 2]), "--seeds 3") == "sedbench run --profile tiny --seeds 3"

@@ -23,7 +23,7 @@ from rich.table import Table
 
 from sedbench.errors import SedbenchError
 from sedbench.evaluation.metrics import PSDS_SETTINGS
-from sedbench.results import load, select_comparable
+from sedbench.results import load, rerun_command, select_comparable
 from sedbench.stats import (
     ALPHA,
     MIN_PAIRS,
@@ -152,7 +152,7 @@ def table_comparisons(
                 elif c and c in methods:
                     comparisons.append(Comparison(metric, m, c, "control"))
                 elif c:
-                    notes.append(f"{m}'s control {c} has no completed runs: `sedbench run --methods {c}`")
+                    notes.append(f"{m}'s control {c} has no completed runs: `{rerun_command(runs, f'--methods {c}')}`")
     out = compare(runs, comparisons, higher_is_better=lambda m: not lower_is_better(m), **options)
     notes += out.attrs.get("notes", [])
     if same_as_reference:
@@ -407,7 +407,7 @@ def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], cl
         notes.append(
             f"{', '.join(sorted(set(few['method'])))}: fewer than {MIN_PAIRS} seeds in common with the baseline, "
             "so no method-level p-value (a paired test over seeds needs >= 2 seeds of each); the clip bootstrap "
-            "does not stand in for it. `sedbench run --seeds 3` adds seeds"
+            f"does not stand in for it. `sedbench run --profile {a['benchmark']} --seeds 3` adds seeds"
         )
     if clip and "clip_delta" in table:
         notes.append(
