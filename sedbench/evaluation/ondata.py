@@ -16,6 +16,7 @@ results DataFrame that ``sedbench table --data NAME`` compares.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -103,6 +104,7 @@ def evaluate_on_data(run_dir: str | os.PathLike, data: Any, split: str = "eval",
     dataset = data if isinstance(data, DesedDataset) else load_dataset(data)
     dataset[split]  # noqa: B018 - one-line error naming the splits when it is missing
     name = name or evaluation_name(dataset, split)
+    _refuse_other_data(evaluation_dir(run_dir, name), dataset, name)
     detector = RunDetector.load(run_dir, device)
     notes = _check_classes(detector, dataset, split, name)
     cache = _split_cache or _SplitCache(dataset, split, Path(cache_root), progress)
@@ -133,6 +135,21 @@ def evaluate_on_data(run_dir: str | os.PathLike, data: Any, split: str = "eval",
         "evaluated": now_iso(),
     })
     return DataEvaluation(Path(run_dir), name, out, metrics, notes, record)
+
+
+def _refuse_other_data(out: Path, dataset: Any, name: str) -> None:
+    """An evaluation is replaced only by one on the same data: two data sets that share a name (two
+    data configs with one ``name:``, an edited copy) must not overwrite each other's results."""
+    path = out / EVALUATION_FILE
+    if not path.is_file():
+        return
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return  # unreadable: nothing worth keeping
+    if old.get("fingerprint") and old["fingerprint"] != dataset.fingerprint:
+        raise SedbenchError(f"{out} holds an evaluation on other data named {name!r} (from {old.get('source')}); "
+                            "give --name NAME to keep both, or delete that folder to replace it")
 
 
 def _rescore_long_clips(detector: Any, dataset: Any, split: str, evaldata: Any, scores: dict, clips: np.ndarray

@@ -89,9 +89,9 @@ def test_routed_run_on_data_without_environments_says_so(runs, tmp_path):
     bench, dirs = runs
     data = _copy_without_environments(bench.dataset_root, tmp_path / "no-env")
     with pytest.raises(SedbenchError, match="routes clips by environment .* has no environments"):
-        evaluate_on_data(dirs["test-env-scratch"], data, cache_root=tmp_path / "cache", progress=False)
-    # scratch does not need environments
-    evaluate_on_data(dirs["scratch"], data, cache_root=tmp_path / "cache", progress=False)
+        evaluate_on_data(dirs["test-env-scratch"], data, name="no-env", cache_root=tmp_path / "cache", progress=False)
+    # scratch does not need environments (a name of its own: the copy differs from the data evaluated before)
+    evaluate_on_data(dirs["scratch"], data, name="no-env", cache_root=tmp_path / "cache", progress=False)
 
 
 def test_eval_only_config_with_a_class_subset_gives_one_notice(runs, tmp_path):
@@ -175,3 +175,22 @@ def test_evaluate_cli_on_data(runs, tmp_path):
     assert all(r.count("(") == 4 and r.rstrip().endswith(")") and len(r) <= 80 for r in rows), rows
     result = CliRunner().invoke(cli, ["evaluate", str(dirs["scratch"]), "--split", "validation"])
     assert result.exit_code != 0 and "--data" in result.output
+
+
+def test_other_data_of_the_same_name_does_not_replace_an_evaluation(runs, tmp_path):
+    from sedbench.data.synth import generate
+
+    bench, dirs = runs
+    first = generate("tiny", 1, out=tmp_path / "a" / "tiny-seed1", progress=False)
+    done = evaluate_on_data(dirs["scratch"], first, cache_root=tmp_path / "cache", progress=False)
+    again = evaluate_on_data(dirs["scratch"], first, cache_root=tmp_path / "cache", progress=False)  # same data
+    assert again.metrics == done.metrics
+    edited = tmp_path / "b" / "tiny-seed1"
+    shutil.copytree(tmp_path / "a" / "tiny-seed1", edited)
+    tsv = edited / "metadata" / "eval.tsv"
+    lines = tsv.read_text().splitlines()
+    tsv.write_text("\n".join(lines[: len(lines) // 2]) + "\n")  # same name, other labels
+    with pytest.raises(SedbenchError, match="other data named 'desed-synth-tiny-seed1'.*--name"):
+        evaluate_on_data(dirs["scratch"], edited, cache_root=tmp_path / "cache", progress=False)
+    kept = json.loads((done.out_dir / "evaluation.json").read_text())
+    assert kept["metrics"] == done.metrics
