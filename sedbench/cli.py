@@ -243,7 +243,8 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
             err_console.print(f"[bold red]no table:[/] {exc}", highlight=False, soft_wrap=True)
             return 1
         report = write_report(results, benchmark=bench.name, benchmark_hash=bench.benchmark_hash, reference=reference)
-        console.print(f"report: {report}", highlight=False, soft_wrap=True)
+        console.print(f"report: {report} (the newest also at {results / 'report.html'})", highlight=False,
+                      soft_wrap=True)
     return 1 if failed else 0
 
 
@@ -808,7 +809,7 @@ def plot_ranked(metric: str, reference: str, out: Path | None, results: Path, be
 
 @cli.command("report")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="HTML file to write [default: RESULTS/report.html].")
+              help="HTML file to write [default: RESULTS/BENCHMARK/HASH/report.html, copied to RESULTS/report.html].")
 @click.option("--reference", default=None, help="Method every other is compared with [default: scratch].")
 @click.option("--resamples", default=500, show_default=True, type=click.IntRange(10),
               help="Clip-bootstrap resamples (used when methods have one seed).")
@@ -820,7 +821,8 @@ def report_cmd(out: Path | None, reference: str | None, resamples: int, results:
 
     path = write_report(results, out, benchmark=benchmark, benchmark_hash=benchmark_hash, reference=reference,
                         n_resamples=resamples)
-    console.print(f"report: {path}", highlight=False, soft_wrap=True)
+    newest = "" if out is not None else f" (the newest also at {results / 'report.html'})"
+    console.print(f"report: {path}{newest}", highlight=False, soft_wrap=True)
 
 
 def _exit_interrupted(cause: BaseException | None) -> None:

@@ -83,16 +83,22 @@ def write_report(
 ) -> Path:
     """Write the HTML report of the results under ``results``; returns its path.
 
-    ``out`` defaults to ``<results>/report.html``. ``reference`` defaults to ``scratch`` when it has
-    runs, else the first method. With one seed per method the PSDS tables add the clip-level bootstrap
-    (``n_resamples``), as the closing table of ``sedbench run`` does.
+    ``out`` defaults to ``<results>/<benchmark>/<settings hash>/report.html``, the group's own report
+    (another profile's or settings' report never replaces it), copied to ``<results>/report.html``: the
+    newest report. ``reference`` defaults to ``scratch`` when it has runs, else the first method. With
+    one seed per method the PSDS tables add the clip-level bootstrap (``n_resamples``), as the closing
+    table of ``sedbench run`` does.
     """
     results = Path(results)
-    out = Path(out) if out is not None else results / "report.html"
     context = report_context(results, benchmark=benchmark, benchmark_hash=benchmark_hash, reference=reference,
                              metrics=metrics, n_resamples=n_resamples)
-    atomic_write_text(out, render_report(context))
-    return out
+    html = render_report(context)
+    if out is not None:
+        atomic_write_text(Path(out), html)
+        return Path(out)
+    atomic_write_text(results / context["benchmark"] / context["benchmark_hash"] / "report.html", html)
+    atomic_write_text(results / "report.html", html)
+    return results / context["benchmark"] / context["benchmark_hash"] / "report.html"
 
 
 def render_report(context: dict[str, Any]) -> str:

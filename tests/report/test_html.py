@@ -71,8 +71,11 @@ def test_report_of_a_tiny_run_holds_every_table_and_figure(tiny_results, tmp_pat
 def test_report_cli_and_defaults(tiny_results):
     result = CliRunner().invoke(cli, ["report", "--results", str(tiny_results.results_root)])
     assert result.exit_code == 0, result.output
-    path = tiny_results.results_root / "report.html"
-    assert path.is_file() and str(path) in result.output.replace("\n", "")
+    newest = tiny_results.results_root / "report.html"
+    own = tiny_results.results_root / tiny_results.name / tiny_results.benchmark_hash / "report.html"
+    # the group's own report (another profile's run never replaces it), and a copy as the newest
+    assert own.is_file() and str(own) in result.output.replace("\n", "")
+    assert newest.read_text() == own.read_text()
     result = CliRunner().invoke(cli, ["report", "--results", str(tiny_results.results_root / "nothing")])
     assert result.exit_code != 0 and "sedbench run" in result.output
 
