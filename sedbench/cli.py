@@ -704,11 +704,20 @@ def plot() -> None:
 
 
 plot_out_option = click.option("--out", type=click.Path(path_type=Path), default=None,
-                               help="PNG path [default: RESULTS/plots/NAME.png].")
+                               help="PNG path [default: RESULTS/BENCHMARK/HASH/plots/NAME.png, the group's own].")
 
 
-def _plot_out(out: Path | None, results: Path, name: str) -> Path:
-    return out if out is not None else results / "plots" / f"{name}.png"
+def _plot_out(out: Path | None, results: Path, name: str, benchmark: str | None, benchmark_hash: str | None) -> Path:
+    """The group's own plots folder, RESULTS/BENCHMARK/HASH/plots: another profile's plot of the same
+    name never replaces it."""
+    if out is not None:
+        return out
+    from sedbench.results import select_comparable
+
+    runs, _ = select_comparable(_load_results(results), benchmark, benchmark_hash)
+    if runs.empty:  # the plot itself says why there is nothing to draw
+        return results / "plots" / f"{name}.png"
+    return results / str(runs["benchmark"].iloc[0]) / str(runs["benchmark_hash"].iloc[0]) / "plots" / f"{name}.png"
 
 
 def _load_results(results: Path):
@@ -733,7 +742,7 @@ def plot_pareto(metric: str, cost: str, out: Path | None, results: Path, benchma
     """Metric against a cost, mean and CI over seeds, the Pareto front drawn."""
     from sedbench.report import plots
 
-    out = _plot_out(out, results, f"pareto-{metric}-{cost}")
+    out = _plot_out(out, results, f"pareto-{metric}-{cost}", benchmark, benchmark_hash)
     path = plots.pareto(_load_results(results), out, metric, cost, benchmark, benchmark_hash)
     console.print(f"wrote {path}")
 
@@ -752,7 +761,7 @@ def plot_psdroc(metric: str, methods: str | None, seed: int | None, out: Path | 
 
     runs = plots.runs_for_seed(_load_results(results), methods.split(",") if methods else None, seed,
                                benchmark, benchmark_hash)
-    path = plots.psd_roc(runs, _plot_out(out, results, f"psdroc-{metric}"), metric)
+    path = plots.psd_roc(runs, _plot_out(out, results, f"psdroc-{metric}", benchmark, benchmark_hash), metric)
     console.print(f"wrote {path}")
 
 
@@ -767,7 +776,8 @@ def plot_per_class(metric: str, methods: str | None, out: Path | None, results: 
     """Per-class bars grouped by class, one bar per method."""
     from sedbench.report import plots
 
-    path = plots.per_class(_load_results(results), _plot_out(out, results, f"per-class-{metric}"), metric,
+    out = _plot_out(out, results, f"per-class-{metric}", benchmark, benchmark_hash)
+    path = plots.per_class(_load_results(results), out, metric,
                            methods.split(",") if methods else None, benchmark, benchmark_hash)
     console.print(f"wrote {path}")
 
@@ -788,7 +798,7 @@ def plot_forest(metric: str, reference: str, against: str, pairwise: bool, ci: s
                              benchmark=benchmark, benchmark_hash=benchmark_hash, ci=ci, n_resamples=resamples,
                              effect=effect, alpha=alpha)
     name = f"forest-{metric.replace(',', '-')}" + ("-pairwise" if pairwise else "")
-    path = plots.forest(long, _plot_out(out, results, name))
+    path = plots.forest(long, _plot_out(out, results, name, benchmark, benchmark_hash))
     console.print(f"wrote {path}")
 
 
@@ -802,8 +812,8 @@ def plot_ranked(metric: str, reference: str, out: Path | None, results: Path, be
     """Methods ranked by the metric: every seed, and the mean with its CI over seeds."""
     from sedbench.report import plots
 
-    path = plots.ranked(_load_results(results), _plot_out(out, results, f"ranked-{metric}"), metric, benchmark,
-                        benchmark_hash, reference=reference)
+    out = _plot_out(out, results, f"ranked-{metric}", benchmark, benchmark_hash)
+    path = plots.ranked(_load_results(results), out, metric, benchmark, benchmark_hash, reference=reference)
     console.print(f"wrote {path}")
 
 

@@ -140,3 +140,12 @@ def test_forest_plot_and_its_cli(results, tmp_path):
     )
     assert out.exit_code == 0, out.output
     assert _is_png(tmp_path / "cli.png")
+
+
+def test_default_plot_paths_are_the_groups_own(tmp_path):
+    write_synthetic_results(tmp_path, methods={"scratch": (1.2, 1, 1), "vanilla": (0.9, 1, 1)}, seeds=(1, 2),
+                            n_clips=12, n_classes=3)
+    res = CliRunner().invoke(cli, ["plot", "ranked", "--results", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    written = list(tmp_path.glob("*/*/plots/ranked-psds1.png"))  # results/<benchmark>/<hash>/plots/
+    assert len(written) == 1 and not (tmp_path / "plots").exists()
