@@ -469,12 +469,21 @@ class _Resampled:
         """(row of each run dir, observed PSDS, resampled PSDS, clips) for the dirs that have scores."""
         if metric not in self._by_metric:
             stats, rows = [], {}
-            for d, st in sorted(self._read()[metric].items()):
-                if stats and st.clip_ids != stats[0].clip_ids:
-                    self.notes.append(f"{d} was evaluated on other clips; its comparisons use the t interval")
-                    continue
-                rows[d] = len(stats)
-                stats.append(st)
+            read = sorted(self._read()[metric].items())
+            # the clip set most runs were scored on: one odd run must not take every comparison's
+            # eval-set component away, nor have the runs that agree named as the odd ones
+            counts: dict[tuple, int] = {}
+            for _, st in read:
+                counts[tuple(st.clip_ids)] = counts.get(tuple(st.clip_ids), 0) + 1
+            shared = max(counts, key=counts.get) if counts else ()
+            odd = [d for d, st in read if tuple(st.clip_ids) != shared]
+            if odd:
+                self.notes.append(f"{len(odd)} run(s) scored on other eval clips than the other {len(read) - len(odd)} "
+                                  f"(first: {odd[0]}); comparisons involving them use the paired t interval")
+            for d, st in read:
+                if tuple(st.clip_ids) == shared:
+                    rows[d] = len(stats)
+                    stats.append(st)
             observed = np.array([st.psds() for st in stats])
             resampled = resampled_psds(stats, self.n_resamples, self.seed)
             self._by_metric[metric] = (rows, observed, resampled, stats[0].n_clips if stats else 0)

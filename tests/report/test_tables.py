@@ -283,3 +283,19 @@ def test_a_test_is_counted_once_in_holm_whatever_way_it_is_asked_for(results):
     df["control"] = df["method"].map({"vanilla": "scratch"})
     t = comparison_table(df, "psds1", "vanilla", against="reference,control")
     assert t.attrs["family_size"] == 2 and any("reversed" in n for n in t.attrs["notes"])
+
+
+def test_one_run_on_other_clips_leaves_the_other_comparisons_their_hierarchical_ci(tmp_path):
+    import shutil
+
+    methods = {"scratch": (1.2, 1, 1), "vanilla": (1.05, 1, 1), "eefd": (1.0, 1, 1)}
+    write_synthetic_results(tmp_path / "a", methods=methods, seeds=(1, 2, 3), n_clips=30)
+    write_synthetic_results(tmp_path / "b", methods={"eefd": methods["eefd"]}, seeds=(1,), n_clips=30, seed=7)
+    odd = tmp_path / "a" / "synthetic" / "eefd" / "seed-1"  # sorts first: it was taken as the clip set
+    shutil.rmtree(odd)
+    shutil.copytree(tmp_path / "b" / "synthetic" / "eefd" / "seed-1", odd)
+    t = comparison_table(load(tmp_path / "a"), "psds1", n_resamples=100).set_index("method")
+    assert t.loc["vanilla", "ci_method"] == "hierarchical bootstrap"
+    assert t.loc["eefd", "ci_method"] == "t over seeds"
+    said = [n for n in t.attrs["notes"] if "other eval clips" in n]
+    assert len(said) == 1 and "1 run(s)" in said[0] and "eefd" in said[0]
