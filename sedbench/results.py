@@ -431,13 +431,26 @@ def _newest_variant_per_method(df: pd.DataFrame, notes: list[str]) -> pd.DataFra
     recorded = pd.to_datetime(df["recorded"], utc=True, errors="coerce", format="ISO8601")
     keep = pd.Series(True, index=df.index)
     variants = df["variant_hash"].fillna("")
+    threads = pd.to_numeric(df["threads"], errors="coerce") if "threads" in df else pd.Series(float("nan"), df.index)
+    # a run's thread count is in its key, and its bits depend on it: a variant trained with the thread
+    # count most of the group used is preferred, so a rerun with another count does not swap a row
+    usual = threads.mode().iloc[0] if threads.notna().any() else None
     for method, rows in df.groupby("method", sort=True):
         newest = recorded[rows.index].groupby(variants[rows.index]).max().sort_values()
         if len(newest) > 1:
-            chosen = newest.index[-1]
+            usual_variants = set(variants[rows.index][threads[rows.index] == usual])
+            pool = [v for v in newest.index if v in usual_variants] or list(newest.index)
+            chosen = pool[-1]
             keep[rows.index] = variants[rows.index] == chosen
+            which = "the newest" if chosen == newest.index[-1] else f"the newest with the group's {usual:g} thread(s)"
             notes.append(f"{method} has runs of {len(newest)} variants in this settings group (its "
-                         f"hyperparameters, source or thread count differ); showing the newest ({chosen[:10]})")
+                         f"hyperparameters, source or thread count differ); showing {which} ({chosen[:10]})")
+    shown = threads[keep].dropna()
+    if shown.nunique() > 1:
+        by = "; ".join(f"{t:g} thread(s): {', '.join(sorted(set(df.loc[shown.index[shown == t], 'method'])))}"
+                       for t in sorted(shown.unique()))
+        notes.append(f"the runs shown were trained with different thread counts ({by}): bit for bit they differ "
+                     "in more than the method; `sedbench run --threads N` trains the others alike")
     return df[keep]
 
 

@@ -171,3 +171,22 @@ def test_a_rebuild_hint_repeats_the_profile_and_thread_count():
     assert rerun_command(runs, "--methods vanilla", "--seeds 0,") == (
         "sedbench run --profile tiny --threads 1 --methods vanilla --seeds 0,")
     assert rerun_command(runs.assign(threads=[1, 2]), "--seeds 3") == "sedbench run --profile tiny --seeds 3"
+
+
+def test_a_rerun_with_another_thread_count_does_not_swap_a_methods_row():
+    import pandas as pd
+
+    from sedbench.results import _newest_variant_per_method
+
+    rows = [("scratch", "s1", 1, "01"), ("vanilla", "v1", 1, "02"), ("eefd", "e1", 1, "03"),
+            ("vanilla", "v2", 2, "09")]  # a later vanilla, trained with 2 threads (a rebuild typed without --threads)
+    df = pd.DataFrame([{"method": m, "variant_hash": v, "threads": t, "seed": 0,
+                        "recorded": f"2026-01-01T00:{minute}:00+00:00"} for m, v, t, minute in rows])
+    notes: list[str] = []
+    kept = _newest_variant_per_method(df, notes)
+    assert set(kept.loc[kept["method"] == "vanilla", "variant_hash"]) == {"v1"}
+    assert any("the group's 1 thread(s)" in n for n in notes)
+    notes = []
+    alone = _newest_variant_per_method(df[df["variant_hash"] != "v1"], notes)  # only the 2-thread one exists
+    assert set(alone.loc[alone["method"] == "vanilla", "variant_hash"]) == {"v2"}
+    assert any("different thread counts" in n for n in notes)
