@@ -13,6 +13,7 @@ import itertools
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -608,7 +609,10 @@ def quiet_worker() -> None:
 
 def _worker_setup(threads: int | None, device: str | None, memory_fraction: float | None) -> None:
     quiet_worker()
-    terminate_as_interrupt()
+    if _POOL_WORKER:  # one of _in_processes' workers: the first SIGINT or SIGTERM stops the task, once
+        _stop_task_on_signal()
+    else:
+        terminate_as_interrupt()
     if threads:
         torch.set_num_threads(threads)
     if memory_fraction and device and device.startswith("cuda"):
@@ -831,6 +835,127 @@ class ProcessTask:
     priority: int = 0  # higher first (teachers), then the most expensive first
 
 
+_POOL_WORKER = False  # True in the worker processes of _in_processes
+_POOL_STOP = None  # there: the parent's event "stop, start nothing more"
+STOP_GRACE_S = 5.0  # how long interrupted workers get to write their records before they are terminated
+
+
+def _pool_worker_init(stop) -> None:
+    """Initializer of _in_processes' workers. A worker starts with SIGINT blocked (the parent blocks it
+    while it spawns them): Ctrl-C reaches the whole process group, and between tasks (and while it
+    starts up) a worker ignores it: the parent decides, and stops its workers itself. SIGTERM keeps its
+    default between tasks: the parent's ``terminate()`` ends an idle worker quietly."""
+    import signal
+
+    global _POOL_WORKER, _POOL_STOP
+    _POOL_WORKER, _POOL_STOP = True, stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # also drops a SIGINT that came while it started
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _between_tasks() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _stop_task_on_signal() -> None:
+    """During a task: SIGINT raises KeyboardInterrupt, SIGTERM Terminated (the run writes its record as
+    interrupted); later signals are ignored, so that the parent's request to stop, which may follow the
+    terminal's Ctrl-C, cannot break that record's writing."""
+    import signal
+
+    def stop(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _pool_call(fn: Callable[..., dict[str, Any]], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """One task in a worker of _in_processes: none starts once the parent has been interrupted."""
+    if _POOL_STOP is not None and _POOL_STOP.is_set():
+        raise KeyboardInterrupt("the run was interrupted before this task started")
+    try:
+        return fn(**kwargs)
+    finally:
+        _between_tasks()
+
+
+@contextmanager
+def _signals_held(block_sigint: bool = False):
+    """SIGINT and SIGTERM wait until the block ends (the caught ones are yielded), and with
+    ``block_sigint`` SIGINT is blocked in this thread: a process spawned inside starts with it blocked."""
+    import signal
+    import threading
+
+    caught: list[int] = []
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda signum, frame: caught.append(signum))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if block_sigint else None
+    try:
+        yield caught
+    finally:
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _submit(pool, fn: Callable[..., dict[str, Any]], kwargs: dict[str, Any]):
+    """``pool.submit``, which may spawn a worker: a signal then waits for the worker to be spawned and
+    registered (else an interrupted spawn leaves a worker that nothing stops), and is raised after."""
+    import signal
+
+    with _signals_held(block_sigint=True) as caught:
+        future = pool.submit(_pool_call, fn, kwargs)
+    if caught:
+        handler = signal.getsignal(caught[0])
+        if callable(handler):
+            handler(caught[0], None)  # raises KeyboardInterrupt / Terminated
+        elif handler == signal.SIG_DFL:
+            signal.raise_signal(caught[0])
+    return future
+
+
+def _stop_pool(pool, stop, processes: list, running, cause: BaseException) -> None:
+    """Stop the pool's workers when the parent was interrupted (or failed): cancel what has not started,
+    ask the running tasks to stop (SIGINT, or SIGTERM when the parent got SIGTERM) so that their records
+    say ``interrupted``, give them ``STOP_GRACE_S``, then terminate and at last kill what is left, so
+    that nothing outlives this process nor blocks its exit."""
+    import os
+    import signal
+    from concurrent.futures import wait
+
+    with _signals_held():  # a second Ctrl-C must not leave the workers behind
+        stop.set()  # a worker that takes a task from the queue now does not start it
+        pool.shutdown(wait=False, cancel_futures=True)
+        signum = signal.SIGTERM if isinstance(cause, Terminated) else signal.SIGINT
+        for p in processes:
+            if p.is_alive():
+                try:
+                    os.kill(p.pid, signum)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + STOP_GRACE_S
+        wait(running, timeout=STOP_GRACE_S)  # their records are written
+        for p in processes:  # the idle ones leave when the pool sends them its sentinels
+            p.join(max(0.0, min(1.0, deadline - time.monotonic())))
+        for p in processes:
+            if p.is_alive():
+                p.terminate()
+        for p in processes:
+            p.join(2.0)
+            if p.is_alive():
+                p.kill()
+                p.join(1.0)
+
+
 def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
                   threads: int | None = None) -> list[dict[str, Any]]:
     """Run the tasks in ``jobs`` spawned processes, ``threads`` torch threads each (default: one
@@ -857,8 +982,13 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
                 "status": "failed", "error": error}
 
     # spawn, not fork: torch's thread pools do not survive a fork
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-        running: dict[Any, ProcessTask] = {}
+    context = mp.get_context("spawn")
+    stop = context.Event()
+    before = set(mp.active_children())
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_pool_worker_init,
+                               initargs=(stop,))
+    running: dict[Any, ProcessTask] = {}
+    try:
         while pending or running:
             for task in list(pending):
                 blocked = [n for n in task.needs if n in failed]
@@ -868,7 +998,7 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
                     progress.advance(overall)
                 elif len(running) < jobs and all(n in completed for n in task.needs):
                     pending.remove(task)
-                    running[pool.submit(task.fn, threads=threads, **task.kwargs)] = task
+                    running[_submit(pool, task.fn, dict(threads=threads, **task.kwargs))] = task
             if not running:  # what is left waits for tasks that were never scheduled
                 for task in pending:
                     summaries.append(failure(task, f"waits for {', '.join(task.needs)}, which is not scheduled"))
@@ -886,6 +1016,13 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
                     completed.add(task.key)
                 summaries.append(summary)
                 progress.advance(overall)
+        pool.shutdown(wait=True)
+    except BaseException as exc:  # Ctrl-C, SIGTERM (Terminated), or a failure here: no worker is left behind
+        with _signals_held():
+            workers = list((pool._processes or {}).values())  # and one spawned but not yet registered
+            workers += [p for p in set(mp.active_children()) - before if p not in workers]
+            _stop_pool(pool, stop, workers, list(running), exc)
+        raise
     return summaries
 
 

@@ -159,6 +159,49 @@ def test_process_pool_starts_longest_first_and_skips_dependents_of_failures():
     assert started == ["dear", "middle", "cheap", "teacher"]  # one worker: finishing order = start order
 
 
+def _sleeping_task(threads=None, seconds=120.0, marker=""):
+    """A worker task of the test below: sleeps, and says so in ``marker`` when it is interrupted."""
+    import pathlib
+    import time
+
+    runner._worker_setup(threads, None, None)
+    try:
+        time.sleep(seconds)
+    except KeyboardInterrupt:
+        pathlib.Path(marker).write_text("interrupted")
+        raise
+    return {"method": marker, "status": "complete"}
+
+
+def test_an_interrupted_process_pool_stops_its_workers_and_leaves_none_behind(tmp_path):
+    """Ctrl-C reaching the parent alone: it asks its workers to stop (each task ends as interrupted),
+    joins them, returns at once instead of waiting for the tasks, and restores its signal handling."""
+    import multiprocessing
+    import os
+    import signal
+    import threading
+    import time
+
+    from rich.progress import Progress
+
+    markers = [tmp_path / f"t{i}" for i in range(3)]
+    tasks = [runner.ProcessTask(f"t{i}", _sleeping_task, {"marker": str(m)}) for i, m in enumerate(markers)]
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    timer = threading.Timer(8.0, os.kill, (os.getpid(), signal.SIGINT))  # both workers are in their task
+    start = time.monotonic()
+    timer.start()
+    try:
+        with Progress(disable=True) as progress, pytest.raises(KeyboardInterrupt):
+            runner._in_processes(tasks, 2, progress, "test")
+    finally:
+        timer.cancel()
+    assert time.monotonic() - start < 30  # not the tasks' 120 s
+    assert multiprocessing.active_children() == []
+    assert sorted(m.name for m in markers if m.is_file()) == ["t0", "t1"]  # the third never started
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
 def test_gpu_runs_spread_over_devices_with_a_memory_share(monkeypatch):
     import torch
 
