@@ -1022,6 +1022,12 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
             workers = list((pool._processes or {}).values())  # and one spawned but not yet registered
             workers += [p for p in set(mp.active_children()) - before if p not in workers]
             _stop_pool(pool, stop, workers, list(running), exc)
+            # a worker the pool spawned while it was being stopped (its manager thread): not left behind
+            late = [p for p in set(mp.active_children()) - before if p not in workers]
+            for p in late:
+                p.kill()
+            for p in late:
+                p.join(2.0)
         raise
     return summaries
 
