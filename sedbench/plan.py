@@ -127,6 +127,12 @@ def time_train_step(model_name: str, model_kwargs: dict[str, Any], n_mels: int, 
 
 
 def _probe_beside_others(threads: int, barrier, results, args: tuple) -> None:
+    import signal
+
+    # started with SIGINT blocked (see _probe_on_cpus): a terminal Ctrl-C is the parent's to handle, and
+    # the parent terminates its probes; ignored here, it cannot dump a traceback from each of them
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     torch.set_num_threads(threads)
     time_train_step(*args)  # warm-up (imports, allocator, kernels), untimed, before the others are ready
     barrier.wait(timeout=120)
@@ -145,16 +151,21 @@ def time_train_step_concurrently(jobs: int, threads: int, *args: Any) -> float |
     says it could not measure this)."""
     import multiprocessing as mp
     import queue
+    import signal
 
     context = mp.get_context("spawn")  # torch's thread pools do not survive a fork
     barrier, results = context.Barrier(jobs), context.Queue()
     workers = [context.Process(target=_probe_beside_others, args=(threads, barrier, results, args), daemon=True)
                for _ in range(jobs)]
-    for worker in workers:
-        worker.start()
     timings: list[float] = []
     deadline = time.monotonic() + 300
     try:
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # the probes inherit it
+        try:
+            for worker in workers:
+                worker.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         while len(timings) < jobs and time.monotonic() < deadline:
             try:
                 timings.append(results.get(timeout=1.0))
@@ -163,7 +174,7 @@ def time_train_step_concurrently(jobs: int, threads: int, *args: Any) -> float |
                     return None
         return max(timings) if len(timings) == jobs else None
     finally:
-        for worker in workers:
+        for worker in (w for w in workers if w.pid is not None):  # started
             worker.terminate()
             worker.join(timeout=10)
 
