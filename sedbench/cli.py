@@ -707,14 +707,15 @@ plot_out_option = click.option("--out", type=click.Path(path_type=Path), default
                                help="PNG path [default: RESULTS/BENCHMARK/HASH/plots/NAME.png, the group's own].")
 
 
-def _plot_out(out: Path | None, results: Path, name: str, benchmark: str | None, benchmark_hash: str | None) -> Path:
+def _plot_out(out: Path | None, df, results: Path, name: str, benchmark: str | None,
+              benchmark_hash: str | None) -> Path:
     """The group's own plots folder, RESULTS/BENCHMARK/HASH/plots: another profile's plot of the same
-    name never replaces it."""
+    name never replaces it. ``df``: the loaded results (read once per command)."""
     if out is not None:
         return out
     from sedbench.results import select_comparable
 
-    runs, _ = select_comparable(_load_results(results), benchmark, benchmark_hash)
+    runs, _ = select_comparable(df, benchmark, benchmark_hash)
     if runs.empty:  # the plot itself says why there is nothing to draw
         return results / "plots" / f"{name}.png"
     return results / str(runs["benchmark"].iloc[0]) / str(runs["benchmark_hash"].iloc[0]) / "plots" / f"{name}.png"
@@ -742,8 +743,9 @@ def plot_pareto(metric: str, cost: str, out: Path | None, results: Path, benchma
     """Metric against a cost, mean and CI over seeds, the Pareto front drawn."""
     from sedbench.report import plots
 
-    out = _plot_out(out, results, f"pareto-{metric}-{cost}", benchmark, benchmark_hash)
-    path = plots.pareto(_load_results(results), out, metric, cost, benchmark, benchmark_hash)
+    df = _load_results(results)
+    out = _plot_out(out, df, results, f"pareto-{metric}-{cost}", benchmark, benchmark_hash)
+    path = plots.pareto(df, out, metric, cost, benchmark, benchmark_hash)
     console.print(f"wrote {path}")
 
 
@@ -759,9 +761,9 @@ def plot_psdroc(metric: str, methods: str | None, seed: int | None, out: Path | 
     """PSD-ROC curves of chosen methods, from their stored scores."""
     from sedbench.report import plots
 
-    runs = plots.runs_for_seed(_load_results(results), methods.split(",") if methods else None, seed,
-                               benchmark, benchmark_hash)
-    path = plots.psd_roc(runs, _plot_out(out, results, f"psdroc-{metric}", benchmark, benchmark_hash), metric)
+    df = _load_results(results)
+    runs = plots.runs_for_seed(df, methods.split(",") if methods else None, seed, benchmark, benchmark_hash)
+    path = plots.psd_roc(runs, _plot_out(out, df, results, f"psdroc-{metric}", benchmark, benchmark_hash), metric)
     console.print(f"wrote {path}")
 
 
@@ -776,8 +778,9 @@ def plot_per_class(metric: str, methods: str | None, out: Path | None, results: 
     """Per-class bars grouped by class, one bar per method."""
     from sedbench.report import plots
 
-    out = _plot_out(out, results, f"per-class-{metric}", benchmark, benchmark_hash)
-    path = plots.per_class(_load_results(results), out, metric,
+    df = _load_results(results)
+    out = _plot_out(out, df, results, f"per-class-{metric}", benchmark, benchmark_hash)
+    path = plots.per_class(df, out, metric,
                            methods.split(",") if methods else None, benchmark, benchmark_hash)
     console.print(f"wrote {path}")
 
@@ -794,11 +797,12 @@ def plot_forest(metric: str, reference: str, against: str, pairwise: bool, ci: s
     from sedbench.report import plots
     from sedbench.report.tables import comparison_family
 
-    long = comparison_family(_load_results(results), metric, reference, against=against, pairwise=pairwise,
+    df = _load_results(results)
+    long = comparison_family(df, metric, reference, against=against, pairwise=pairwise,
                              benchmark=benchmark, benchmark_hash=benchmark_hash, ci=ci, n_resamples=resamples,
                              effect=effect, alpha=alpha)
     name = f"forest-{metric.replace(',', '-')}" + ("-pairwise" if pairwise else "")
-    path = plots.forest(long, _plot_out(out, results, name, benchmark, benchmark_hash))
+    path = plots.forest(long, _plot_out(out, df, results, name, benchmark, benchmark_hash))
     console.print(f"wrote {path}")
 
 
@@ -812,8 +816,9 @@ def plot_ranked(metric: str, reference: str, out: Path | None, results: Path, be
     """Methods ranked by the metric: every seed, and the mean with its CI over seeds."""
     from sedbench.report import plots
 
-    out = _plot_out(out, results, f"ranked-{metric}", benchmark, benchmark_hash)
-    path = plots.ranked(_load_results(results), out, metric, benchmark, benchmark_hash, reference=reference)
+    df = _load_results(results)
+    out = _plot_out(out, df, results, f"ranked-{metric}", benchmark, benchmark_hash)
+    path = plots.ranked(df, out, metric, benchmark, benchmark_hash, reference=reference)
     console.print(f"wrote {path}")
 
 

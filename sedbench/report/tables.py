@@ -71,6 +71,12 @@ def resolve_metric(df: pd.DataFrame, metric: str) -> str:
     return name
 
 
+def resolve_metrics(df: pd.DataFrame, metrics: str | Sequence[str]) -> list[str]:
+    """Each asked metric resolved once: one named twice, or by an alias, is one table and one set of
+    tests in Holm, not two."""
+    return list(dict.fromkeys(resolve_metric(df, m) for m in parse_metrics(metrics)))
+
+
 # numeric columns of a run record that describe how it ran, not what it scored or cost
 BOOKKEEPING = ("seed", "is_control", "teacher_seed", "threads", "profile_teacher")
 HEADLINE = ("psds1", "psds2", "intersection_f1", "event_f1", "weak_map", "weak_f1", *COST_COLUMNS,
@@ -190,7 +196,7 @@ def comparison_tables(
     a plot and the tables share one computation and the same adjusted p-values).
     """
     runs, notes = select_comparable(df, benchmark, benchmark_hash)
-    metrics = list(dict.fromkeys(resolve_metric(runs, m) for m in parse_metrics(metrics)))  # once each
+    metrics = resolve_metrics(runs, metrics)
     against = parse_against(against)
     clip = bool(clip_bootstrap or bootstrap)
     if clip and not any(m in PSDS_SETTINGS for m in metrics):
@@ -440,7 +446,7 @@ def comparison_family(
     if pairwise:
         return pairwise_table(df, metrics, benchmark=benchmark, benchmark_hash=benchmark_hash, **options)
     runs, notes = select_comparable(df, benchmark, benchmark_hash)
-    metrics = list(dict.fromkeys(resolve_metric(runs, m) for m in parse_metrics(metrics)))  # once each
+    metrics = resolve_metrics(runs, metrics)
     long = table_comparisons(runs, metrics, reference, parse_against(against), notes=notes, **options)
     long.attrs.update(benchmark=str(runs["benchmark"].iloc[0]), benchmark_hash=str(runs["benchmark_hash"].iloc[0]))
     return long
@@ -462,7 +468,7 @@ def pairwise_table(
     """Every pair of methods (``sedbench.stats.compare`` rows, kind "pairwise"), Holm over all pairs and
     metrics; ``pairwise_matrix`` turns it into method x method deltas with adjusted p."""
     runs, notes = select_comparable(df, benchmark, benchmark_hash)
-    metrics = list(dict.fromkeys(resolve_metric(runs, m) for m in parse_metrics(metrics)))  # once each
+    metrics = resolve_metrics(runs, metrics)
     long = table_comparisons(
         runs,
         metrics,
