@@ -10,10 +10,14 @@ For the student (and optionally a teacher) of a profile, on random features of t
     python benchmarks/step_profile.py --profile quick --threads 1
     python benchmarks/step_profile.py --profile quick --model transformer   # a teacher's step
     python benchmarks/step_profile.py --profile quick --compare   # today's step against issue 14's
+    python benchmarks/step_profile.py --profile quick --compare --compile   # and torch.compile's
 
 ``--compare`` times issue 14's step (the quick student of 2bc4b46: NCHW weights, dropout 0.2) and
 today's (channels-last weights from ``sedbench.models.build_model``, the profile's dropout) in
 alternating rounds of one process, so machine noise hits both alike, and prints their ratio.
+``--compile`` adds today's step with the student and its mean student under ``torch.compile``
+(inductor) and prints its start-up (the first step, compilation included): cold the first time on a
+machine, warm once inductor's on-disk cache (``TORCHINDUCTOR_CACHE_DIR``) holds the kernels.
 
 Time it with nothing else running: a figure taken beside a test run is not a figure.
 """
@@ -54,7 +58,7 @@ BEFORE = {"layout": torch.contiguous_format, "dropout": 0.2}
 
 
 def make_step(config: dict, model_name: str | None, layout: torch.memory_format | None = None,
-              dropout: float | None = None):
+              dropout: float | None = None, compile: bool = False):
     feat, train = config["features"], config["training"]
     n_frames = int(feat["clip_duration"] * feat["sample_rate"] / feat["hop_length"]) + 1
     sizes = train["batch_size"]
@@ -68,6 +72,7 @@ def make_step(config: dict, model_name: str | None, layout: torch.memory_format 
         net = net.to(memory_format=layout)
     mean = make_mean_student(net)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    run_net, run_mean = (torch.compile(net), torch.compile(mean)) if compile else (net, mean)
     rng = np.random.default_rng(0)
     pool = torch.randn(256, feat["n_mels"], n_frames)
     t_out = net(pool[:1]).frame_logits.shape[1]
@@ -84,9 +89,9 @@ def make_step(config: dict, model_name: str | None, layout: torch.memory_format 
             mix = draw_mix([strong, weak], batch, rng, train["mixup_prob"], train["mixup_alpha"])
             x, y = mix.apply(x), mix.apply(labels)
         with record_function("student forward"):
-            out = net(x)
+            out = run_net(x)
         with record_function("mean forward"), torch.no_grad():
-            mean_out = mean(x)
+            mean_out = run_mean(x)
         with record_function("losses"):
             total = (losses.bce_with_logits(out.frame_logits[strong], y[strong])
                      + losses.bce_with_logits(out.clip_logits[weak], y[weak].amax(1))
@@ -111,6 +116,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--compare", action="store_true", help="issue 14's step against today's, side by side")
     parser.add_argument("--rounds", type=int, default=3, help="with --compare: alternating rounds")
+    parser.add_argument("--compile", action="store_true", help="with --compare: add today's step under torch.compile")
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
@@ -149,10 +155,16 @@ def main() -> None:
 def compare(config: dict, args: argparse.Namespace) -> None:
     """Median step time of both versions over alternating rounds, and today's over issue 14's."""
     steps = {"issue 14 (NCHW)": make_step(config, args.model, **BEFORE)[0], "today": make_step(config, args.model)[0]}
+    if args.compile:
+        steps["torch.compile"] = make_step(config, args.model, compile=True)[0]
     times: dict[str, list[float]] = defaultdict(list)
-    for step in steps.values():  # warm-up: allocator, kernels
-        for i in range(3):
-            step(i + 1)
+    for name, step in steps.items():  # warm-up: allocator, kernels (and compilation)
+        start = time.perf_counter()
+        step(1)
+        if name == "torch.compile":
+            print(f"torch.compile start-up (first step, compilation included): {time.perf_counter() - start:.1f} s")
+        for i in range(2):
+            step(i + 2)
     for _ in range(args.rounds):
         for name, step in steps.items():
             start = time.perf_counter()
@@ -169,8 +181,11 @@ def compare(config: dict, args: argparse.Namespace) -> None:
         wall = float(np.median(ts))
         print(f"{name:<16} {1000 * wall:7.1f} ms/step  {flops / wall / 1e9:5.1f} GFLOP/s  "
               f"roofline ratio {flops / wall / 1e9 / peak:.2f}")
-    before, today = (float(np.median(t)) for t in times.values())
+    before, today = (float(np.median(times[name])) for name in ("issue 14 (NCHW)", "today"))
     print(f"speed-up today / issue 14: {before / today:.2f}x")
+    if args.compile:
+        compiled = float(np.median(times["torch.compile"]))
+        print(f"speed-up torch.compile / today: {today / compiled:.2f}x; / issue 14: {before / compiled:.2f}x")
 
 
 if __name__ == "__main__":
