@@ -217,6 +217,11 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
                   f"{len(methods)} method(s) x {len(seed_list)} seed(s) -> {results}")
     for note in runner.control_notes(bench, methods, seed_list, plugins):
         console.print(f"[yellow]note[/] {note}", highlight=False)
+    if bench.dataset_exists:
+        for status, pairs in runner.unfinished_pairs(bench, methods, seed_list, plugins).items():
+            console.print(f"[yellow]note[/] {status} earlier: {', '.join(pairs)}; "
+                          f"{'they train' if len(pairs) > 1 else 'it trains'} again from step 0 "
+                          "(a run keeps no mid-training checkpoint)", highlight=False, soft_wrap=True)
     _print_expected_time(bench, methods, seed_list, jobs, plugins, force)
     summaries = runner.run_matrix(bench, methods, seed_list, jobs=jobs, executor=executor, address=address,
                                   force=force, gpus_per_run=gpus_per_run, plugins=plugins, console=console)
@@ -321,7 +326,8 @@ def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[st
     for seed in seeds:
         table.add_column(f"seed {seed}")
     exists = bench.dataset_exists
-    labels = {"cached": "[green]cached[/]", "running": "[yellow]running elsewhere[/]", "pending": "will train"}
+    labels = {"cached": "[green]cached[/]", "running": "[yellow]running elsewhere[/]", "pending": "will train",
+              "interrupted": "[yellow]interrupted: from step 0[/]", "failed": "[red]failed: again[/]"}
     for method in methods:
         built = build_method(method, runner.method_overrides(bench, method, plugins), plugins)
         source = runner.shared_source(bench, built, plugins)

@@ -47,3 +47,30 @@ def terminate_as_interrupt() -> None:
         raise Terminated
 
     signal.signal(signal.SIGTERM, interrupt)
+
+
+def spawn_without_sigint():
+    """A context in which SIGINT is blocked in this thread, so that a process spawned inside starts with
+    it blocked: a terminal Ctrl-C, which reaches the whole process group, cannot hit the child before
+    it has set its own handler (``ignore_sigint``). The parent decides, and stops its children itself."""
+    import signal
+    from contextlib import contextmanager
+
+    @contextmanager
+    def blocked():
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    return blocked()
+
+
+def ignore_sigint() -> None:
+    """In a child started by ``spawn_without_sigint``: ignore SIGINT from now on (this also drops one
+    that came while the child started), then unblock it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from sedbench.errors import SedbenchError
+from sedbench.errors import SedbenchError, ignore_sigint, spawn_without_sigint
 
 SAFETY = 1.15  # margin on the disk estimate: TSVs, temporary files while a cache is published
 EMBEDDING_DIM = 256  # upper bound of a teacher's cached frame embedding (transformer dim 192)
@@ -127,12 +127,9 @@ def time_train_step(model_name: str, model_kwargs: dict[str, Any], n_mels: int, 
 
 
 def _probe_beside_others(threads: int, barrier, results, args: tuple) -> None:
-    import signal
-
-    # started with SIGINT blocked (see _probe_on_cpus): a terminal Ctrl-C is the parent's to handle, and
-    # the parent terminates its probes; ignored here, it cannot dump a traceback from each of them
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    # a terminal Ctrl-C is the parent's to handle, and the parent terminates its probes; ignored here,
+    # it cannot dump a traceback from each of them
+    ignore_sigint()
     torch.set_num_threads(threads)
     time_train_step(*args)  # warm-up (imports, allocator, kernels), untimed, before the others are ready
     barrier.wait(timeout=120)
@@ -151,7 +148,6 @@ def time_train_step_concurrently(jobs: int, threads: int, *args: Any) -> float |
     says it could not measure this)."""
     import multiprocessing as mp
     import queue
-    import signal
 
     context = mp.get_context("spawn")  # torch's thread pools do not survive a fork
     barrier, results = context.Barrier(jobs), context.Queue()
@@ -160,12 +156,9 @@ def time_train_step_concurrently(jobs: int, threads: int, *args: Any) -> float |
     timings: list[float] = []
     deadline = time.monotonic() + 300
     try:
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # the probes inherit it
-        try:
+        with spawn_without_sigint():
             for worker in workers:
                 worker.start()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         while len(timings) < jobs and time.monotonic() < deadline:
             try:
                 timings.append(results.get(timeout=1.0))

@@ -26,7 +26,7 @@ from sedbench import results
 from sedbench.benchmark import Benchmark
 from sedbench.config import config_hash
 from sedbench.energy import track_energy
-from sedbench.errors import SedbenchError, Terminated, terminate_as_interrupt
+from sedbench.errors import SedbenchError, Terminated, ignore_sigint, spawn_without_sigint, terminate_as_interrupt
 from sedbench.methods import Method, build_method, method_settings, params_dict
 from sedbench.training.fit import TrainResult, routed_predict, train_and_select, train_teacher
 
@@ -533,18 +533,38 @@ def control_notes(bench: Benchmark, methods: list[str], seeds: list[int] | None 
 
 def pair_status(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ...] = ()) -> str:
     """``cached`` when a complete record with this exact identity exists, ``running`` while another
-    process holds the run, else ``pending``. Reads only."""
+    process holds the run; ``interrupted`` or ``failed`` when an earlier run of these settings stopped
+    there (a record left ``running`` by a killed process counts as interrupted); else ``pending``.
+    Reads only. Everything but ``cached`` and ``running`` trains from step 0."""
     from sedbench.locks import is_claimed
 
     m = build_method(method, method_overrides(bench, method, plugins), plugins)
     identity = run_identity(bench, m, seed, plugins)
     out = identity.directory
-    if (out / "run.json").is_file():
-        record = results.read_record(out)
-        if (record.get("status") == "complete" and record.get("config_hash") == identity.run_hash
-                and borrowed_is_current(bench, m, seed, record, plugins)):
-            return "cached"
-    return "running" if is_claimed(identity.lock) else "pending"
+    record = results.read_record(out) if (out / "run.json").is_file() else {}
+    same = record.get("config_hash") == identity.run_hash
+    if same and record.get("status") == "complete" and borrowed_is_current(bench, m, seed, record, plugins):
+        return "cached"
+    if is_claimed(identity.lock):
+        return "running"
+    if same and record.get("status") in ("interrupted", "running"):
+        return "interrupted"
+    return "failed" if same and record.get("status") == "failed" else "pending"
+
+
+def unfinished_pairs(bench: Benchmark, methods: list[str], seeds: list[int],
+                     plugins: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """The pairs an earlier run of these settings left ``interrupted`` or ``failed``:
+    {status: ["METHOD seed S", ...]}. They train again from step 0: a run keeps no checkpoint
+    in the middle of training (a quick run is minutes; its resume would have to restore every RNG
+    stream, the optimiser, the mean student and the selection history to stay bit-identical)."""
+    found: dict[str, list[str]] = {}
+    for m in methods:
+        for s in seeds:
+            status = pair_status(bench, m, s, plugins)
+            if status in ("interrupted", "failed"):
+                found.setdefault(status, []).append(f"{m} seed {s}")
+    return found
 
 
 def pending_work(bench: Benchmark, methods: list[str], seeds: list[int], plugins: tuple[str, ...] = (),
@@ -845,12 +865,9 @@ def _pool_worker_init(stop) -> None:
     while it spawns them): Ctrl-C reaches the whole process group, and between tasks (and while it
     starts up) a worker ignores it: the parent decides, and stops its workers itself. SIGTERM keeps its
     default between tasks: the parent's ``terminate()`` ends an idle worker quietly."""
-    import signal
-
     global _POOL_WORKER, _POOL_STOP
     _POOL_WORKER, _POOL_STOP = True, stop
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # also drops a SIGINT that came while it started
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    ignore_sigint()
 
 
 def _between_tasks() -> None:
@@ -888,21 +905,20 @@ def _pool_call(fn: Callable[..., dict[str, Any]], kwargs: dict[str, Any]) -> dic
 @contextmanager
 def _signals_held(block_sigint: bool = False):
     """SIGINT and SIGTERM wait until the block ends (the caught ones are yielded), and with
-    ``block_sigint`` SIGINT is blocked in this thread: a process spawned inside starts with it blocked."""
+    ``block_sigint`` a process spawned inside starts with SIGINT blocked (``spawn_without_sigint``)."""
     import signal
     import threading
+    from contextlib import nullcontext
 
     caught: list[int] = []
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, lambda signum, frame: caught.append(signum))
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if block_sigint else None
     try:
-        yield caught
+        with spawn_without_sigint() if block_sigint else nullcontext():
+            yield caught
     finally:
-        if mask is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
@@ -1019,8 +1035,9 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
         pool.shutdown(wait=True)
     except BaseException as exc:  # Ctrl-C, SIGTERM (Terminated), or a failure here: no worker is left behind
         with _signals_held():
-            workers = list((pool._processes or {}).values())  # and one spawned but not yet registered
-            workers += [p for p in set(mp.active_children()) - before if p not in workers]
+            # every process spawned since the pool began: its workers, registered or not (the public
+            # view; the pool's own table of them is private and misses one in the middle of spawning)
+            workers = list(set(mp.active_children()) - before)
             _stop_pool(pool, stop, workers, list(running), exc)
             # a worker the pool spawned while it was being stopped (its manager thread): not left behind
             late = [p for p in set(mp.active_children()) - before if p not in workers]

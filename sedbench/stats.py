@@ -104,12 +104,12 @@ def paired_test(method: Mapping[int, float], reference: Mapping[int, float], con
         note = "; ".join(filter(None, [f"{len(d)} seed: {TOO_FEW_SEEDS}", lost_note]))
         return PairedTest(len(d), s.mean, None, None, None, None, note, None, seeds)
     scale = max(abs(v) for s_ in seeds for v in (method[s_], reference[s_]))
-    if no_spread(d, scale):
+    if bool(no_spread(d, scale)):
         # zero variance: the t statistic is 0/0 (identical) or infinite (a constant shift), and the
         # limit p = 0 would call 2 seeds of a constant +0.004 a finding. The exact sign-flip test over
         # seeds stays defined: a constant shift is its most extreme outcome, p = 2 / 2^n. There is no
         # t interval, sd or power either: a zero-width interval would claim certainty from 2 seeds.
-        if np.all(np.abs(d) <= 1e-15):
+        if np.all(np.abs(d) <= IDENTICAL_ATOL):
             p_t, note = 1.0, "identical on every seed"
         else:
             p_t = sign_flip_p(d)
@@ -130,10 +130,13 @@ def paired_test(method: Mapping[int, float], reference: Mapping[int, float], con
 NO_SPREAD_RTOL = 1e-6
 
 
-def no_spread(d: np.ndarray, scale: float) -> bool:
-    """Whether paired differences are the same on every seed, up to the float rounding of metric
-    values of size ``scale`` (the largest |value| compared)."""
-    return bool(np.ptp(np.asarray(d, float)) <= NO_SPREAD_RTOL * max(abs(scale), 1e-300))
+IDENTICAL_ATOL = 1e-15  # differences this small are none: the two methods scored the same
+
+
+def no_spread(d: np.ndarray, scale: float) -> np.ndarray:
+    """Whether paired differences (the last axis: seeds) are the same on every seed, up to the float
+    rounding of metric values of size ``scale`` (the largest |value| compared); one bool per row."""
+    return np.ptp(np.asarray(d, float), axis=-1) <= NO_SPREAD_RTOL * max(abs(scale), 1e-300)
 
 
 def sign_flip_seeds(alpha: float = ALPHA) -> int:
@@ -762,10 +765,10 @@ def aa_paired_t_exact(values: Sequence[float], n: int, alpha: float = ALPHA, con
     mean = d.mean(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = 2 * sps.t.sf(np.abs(mean / (sd / math.sqrt(n))), n - 1)
-    # the same zero-variance rule as paired_test (no_spread): identical -> 1, a constant shift -> the
-    # exact sign-flip p, 2 / 2^n
-    flat = np.ptp(d, axis=1) <= NO_SPREAD_RTOL * max(float(np.abs(x).max()), 1e-300)
-    identical = np.all(np.abs(d) <= 1e-15, axis=1)
+    # paired_test's zero-variance rule: identical -> 1, a constant shift -> the exact sign-flip p,
+    # which for a constant shift is 2 / 2^n (sign_flip_p, in closed form for a whole array of splits)
+    flat = no_spread(d, float(np.abs(x).max()))
+    identical = np.all(np.abs(d) <= IDENTICAL_ATOL, axis=1)
     p = np.where(flat, np.where(identical, 1.0, 2.0 ** (1 - n)), p)
     hits = p < alpha
     rate = float(hits.mean())

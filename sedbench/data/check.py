@@ -133,6 +133,16 @@ def _check_events(split: Split, stats: _AudioStats, report: CheckReport) -> None
         _check_durations_tsv(split, stats, report)
     if split.events is None or split.events.empty:
         return
+    duplicated = split.events[split.events.duplicated(["filename", "onset", "offset", "event_label"])]
+    if len(duplicated):
+        # kept, not dropped: the official scoring counts each row as a ground-truth event too, and a
+        # tool that silently rewrote the labels would score differently from DESED_task
+        fn, onset, offset, label = duplicated[["filename", "onset", "offset", "event_label"]].iloc[0]
+        report.notes.append(
+            f"{split.name}: {len(duplicated)} event row(s) repeat an earlier row exactly (e.g. {fn} {label} "
+            f"{onset:g}-{offset:g} s); each counts as its own ground-truth event in PSDS: remove the copies "
+            "if they are mistakes"
+        )
     for fn, onset, offset, label in split.events[["filename", "onset", "offset", "event_label"]].itertuples(
         index=False
     ):

@@ -55,6 +55,20 @@ def test_collects_every_problem(synth_root: Path, make_tsv) -> None:
     assert len(report.problems) >= 4
 
 
+def test_repeated_event_rows_are_a_note_and_crlf_reads_like_lf(synth_root: Path, make_tsv) -> None:
+    rows = [["validation_0000.wav", 1.0, 2.0, "Dog"], ["validation_0000.wav", 1.0, 2.0, "Dog"],
+            ["validation_0001.wav", 3.0, 4.0, "Cat"]]
+    tsv = make_tsv(synth_root / "metadata" / "validation.tsv", ["filename", "onset", "offset", "event_label"], rows)
+    report = check_dataset(synth_root)
+    assert report.ok
+    assert any("validation: 1 event row(s) repeat an earlier row exactly (e.g. validation_0000.wav Dog 1-2 s)" in n
+               for n in report.notes), report.notes
+    tsv.write_bytes(tsv.read_bytes().replace(b"\n", b"\r\n"))  # saved on Windows: same events, same labels
+    crlf = check_dataset(synth_root)
+    assert crlf.ok and crlf.notes == report.notes
+    assert crlf.summary.loc["validation"].equals(report.summary.loc["validation"])
+
+
 def test_cli_clean(synth_root: Path) -> None:
     result = CliRunner().invoke(cli, ["data", "check", str(synth_root)])
     assert result.exit_code == 0, result.output
