@@ -968,8 +968,8 @@ def _stop_pool(pool, stop, processes: list, running, cause: BaseException) -> No
         for p in processes:
             p.join(2.0)
             if p.is_alive():
-                p.kill()
-                p.join(1.0)
+                p.kill()  # cannot be ignored; on a loaded machine its delivery can take seconds
+                p.join(30.0)
 
 
 def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
@@ -1044,7 +1044,7 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
             for p in late:
                 p.kill()
             for p in late:
-                p.join(2.0)
+                p.join(30.0)
         raise
     return summaries
 

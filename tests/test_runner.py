@@ -187,6 +187,7 @@ def _sleeping_task(threads=None, seconds=120.0, marker=""):
     import time
 
     runner._worker_setup(threads, None, None)
+    pathlib.Path(marker + ".started").touch()
     try:
         time.sleep(seconds)
     except KeyboardInterrupt:
@@ -200,6 +201,7 @@ def test_an_interrupted_process_pool_stops_its_workers_and_leaves_none_behind(tm
     joins them, returns at once instead of waiting for the tasks, and restores its signal handling."""
     import multiprocessing
     import os
+    import pathlib
     import signal
     import threading
     import time
@@ -210,15 +212,27 @@ def test_an_interrupted_process_pool_stops_its_workers_and_leaves_none_behind(tm
     tasks = [runner.ProcessTask(f"t{i}", _sleeping_task, {"marker": str(m)}) for i, m in enumerate(markers)]
     handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     before = set(multiprocessing.active_children())  # earlier tests' processes are not this pool's
-    timer = threading.Timer(8.0, os.kill, (os.getpid(), signal.SIGINT))  # both workers are in their task
-    start = time.monotonic()
-    timer.start()
+    interrupted_at: list[float] = []
+    done = threading.Event()
+
+    def interrupt_once_both_run() -> None:  # a spawned worker starting on a loaded machine can take 10 s
+        deadline = time.monotonic() + 120
+        while not done.is_set() and time.monotonic() < deadline:
+            if all(pathlib.Path(f"{m}.started").is_file() for m in markers[:2]):
+                interrupted_at.append(time.monotonic())
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=interrupt_once_both_run, daemon=True)
+    watcher.start()
     try:
         with Progress(disable=True) as progress, pytest.raises(KeyboardInterrupt):
             runner._in_processes(tasks, 2, progress, "test")
     finally:
-        timer.cancel()
-    assert time.monotonic() - start < 30  # not the tasks' 120 s
+        done.set()
+        watcher.join()
+    assert interrupted_at and time.monotonic() - interrupted_at[0] < 30  # not the tasks' 120 s
     assert set(multiprocessing.active_children()) - before == set()
     assert sorted(m.name for m in markers if m.is_file()) == ["t0", "t1"]  # the third never started
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
