@@ -500,6 +500,7 @@ def predict_cmd(run_dir: Path, audio: tuple[Path, ...], out: Path, threshold: fl
     if out.is_dir():  # checked before the work: the detections would have nowhere to go
         raise click.BadParameter(f"{out} is a folder; give a file name, e.g. {out / 'detections.tsv'}",
                                  param_hint="--out")
+    _refuse_to_overwrite_inputs(out, scores_dir, audio)
     result = predict_files(run_dir, audio, threshold=threshold, environment=environment, device=device,
                            console=err_console)
     if result.scores:
@@ -515,6 +516,37 @@ def predict_cmd(run_dir: Path, audio: tuple[Path, ...], out: Path, threshold: fl
             raise SedbenchError("no file could be processed")
         return 1
     return 0
+
+
+def _refuse_to_overwrite_inputs(out: Path, scores_dir: Path | None, audio: tuple[Path, ...]) -> None:
+    """Checked before the work: predict writes the detections file and replaces the scores folder as a
+    whole, so neither may be one of the inputs, nor the scores folder a folder that holds other files."""
+    from sedbench.data.desed import AUDIO_EXTENSIONS
+
+    inputs = [a.resolve() for a in audio]
+    if out.resolve() in inputs or out.name.lower().endswith(AUDIO_EXTENSIONS):
+        raise click.BadParameter(f"{out} is audio (or one of the inputs); give the detections a .tsv name",
+                                 param_hint="--out")
+    if scores_dir is None:
+        return
+    target = scores_dir.resolve()
+    if target.is_file() or scores_dir.name in ("", ".", ".."):
+        raise click.BadParameter(f"{scores_dir} is not a new folder; give a folder name, e.g. scores/",
+                                 param_hint="--scores")
+    if any(a == target or target in a.parents for a in inputs):
+        raise click.BadParameter(f"{scores_dir} holds input audio and would be replaced as a whole; give the "
+                                 "scores a folder of their own", param_hint="--scores")
+    if target.is_dir():  # an earlier predict's scores may be replaced; anything else is the user's
+        def is_score_file(entry: Path) -> bool:
+            if entry.suffix != ".tsv":
+                return False
+            with open(entry, encoding="utf-8", errors="replace") as f:
+                return f.readline().startswith("onset\toffset\t")
+
+        foreign = next((e.name for e in sorted(target.iterdir()) if not (e.is_file() and is_score_file(e))), None)
+        if foreign is not None:
+            raise click.BadParameter(f"{scores_dir} holds other files (e.g. {foreign}) and would be replaced "
+                                     "as a whole; give a new or empty folder", param_hint="--scores")
 
 
 # ------------------------------------------------------------------------------------- teachers

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -135,6 +135,10 @@ def psds(
     sel, gt, used = _event_inputs(scores, ground_truth, drop_empty_clips=True)
     if not used:
         return PsdsResult(None, dict.fromkeys(classes))
+    if len(used) == 1 and settings.alpha_ct:
+        # cross-triggers are detections of the other evaluated classes: with one class there are none, so
+        # the alpha_ct term is 0 by definition; sed_scores_eval 0.0.4 fails on it instead (TypeError)
+        settings = replace(settings, cttc_threshold=None, alpha_ct=0.0)
     value, per_class, roc, per_class_roc = intersection_based.psds(
         scores=sel,
         ground_truth=gt,

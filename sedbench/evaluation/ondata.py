@@ -51,6 +51,11 @@ def evaluation_name(dataset: Any, split: str) -> str:
 
 
 def evaluation_dir(run_dir: str | os.PathLike, name: str) -> Path:
+    """RUN/evaluations/NAME; a name that is not one plain folder name (``..``, ``a/b``) is refused:
+    it would write over the run's own record or outside its evaluations."""
+    if not re.fullmatch(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*", name):
+        raise SedbenchError(f"--name {name!r}: an evaluation's name is one folder name of letters, digits and "
+                            "._+- (not starting with a dot), e.g. desed-public")
     return Path(run_dir) / EVALUATIONS_DIR / name
 
 
@@ -192,6 +197,8 @@ def evaluate_results(results_root: str | os.PathLike, data: Any, split: str = "e
     from sedbench.data.desed import DesedDataset, load_dataset
     from sedbench.results import load
 
+    if name is not None:
+        evaluation_dir(results_root, name)  # a bad --name fails once, before any run is loaded
     df = load(results_root)
     runs = df[df["status"] == "complete"] if len(df) else df
     if runs.empty:

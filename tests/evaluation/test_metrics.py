@@ -157,3 +157,20 @@ def test_frame_probs_must_be_three_dimensional():
     with pytest.raises(SedbenchError, match="shape"):
         scores_from_probs(np.zeros((10, 2)), ["x"], ["a", "b"], 0.1)
     assert isinstance(scores_from_probs(np.zeros((1, 10, 2)), ["x"], ["a", "b"], 0.1)["x"], pd.DataFrame)
+
+
+def test_psds2_of_one_evaluated_class_has_no_cross_trigger_term():
+    """sed_scores_eval 0.0.4 raises on PSDS2's cross-trigger term with one class; with one class there
+    is no other class to cross-trigger, so the term is 0 and PSDS2 is the same PSDS without it."""
+    from dataclasses import replace
+
+    scores, gt, durations = hand_made()
+    gt = {k: [e for e in ev if e[2] == "dog"] for k, ev in gt.items()}
+    keep = [k for k, ev in gt.items() if ev]
+    dog = {k: scores[k][["onset", "offset", "dog"]] for k in keep}
+    with pytest.raises(TypeError):  # what an evaluation on one-class data crashed on
+        intersection_based.psds(dog, {k: gt[k] for k in keep}, {k: durations[k] for k in keep}, **PSDS2.kwargs())
+    expected, *_ = intersection_based.psds(dog, {k: gt[k] for k in keep}, {k: durations[k] for k in keep},
+                                           **replace(PSDS2, cttc_threshold=None, alpha_ct=0.0).kwargs())
+    result = psds(scores, gt, durations, PSDS2)
+    assert result.value == pytest.approx(expected, abs=1e-12) and result.per_class["cat"] is None

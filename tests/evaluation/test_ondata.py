@@ -194,3 +194,13 @@ def test_other_data_of_the_same_name_does_not_replace_an_evaluation(runs, tmp_pa
         evaluate_on_data(dirs["scratch"], edited, cache_root=tmp_path / "cache", progress=False)
     kept = json.loads((done.out_dir / "evaluation.json").read_text())
     assert kept["metrics"] == done.metrics
+
+
+def test_an_evaluation_name_is_one_plain_folder_name(runs, tmp_path):
+    from sedbench.evaluation.ondata import evaluation_dir
+
+    _, dirs = runs
+    for bad in ("..", "../..", "a/b", ".hidden", ""):
+        with pytest.raises(SedbenchError, match="--name"):
+            evaluation_dir(dirs["scratch"], bad)
+    assert evaluation_dir(dirs["scratch"], "desed-public_2").name == "desed-public_2"

@@ -99,3 +99,26 @@ def test_predict_errors_are_one_line(scratch_run, tmp_path):
     assert result.exit_code == 2 and "--threshold" in result.output
     result = CliRunner().invoke(cli, ["predict", str(run_dir), str(tmp_path), "--environment", "kitchen"])
     assert result.exit_code == 2 and "single student" in result.output
+
+
+def test_predict_never_writes_over_the_inputs_or_other_files(scratch_run, audio_folder, tmp_path):
+    _, run_dir = scratch_run
+    audio = Path(audio_folder[0]) / "same.wav"
+    kept = tmp_path / "mine"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("keep")
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / audio.name).write_bytes(audio.read_bytes())
+    for extra, hint in ((["--scores", str(kept)], "--scores"), (["--scores", str(copy)], "--scores"),
+                        (["--scores", "."], "--scores"), (["--out", str(copy / audio.name)], "--out")):
+        result = CliRunner().invoke(cli, ["predict", str(run_dir), str(copy), "--out", str(tmp_path / "d.tsv"), *extra])
+        assert result.exit_code == 2 and hint in result.output, (extra, result.output)
+    assert (kept / "notes.txt").read_text() == "keep" and (copy / audio.name).read_bytes() == audio.read_bytes()
+    assert not (tmp_path / "d.tsv").exists()  # refused before any work
+    scores = tmp_path / "scores"  # an earlier predict's scores folder is replaced as before
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["predict", str(run_dir), str(copy), "--out", str(tmp_path / "d.tsv"),
+                                          "--scores", str(scores)])
+        assert result.exit_code == 0, result.output
+    assert [p.name for p in scores.iterdir()] == [audio.stem + ".tsv"]
