@@ -57,7 +57,9 @@ class Benchmark:
         self.cache_root = Path(cache_root)
         self.jobs = jobs
         self.progress = progress
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        from sedbench.training.engine import resolve_device  # lazy: the engine imports the data layer
+
+        self.device = resolve_device(device)
         self.threads = int(threads) if threads else default_threads(jobs)
         self.dry_run = dry_run
         self.teacher_outcomes: dict[str, str] = {}  # run_matrix: teacher -> trained | reused | failed

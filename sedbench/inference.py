@@ -59,7 +59,7 @@ class RunDetector:
         """Rebuild a complete run's deployed student(s); one-line errors for what is missing."""
         from sedbench.models import build_model
         from sedbench.results import read_record
-        from sedbench.training.engine import DeployedModel, class_mask_for
+        from sedbench.training.engine import DeployedModel, class_mask_for, resolve_device
 
         run_dir = Path(run_dir)
         record = read_record(run_dir)
@@ -101,7 +101,7 @@ class RunDetector:
             model = DeployedModel(nets[route["partition"]], class_mask_for(tuple(classes), subset)).eval()
             students.append(DeployedStudent(str(route.get("environment") or part.get("name")),
                                             route.get("environment"), subset, model))
-        device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        device = resolve_device(device)
         return cls(run_dir, record, classes, feature_cfg, LabelEncoder(classes, feature_cfg), students, device)
 
     @property

@@ -865,9 +865,20 @@ def _pool_worker_init(stop) -> None:
     while it spawns them): Ctrl-C reaches the whole process group, and between tasks (and while it
     starts up) a worker ignores it: the parent decides, and stops its workers itself. SIGTERM keeps its
     default between tasks: the parent's ``terminate()`` ends an idle worker quietly."""
+    import os
+    import threading
+
     global _POOL_WORKER, _POOL_STOP
     _POOL_WORKER, _POOL_STOP = True, stop
     ignore_sigint()
+    parent = os.getppid()
+
+    def exit_when_orphaned() -> None:  # the parent was killed (kill -9): nobody will ever stop this worker
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)  # a run it was training keeps its `running` record, which reads as interrupted
+
+    threading.Thread(target=exit_when_orphaned, daemon=True, name="sedbench-orphan-watch").start()
 
 
 def _between_tasks() -> None:
@@ -982,6 +993,7 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
     """
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     from sedbench.benchmark import default_threads
 
@@ -1024,7 +1036,13 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
                 task = running.pop(future)
                 try:
                     summary = future.result()
-                except Exception as exc:  # a worker that died still counts as a failed run
+                except BrokenProcessPool:  # a worker was killed (kill -9, out of memory): the pool is unusable
+                    # which of the running tasks it was, the pool cannot tell: name them all
+                    were = ", ".join([task.key, *(t.key for t in running.values())])
+                    raise SedbenchError(f"a worker process died (killed, or out of memory?) while running {were}; "
+                                        "those runs were stopped; run the same command again to continue "
+                                        "(what finished is kept)") from None
+                except Exception as exc:  # a task that raised still counts as a failed run
                     summary = failure(task, f"{type(exc).__name__}: {exc}")
                 if summary.get("status") == "failed":
                     failed.setdefault(task.key, summary.get("error") or "failed")

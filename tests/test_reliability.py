@@ -219,6 +219,29 @@ def test_evaluate_update_with_a_missing_score_file_writes_nothing(twice, tmp_pat
     assert (run / "run.json").read_bytes() == record_before
 
 
+def test_evaluate_refuses_a_run_that_is_not_complete(twice, tmp_path):
+    """An interrupted --force leaves the earlier run's scores beside an `interrupted` record: recomputing
+    from them would report a result the record disowns."""
+    from sedbench import results
+
+    run = Path(shutil.copytree(twice[0][1]["run_dir"], tmp_path / "run"))
+    results.write_record(run, {**results.read_record(run), "status": "interrupted"})
+    result = CliRunner().invoke(cli, ["evaluate", str(run)])
+    assert result.exit_code != 0 and "the run is interrupted" in result.output, result.output
+
+
+@pytest.mark.parametrize("device, says", [("foo", "not a torch device"), ("cuda:7", "CUDA device(s)")])
+def test_a_bad_device_is_one_line_before_any_work(device, says, tmp_path):
+    import torch
+
+    if torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    result = CliRunner().invoke(cli, ["run", "--profile", "tiny", "--dry-run", "--device", device,
+                                      "--results", str(tmp_path / "r"), "--cache", str(tmp_path / "c")])
+    assert result.exit_code != 0 and f"--device {device}: " in result.output and says in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "r").exists()
+
+
 BROKEN = '''
 from sedbench.methods import Method, register_method
 

@@ -239,6 +239,77 @@ def test_an_interrupted_process_pool_stops_its_workers_and_leaves_none_behind(tm
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
 
 
+ORPHAN_PARENT = """
+import sys
+from rich.progress import Progress
+from sedbench import runner
+from tests.test_runner import _sleeping_task
+tasks = [runner.ProcessTask(f"t{i}", _sleeping_task, {"marker": f"{sys.argv[1]}/t{i}"}) for i in range(2)]
+with Progress(disable=True) as progress:
+    runner._in_processes(tasks, 2, progress, "test")
+"""
+
+
+def test_the_workers_of_a_killed_parent_exit_on_their_own(tmp_path):
+    """kill -9 of `sedbench run` cannot stop its workers: each notices it is orphaned and exits."""
+    import os
+    import pathlib
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    repo = pathlib.Path(__file__).parents[1]
+    parent = subprocess.Popen([sys.executable, "-c", ORPHAN_PARENT, str(tmp_path)], cwd=repo)
+    try:
+        deadline = time.monotonic() + 120
+        while not all((tmp_path / f"t{i}.started").is_file() for i in range(2)):
+            assert time.monotonic() < deadline and parent.poll() is None, "the workers never started"
+            time.sleep(0.2)
+        workers = [int(line) for line in subprocess.run(["pgrep", "-P", str(parent.pid)], capture_output=True,
+                                                         text=True).stdout.split()]
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return pathlib.Path(f"/proc/{pid}/status").read_text().find("State:\tZ") < 0
+
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in workers if alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert len(workers) >= 2 and left == []
+
+
+def _killed_task(threads=None):
+    """A worker task of the test below: its process is killed, as by kill -9 or the OOM killer."""
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_killed_worker_is_one_line_naming_its_task_and_leaves_no_process(tmp_path):
+    import multiprocessing
+
+    from rich.progress import Progress
+
+    before = set(multiprocessing.active_children())
+    tasks = [runner.ProcessTask("vanilla seed 0", _killed_task, {}),
+             runner.ProcessTask("t1", _sleeping_task, {"marker": str(tmp_path / "t1")})]
+    with Progress(disable=True) as progress, pytest.raises(SedbenchError) as died:
+        runner._in_processes(tasks, 2, progress, "test")
+    assert "a worker process died" in str(died.value) and "vanilla seed 0" in str(died.value)
+    assert set(multiprocessing.active_children()) - before == set()
+
+
 def test_gpu_runs_spread_over_devices_with_a_memory_share(monkeypatch):
     import torch
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from sedbench.errors import SedbenchError
 from sedbench.evaluation.metrics import METRICS, compute_metrics
 from sedbench.evaluation.scores import read_clip_scores, read_run_inputs
-from sedbench.results import now_iso, read_record, write_record
+from sedbench.results import RECORD_FILE, now_iso, read_record, write_record
 
 
 def evaluate_run(
@@ -20,6 +20,11 @@ def evaluate_run(
     not recomputed (and an update keeps the stored values).
     """
     run_dir = Path(run_dir)
+    if (run_dir / RECORD_FILE).is_file():
+        status = read_record(run_dir).get("status")
+        if status != "complete":  # its scores may be partial, or an earlier run's that --force began to redo
+            raise SedbenchError(f"{run_dir}: the run is {status}, so its scores are not its own result; "
+                                "run it again (`sedbench run`) before recomputing its metrics")
     scores, gt, durations = read_run_inputs(run_dir)
     check_complete(run_dir, scores, gt, durations)
     clip_ids = sorted(scores)

@@ -218,6 +218,23 @@ def train_partition(
     return TrainedPartition(partition, deployed, training_only_params, best[1], best[0], history)
 
 
+def resolve_device(device: str | None) -> torch.device:
+    """``--device`` as a torch device (default: cuda when available, else cpu); a name torch does not
+    know, or a CUDA device on a machine without one, is a one-line error before any work."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"--device {device}: not a torch device; use cpu, cuda or cuda:N") from None
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (resolved.index is not None and resolved.index >= count):
+            raise ConfigError(f"--device {device}: this machine has {count} CUDA device(s); leave --device out "
+                              "or use cpu (`sedbench doctor` shows what torch sees)")
+    return resolved
+
+
 def autocast(cfg: TrainConfig, device: torch.device):
     """bf16 autocast where the recipe asks for it (``cfg.autocast``), else a no-op. The recurrent
     layers stay in fp32 either way (models/crnn.py)."""
