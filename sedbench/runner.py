@@ -992,6 +992,7 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
     decides how long the last one runs alone. A task whose dependency failed fails without running.
     """
     import multiprocessing as mp
+    import threading
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
@@ -1063,6 +1064,11 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
                 p.kill()
             for p in late:
                 p.join(30.0)
+            # the pool's manager thread reaps the same workers: let it finish (bounded), else one it has
+            # reaped can still look alive to this thread for a moment (waitpid raced, returncode unset)
+            closer = threading.Thread(target=pool.shutdown, kwargs={"wait": True}, daemon=True)
+            closer.start()
+            closer.join(10.0)
         raise
     return summaries
 
