@@ -300,28 +300,6 @@ def no_process_left(before: set, seconds: float = 10.0) -> bool:
     return not set(multiprocessing.active_children()) - before
 
 
-def _killed_task(threads=None):
-    """A worker task of the test below: its process is killed, as by kill -9 or the OOM killer."""
-    import os
-    import signal
-
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-def test_a_killed_worker_is_one_line_naming_its_task_and_leaves_no_process(tmp_path):
-    import multiprocessing
-
-    from rich.progress import Progress
-
-    before = set(multiprocessing.active_children())
-    tasks = [runner.ProcessTask("vanilla seed 0", _killed_task, {}),
-             runner.ProcessTask("t1", _sleeping_task, {"marker": str(tmp_path / "t1")})]
-    with Progress(disable=True) as progress, pytest.raises(SedbenchError) as died:
-        runner._in_processes(tasks, 2, progress, "test")
-    assert "a worker process died" in str(died.value) and "vanilla seed 0" in str(died.value)
-    assert no_process_left(before)
-
-
 def test_gpu_runs_spread_over_devices_with_a_memory_share(monkeypatch):
     import torch
 
