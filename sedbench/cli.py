@@ -522,6 +522,7 @@ def _refuse_to_overwrite_inputs(out: Path, scores_dir: Path | None, audio: tuple
     """Checked before the work: predict writes the detections file and replaces the scores folder as a
     whole, so neither may be one of the inputs, nor the scores folder a folder that holds other files."""
     from sedbench.data.desed import AUDIO_EXTENSIONS
+    from sedbench.evaluation.scores import is_score_file
 
     inputs = [a.resolve() for a in audio]
     if out.resolve() in inputs or out.name.lower().endswith(AUDIO_EXTENSIONS):
@@ -537,13 +538,7 @@ def _refuse_to_overwrite_inputs(out: Path, scores_dir: Path | None, audio: tuple
         raise click.BadParameter(f"{scores_dir} holds input audio and would be replaced as a whole; give the "
                                  "scores a folder of their own", param_hint="--scores")
     if target.is_dir():  # an earlier predict's scores may be replaced; anything else is the user's
-        def is_score_file(entry: Path) -> bool:
-            if entry.suffix != ".tsv":
-                return False
-            with open(entry, encoding="utf-8", errors="replace") as f:
-                return f.readline().startswith("onset\toffset\t")
-
-        foreign = next((e.name for e in sorted(target.iterdir()) if not (e.is_file() and is_score_file(e))), None)
+        foreign = next((e.name for e in sorted(target.iterdir()) if not is_score_file(e)), None)
         if foreign is not None:
             raise click.BadParameter(f"{scores_dir} holds other files (e.g. {foreign}) and would be replaced "
                                      "as a whole; give a new or empty folder", param_hint="--scores")

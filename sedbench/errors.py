@@ -1,5 +1,9 @@
 """User-facing errors: the CLI prints them as one line, without a traceback."""
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class SedbenchError(Exception):
     """A mistake the user can fix (bad input, missing file, unknown name).
@@ -49,28 +53,20 @@ def terminate_as_interrupt() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
-def spawn_without_sigint():
+@contextmanager
+def spawn_without_sigint() -> Iterator[None]:
     """A context in which SIGINT is blocked in this thread, so that a process spawned inside starts with
     it blocked: a terminal Ctrl-C, which reaches the whole process group, cannot hit the child before
     it has set its own handler (``ignore_sigint``). The parent decides, and stops its children itself."""
-    import signal
-    from contextlib import contextmanager
-
-    @contextmanager
-    def blocked():
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
-            yield
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-
-    return blocked()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def ignore_sigint() -> None:
     """In a child started by ``spawn_without_sigint``: ignore SIGINT from now on (this also drops one
     that came while the child started), then unblock it."""
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

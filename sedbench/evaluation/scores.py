@@ -87,6 +87,14 @@ def read_clip_scores(
     return df.loc[clip_ids, classes].to_numpy(dtype=np.float64).astype(np.float32).astype(np.float64)
 
 
+def is_score_file(path: Path) -> bool:
+    """Whether ``path`` is a per-clip score file as ``write_scores`` writes them (its header)."""
+    if path.suffix != ".tsv" or not path.is_file():
+        return False
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.readline().startswith("onset\toffset\t")
+
+
 def _write_score_file(path: Path, df: pd.DataFrame) -> None:
     validate_score_dataframe(df)
     # Times at full precision, scores with 9 significant digits: enough to round-trip float32 exactly.
