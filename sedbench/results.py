@@ -258,7 +258,9 @@ def load(path: str | os.PathLike = "results", benchmark: str | None = None) -> p
     root = Path(path)
     if not root.exists():
         return pd.DataFrame(columns=ID_COLUMNS)
-    files = [root] if root.is_file() else sorted(root.rglob(RECORD_FILE))
+    # a hidden folder is work in progress (a re-run beside the run it may replace), not a result
+    files = [root] if root.is_file() else sorted(
+        f for f in root.rglob(RECORD_FILE) if not any(p.startswith(".") for p in f.relative_to(root).parts))
     rows = []
     for f in files:
         try:

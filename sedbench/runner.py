@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
+import shutil
 import time
 import traceback
 from collections.abc import Callable
@@ -281,11 +283,15 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
 
     method_name = method.name
     config, run_hash, out = identity.config, identity.run_hash, identity.directory
+    _recover_rerun(out)
     previous = results.read_record(out) if (out / "run.json").is_file() else None
-    if (previous and previous.get("status") == "complete" and previous.get("config_hash") == run_hash and not force
-            and borrowed_is_current(bench, method, seed, previous, plugins)):
+    complete = previous is not None and previous.get("status") == "complete" and previous.get("config_hash") == run_hash
+    if complete and not force and borrowed_is_current(bench, method, seed, previous, plugins):
         previous["skipped"] = True
         return previous
+    # a complete run trained again (--force, or a lender's newer network) trains beside it: the earlier
+    # result stays the run's until the new one is complete, so a failed or interrupted re-run loses nothing
+    work = _rerun_dir(out) if complete else out
 
     record: dict[str, Any] = {
         "schema_version": 1, "benchmark": bench.name, "benchmark_hash": bench.benchmark_hash,
@@ -294,7 +300,7 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
         "execution": bench.execution, **comparison_fields(bench, method, seed),
         "status": "running", "error": None, "started": results.now_iso(), "environment": results.environment_info(),
     }
-    results.write_record(out, record)
+    results.write_record(work, record)
     try:
         shared = shared_training(bench, method, seed, progress, plugins)
         if shared is not None:
@@ -305,7 +311,7 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
         start = time.perf_counter()
         frames, clips = routed_predict(result.routes, bench.evaluation, bench.device)
         metrics, scores = score_split(bench, bench.evaluation, frames, clips)
-        write_scores(out / "scores", scores, ground_truth=bench.evaluation.ground_truth,
+        write_scores(work / "scores", scores, ground_truth=bench.evaluation.ground_truth,
                      durations=bench.evaluation.durations, clip_probs=clips)
         eval_s = time.perf_counter() - start
         models = result.deployed_models
@@ -326,7 +332,7 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
                     # evaluation: partition i's student predicts the clips of each of its routes
                     "routes": [{"partition": index[id(r.deployed.net)], "environment": r.partition.environment,
                                 "classes": r.partition.classes} for r in result.routes]}, buffer)
-        with atomic_path(out / "model.pt") as tmp:
+        with atomic_path(work / "model.pt") as tmp:
             tmp.write_bytes(buffer.getvalue())
         record.update(
             status="complete", metrics=metrics, validation={
@@ -348,8 +354,47 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
     finally:
         record["finished"] = results.now_iso()
         record.setdefault("timings", {})
-        results.write_record(out, record)
+        results.write_record(work, record)
+        if work != out:
+            _settle_rerun(out, work, previous, record)
     return record
+
+
+def _rerun_dir(out: Path) -> Path:
+    return out.parent / f".{out.name}.rerun"
+
+
+def _replaced_dir(out: Path) -> Path:
+    return out.parent / f".{out.name}.replaced"
+
+
+def _settle_rerun(out: Path, work: Path, previous: dict[str, Any], record: dict[str, Any]) -> None:
+    """After a re-run of a complete run in ``work``: a complete one replaces the earlier run; any other
+    outcome is noted in the earlier run's record (``reruns``), which stays, and ``work`` goes."""
+    if record.get("status") == "complete":
+        replaced = _replaced_dir(out)
+        os.replace(out, replaced)  # two renames: _recover_rerun finishes the swap if a kill lands between
+        os.replace(work, out)
+        shutil.rmtree(replaced)
+        return
+    attempt = {k: record.get(k) for k in ("status", "error", "started", "finished", "traceback") if record.get(k)}
+    results.write_record(out, {**previous, "reruns": [*previous.get("reruns", []), attempt]})
+    shutil.rmtree(work)
+    if record.get("error"):
+        record["error"] += f" (the earlier complete result stays in {out})"
+
+
+def _recover_rerun(out: Path) -> None:
+    """Undo what a killed re-run left (called with the run's lock held): its unfinished folder, or a
+    swap stopped between its two renames (the earlier run goes back unless the new one is in place)."""
+    replaced, work = _replaced_dir(out), _rerun_dir(out)
+    if replaced.exists():
+        if out.exists():
+            shutil.rmtree(replaced)
+        else:
+            os.replace(replaced, out)
+    if work.exists():
+        shutil.rmtree(work)
 
 
 def shared_training(bench: Benchmark, method: Method, seed: int, progress, plugins: tuple[str, ...]
@@ -771,7 +816,7 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                     progress.advance(overall)
             stage("runs (wall)", t)
     for summary in summaries:  # the pairs trained by this run (a cached pair's time belongs to its own run)
-        if summary.get("skipped"):
+        if summary.get("skipped") or summary.get("status") != "complete":  # a failed re-run keeps the old record
             continue
         out = Path(summary["run_dir"]) if summary.get("run_dir") else None
         if out is not None and (out / "run.json").is_file():
@@ -865,7 +910,6 @@ def _pool_worker_init(stop) -> None:
     while it spawns them): Ctrl-C reaches the whole process group, and between tasks (and while it
     starts up) a worker ignores it: the parent decides, and stops its workers itself. SIGTERM keeps its
     default between tasks: the parent's ``terminate()`` ends an idle worker quietly."""
-    import os
     import threading
 
     global _POOL_WORKER, _POOL_STOP
@@ -955,7 +999,6 @@ def _stop_pool(pool, stop, processes: list, running, cause: BaseException) -> No
     ask the running tasks to stop (SIGINT, or SIGTERM when the parent got SIGTERM) so that their records
     say ``interrupted``, give them ``STOP_GRACE_S``, then terminate and at last kill what is left, so
     that nothing outlives this process nor blocks its exit."""
-    import os
     import signal
     from concurrent.futures import wait
 

@@ -122,6 +122,51 @@ def test_a_pair_left_interrupted_or_failed_says_it_trains_again_from_step_0(tiny
     assert "1 trained" in result.output and runner.pair_status(bench, "scratch", 0) == "cached"
 
 
+def test_a_forced_rerun_that_does_not_finish_keeps_the_earlier_result(tiny_bench, tiny_teachers, tmp_path,
+                                                                      monkeypatch):
+    bench = copy_bench(tiny_bench, tmp_path / "forced")
+    first = runner.run_one(bench, "scratch", 0)
+    out = runner.run_dir_for(bench, "scratch", 0)
+    kept = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    real_train = runner.train_and_select
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    def crashing(*args, **kwargs):  # fails after the new run wrote its scores, before its record
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(runner, "train_and_select", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_one(bench, "scratch", 0, force=True)
+    monkeypatch.setattr(runner, "train_and_select", real_train)
+    monkeypatch.setattr(runner, "deployed_complexity", crashing)
+    failed = runner.run_one(bench, "scratch", 0, force=True)
+    assert failed["status"] == "failed" and "earlier complete result stays" in failed["error"]
+    record = results.read_record(out)
+    assert record["status"] == "complete" and record["metrics"] == first["metrics"]
+    assert [r["status"] for r in record["reruns"]] == ["interrupted", "failed"]
+    assert {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()
+            if p.name != "run.json"} == {k: v for k, v in kept.items() if k.name != "run.json"}
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted([out.name, f".{out.name}.lock"])
+    assert runner.pair_status(bench, "scratch", 0) == "cached"
+    assert len(load(bench.results_root)) == 1
+
+    # a re-run killed (kill -9) mid-way, or between the two renames of its swap: the next claim mends it
+    monkeypatch.undo()
+    (out.parent / f".{out.name}.rerun").mkdir()
+    results.write_record(out.parent / f".{out.name}.rerun", {**first, "status": "running"})
+    assert len(load(bench.results_root)) == 1  # work in progress is not a result
+    assert runner.run_one(bench, "scratch", 0).get("skipped")
+    assert not (out.parent / f".{out.name}.rerun").exists()
+    out.rename(out.parent / f".{out.name}.replaced")
+    assert runner.run_one(bench, "scratch", 0).get("skipped")  # the earlier run back in place
+    again = runner.run_one(bench, "scratch", 0, force=True)  # a finished re-run replaces it
+    assert again["status"] == "complete" and not again.get("skipped")
+    assert results.read_record(out)["finished"] == again["finished"] and "reruns" not in results.read_record(out)
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted([out.name, f".{out.name}.lock"])
+
+
 def test_local_processes_run_pairs_in_parallel(tiny_bench, tiny_teachers, tmp_path):
     bench = copy_bench(tiny_bench, tmp_path / "jobs")
     summaries = runner.run_matrix(bench, ["scratch"], [0, 1], jobs=2)
