@@ -226,9 +226,11 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
     summaries = runner.run_matrix(bench, methods, seed_list, jobs=jobs, executor=executor, address=address,
                                   force=force, gpus_per_run=gpus_per_run, plugins=plugins, console=console)
     failed = [s for s in summaries if s["status"] != "complete"]
+    by_error: dict[str, list[str]] = {}  # a teacher that failed fails every pair that needs it: say it once
     for s in failed:
-        err_console.print(f"[red]failed[/] {s['method']} seed {s['seed']}: {s.get('error')}", highlight=False,
-                          soft_wrap=True)
+        by_error.setdefault(str(s.get("error")), []).append(f"{s['method']} seed {s['seed']}")
+    for error, pairs in by_error.items():
+        err_console.print(f"[red]failed[/] {', '.join(pairs)}: {error}", highlight=False, soft_wrap=True)
     for note in dict.fromkeys(n for s in summaries for n in (s.get("notes") or [])):  # each said once
         console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     _print_outcome(bench, summaries)

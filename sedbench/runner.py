@@ -8,6 +8,7 @@ at the end; an interrupted run is never left marked complete).
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import os
@@ -245,8 +246,11 @@ def run_dir_for(bench: Benchmark, method_name: str, seed: int, plugins: tuple[st
 
 
 def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = False, progress=None,
-            plugins: tuple[str, ...] = (), wait: bool = True) -> dict[str, Any]:
+            plugins: tuple[str, ...] = (), wait: bool = True, blocked: str | None = None) -> dict[str, Any]:
     """Train, evaluate and measure one (method, seed); returns its run record (also on failure).
+
+    ``blocked``: why the run cannot train in this matrix (a teacher or the lender it needs failed); it
+    is recorded as failed with that reason, like any failure, unless it is already complete.
 
     The run holds a lock on its folder while it works: another process that reaches the same run
     waits for it (``wait``) and then finds it complete, or, with ``wait=False``, gets a record with
@@ -267,7 +271,7 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
         if not wait and source is not None and pair_status(bench, source.name, seed, plugins) == "running":
             raise Busy  # its lender is training elsewhere: come back to it, as to a run held elsewhere
         with claim(identity.lock, wait=wait, on_wait=waiting), bench.torch_threads():
-            record = _run_claimed(bench, method, seed, identity, force, progress, plugins)
+            record = _run_claimed(bench, method, seed, identity, force, progress, plugins, blocked)
     except Busy:
         record = {"method": method_name, "seed": seed, "status": "busy", "error": None,
                   "config_hash": identity.run_hash}
@@ -276,7 +280,7 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
 
 
 def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdentity, force: bool, progress,
-                 plugins: tuple[str, ...]) -> dict[str, Any]:
+                 plugins: tuple[str, ...], blocked: str | None = None) -> dict[str, Any]:
     from sedbench.complexity import measure
     from sedbench.evaluation import write_scores
     from sedbench.io import atomic_path
@@ -302,6 +306,8 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
     }
     results.write_record(work, record)
     try:
+        if blocked:
+            raise SedbenchError(blocked)
         shared = shared_training(bench, method, seed, progress, plugins)
         if shared is not None:
             result, energy, record["trained_by"] = shared
@@ -746,6 +752,7 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
         missing = missing_teachers(bench, teachers_needed(methods, bench, plugins), seeds)
         lenders = matrix_lenders(bench, methods, plugins)
         pairs = [(m, s) for m in borrowers_last(methods, lenders) for s in seeds]
+        built = {m: build_method(m, method_overrides(bench, m, plugins), plugins) for m in methods}
         if executor == "local" and jobs > 1:
             # one pool for teachers and runs: a run starts as soon as its own teachers are cached;
             # on GPUs the tasks are dealt round-robin over the devices, each with its memory share
@@ -758,16 +765,14 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
             tasks = [ProcessTask(label, teacher_task, dict(name=n, run_seed=rs, config=bench.config,
                                  cache_root=str(bench.cache_root), **gpu(next(placed))), priority=1)
                      for label, (n, rs) in missing.items()]
-            built = {m: build_method(m, method_overrides(bench, m, plugins), plugins) for m in methods}
             costs = dict(run_costs(bench, built, [(m, s) for m, s in pairs], plugins))
             for m, s in pairs:
-                labels = [teacher_label(bench, part, s) for teacher in built[m].teachers()
-                          for part in teacher.split("+")]
-                needs = tuple(label for label in dict.fromkeys(labels) if label in missing)
+                needs = tuple(label for label in pair_teacher_labels(bench, built[m], s) if label in missing)
                 if m in lenders:  # after the run that lends its networks
                     needs += (f"{lenders[m]} seed {s}",)
                 args = dict(method=m, seed=s, **gpu(next(placed)), **_task_args(bench, force, plugins))
-                tasks.append(ProcessTask(f"{m} seed {s}", run_task, args, needs=needs, cost=costs[(m, s)]))
+                tasks.append(ProcessTask(f"{m} seed {s}", run_task, args, needs=needs, cost=costs[(m, s)],
+                                         on_blocked=functools.partial(blocked_run, bench, m, s, force, plugins)))
             summaries = []
             for r in _in_processes(tasks, jobs, progress, "benchmark", threads=bench.threads):
                 if r["method"].startswith("teacher "):
@@ -778,14 +783,14 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
             stages.extend(teacher_rows)
             stage("teachers and runs (wall)", t)
         else:
-            for name, run_seed in missing.values():
-                label = teacher_label(bench, name, run_seed)[8:]
+            teacher_errors: dict[str, str] = {}
+            for label, (name, run_seed) in missing.items():
                 try:
                     cache = train_teacher(bench, name, progress=progress, run_seed=run_seed)
-                    bench.teacher_outcomes[label] = "trained" if cache.trained_here else "reused"
+                    bench.teacher_outcomes[label[8:]] = "trained" if cache.trained_here else "reused"
                 except SedbenchError as exc:  # the runs that need it fail with the reason; the others run
-                    bench.teacher_outcomes[label] = "failed"
-                    (console.print if console is not None else print)(f"teacher {name} failed: {exc}")
+                    bench.teacher_outcomes[label[8:]] = "failed"
+                    teacher_errors[label] = str(exc)
             teacher_rows = _teacher_stages(bench, missing)  # a failed teacher has no row
             stages.extend(teacher_rows)
             stage("teachers (wall)", t)
@@ -797,12 +802,12 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
             else:
                 summaries, busy, failed = [], [], set()
                 for method, seed in pairs:  # a pair another process is running is left for the end
+                    blocked = next((f"{label} failed: {teacher_errors[label]}" for label in
+                                    pair_teacher_labels(bench, built[method], seed) if label in teacher_errors), None)
                     if (lenders.get(method), seed) in failed:  # as the pool does: not a second try inside it
-                        summaries.append(lender_failed(method, seed, lenders[method]))
-                        progress.advance(overall)
-                        continue
+                        blocked = lender_failed(method, seed, lenders[method])
                     record = run_one(bench, method, seed, force=force, progress=progress, plugins=plugins,
-                                     wait=False)
+                                     wait=False, blocked=blocked)
                     if record["status"] == "failed":
                         failed.add((method, seed))
                     if record["status"] == "busy":
@@ -898,6 +903,8 @@ class ProcessTask:
     needs: tuple[str, ...] = ()
     cost: float = 1.0
     priority: int = 0  # higher first (teachers), then the most expensive first
+    # called in the parent instead of fn when a task it needs failed (a run records why it did not train)
+    on_blocked: Callable[[str], dict[str, Any]] | None = None
 
 
 _POOL_WORKER = False  # True in the worker processes of _in_processes
@@ -1049,6 +1056,8 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
 
     def failure(task: ProcessTask, error: str) -> dict[str, Any]:
         failed[task.key] = error
+        if task.on_blocked is not None:
+            return task.on_blocked(error)
         return {"method": task.kwargs.get("method", task.key), "seed": task.kwargs.get("seed"),
                 "status": "failed", "error": error}
 
@@ -1121,10 +1130,25 @@ def ray_gpus_per_run(resources: dict[str, float], requested: float | None = None
     return RAY_GPUS_PER_RUN if resources.get("GPU", 0) > 0 else 0.0
 
 
-def lender_failed(method: str, seed: int, lender: str) -> dict[str, Any]:
-    """The summary of a borrower whose lender failed in this matrix (it is not trained a second time)."""
-    return {"method": method, "seed": seed, "status": "failed",
-            "error": f"it deploys {lender} seed {seed}'s network, which failed in this run"}
+def lender_failed(method: str, seed: int, lender: str) -> str:
+    """Why a borrower whose lender failed in this matrix does not train (nor its lender a second time)."""
+    return f"it deploys {lender} seed {seed}'s network, which failed in this run"
+
+
+def blocked_run(bench: Benchmark, method: str, seed: int, force: bool, plugins: tuple[str, ...],
+                error: str) -> dict[str, Any]:
+    """The summary of a pair that cannot train because a teacher or lender it needs failed: its record
+    says so (``failed``), so that the next run, ``--dry-run`` and the tables agree with this one."""
+    record = run_one(bench, method, seed, force=force, plugins=plugins, wait=False, blocked=error)
+    if record["status"] == "busy":  # another process holds it: what it writes stands
+        return {"method": method, "seed": seed, "status": "failed", "error": error}
+    return {k: record.get(k) for k in SUMMARY_KEYS}
+
+
+def pair_teacher_labels(bench: Benchmark, method: Method, seed: int) -> list[str]:
+    """The labels (``teacher NAME``, with its seed under per-run teachers) of the teachers a pair reads."""
+    return list(dict.fromkeys(teacher_label(bench, part, seed) for teacher in method.teachers()
+                              for part in teacher.split("+")))
 
 
 def _run_ray(bench, pairs, lenders, address, force, plugins, progress, overall,
@@ -1165,6 +1189,6 @@ def _run_ray(bench, pairs, lenders, address, force, plugins, progress, overall,
                 refs[ref] = pair
                 pending.append(ref)
             else:
-                summaries.append(lender_failed(pair[0], pair[1], method))
+                summaries.append(blocked_run(bench, *pair, force, plugins, lender_failed(*pair, method)))
                 progress.advance(overall)
     return summaries

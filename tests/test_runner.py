@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -443,6 +444,25 @@ def test_a_lender_that_fails_is_not_trained_again_inside_its_borrower(tiny_bench
     assert summaries["vanilla"]["status"] == "failed"
     assert summaries["environment-mask"]["status"] == "failed"
     assert "vanilla seed 0" in summaries["environment-mask"]["error"]
+    # the borrower's record says why, so that the next run and --dry-run agree with this one
+    assert runner.pair_status(bench, "environment-mask", 0) == "failed"
+    assert "vanilla seed 0" in results.read_record(runner.run_dir_for(bench, "environment-mask", 0))["error"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_runs_of_a_failed_teacher_record_why_they_did_not_train(tiny_bench, tmp_path, jobs):
+    config = copy.deepcopy(tiny_bench.config)
+    config["teacher_training"] = {**config.get("teacher_training", {}), "lr": 1e12}  # the teacher's loss diverges
+    bench = Benchmark(config, results_root=tmp_path / "results", cache_root=tiny_bench.cache_root, device="cpu",
+                      progress=False)
+    summaries = {s["method"]: s for s in runner.run_matrix(bench, ["scratch", "vanilla"], [0], jobs=jobs)}
+    assert summaries["scratch"]["status"] == "complete"
+    assert summaries["vanilla"]["status"] == "failed"
+    error = summaries["vanilla"]["error"]
+    assert error.startswith("teacher cnn failed:") and "not finite" in error
+    record = results.read_record(runner.run_dir_for(bench, "vanilla", 0))
+    assert record["status"] == "failed" and record["error"] == summaries["vanilla"]["error"]
+    assert runner.pair_status(bench, "vanilla", 0) == "failed"
 
 
 def test_a_lender_comes_first_in_every_executors_order(tiny_bench):

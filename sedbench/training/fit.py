@@ -181,16 +181,18 @@ def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model
             teachers={t: c.info for t, c in teachers.items()}, environments=bench.environments,
             clip_environments=bench.clip_environments(), partition=partition,
         )
-        trained.append(train_partition(
-            build_student=build_student, method=method, partition=partition, setup=setup, data=data,
-            validation=validation, validate=validate, teachers=teachers, cfg=cfg,
-            seed=seed * 1000 + i, device=bench.device, augment=augment,
-            on_step=(lambda step, loss, task=task, what=what: progress.update(
-                task, completed=step, **({} if loss is None else {"description": f"{what} loss {loss:.3f}"})))
-            if progress is not None else None,
-        ))
-        if progress is not None:
-            progress.remove_task(task)
+        try:
+            trained.append(train_partition(
+                build_student=build_student, method=method, partition=partition, setup=setup, data=data,
+                validation=validation, validate=validate, teachers=teachers, cfg=cfg,
+                seed=seed * 1000 + i, device=bench.device, augment=augment,
+                on_step=(lambda step, loss, task=task, what=what: progress.update(
+                    task, completed=step, **({} if loss is None else {"description": f"{what} loss {loss:.3f}"})))
+                if progress is not None else None,
+            ))
+        finally:  # a failed training leaves no half bar behind: its error says what happened
+            if progress is not None:
+                progress.remove_task(task)
     train_s = time.perf_counter() - start
     routes = deployment_routes(method, trained, bench.classes, bench.environments)
     frames, clips = routed_predict(routes, validation, bench.device, cfg.eval_batch_size)
