@@ -18,8 +18,6 @@ import torch
 from sedbench.config import config_hash, load_profile
 from sedbench.errors import ConfigError, DataError
 
-DATA_CHECK_VERSION = 1
-
 
 def available_cpus() -> int:
     """CPUs this process may use: its affinity mask, capped by a cgroup (container) CPU quota."""
@@ -129,20 +127,11 @@ class Benchmark:
 
     def check_audio(self, dataset) -> None:
         """The audio checks of `sedbench data check`, once per dataset fingerprint (a truncated or
-        unreadable file fails here, before any training). A pass is remembered in the cache."""
-        from sedbench.data.check import check_audio
-        from sedbench.io import atomic_write_json
+        unreadable file fails here, before any training)."""
+        from sedbench.data.check import ensure_checked
 
-        marker = self.cache_root / "data-checks" / f"{dataset.fingerprint}-v{DATA_CHECK_VERSION}.json"
-        if marker.is_file():
-            return
-        sample_rate = int(self.config.get("features", {}).get("sample_rate", 16000))
-        problems = check_audio(dataset, sample_rate, progress=self.progress)
-        if problems:
-            more = f" ({len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise DataError(f"{problems[0]}{more}; `sedbench data check` lists every problem")
-        atomic_write_json(marker, {"dataset": dataset.name, "root": str(dataset.root),
-                                   "fingerprint": dataset.fingerprint, "ok": True})
+        ensure_checked(dataset, self.cache_root, int(self.config.get("features", {}).get("sample_rate", 16000)),
+                       progress=self.progress)
 
     @property
     def classes(self) -> tuple[str, ...]:

@@ -471,7 +471,7 @@ def run_notes(bench: Benchmark) -> list[str]:
     """Expected conditions of a run, said once in words: classes that a split has no events of."""
     from sedbench.evaluation.metrics import classes_without_events
 
-    notes = []
+    notes = list(bench.dataset.notes)  # e.g. files left out under `missing_audio: drop`
     for split, data in (("eval", bench.evaluation), ("validation", bench.validation)):
         absent = classes_without_events(data.ground_truth, bench.classes)
         if absent:

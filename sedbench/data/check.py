@@ -74,21 +74,43 @@ def check_dataset(
     return report
 
 
-def check_audio(dataset: DesedDataset, sample_rate: int = 16000, progress: bool | Progress = False) -> list[str]:
-    """The audio and event checks of `check_dataset` on a dataset already read: its problems.
-
-    The benchmark runs this once per dataset fingerprint before training (sedbench.benchmark).
-    ``progress``: show a bar, or add a task to this running ``Progress``."""
+def check_audio(dataset: DesedDataset, sample_rate: int = 16000, progress: bool | Progress = False,
+                splits: list[str] | None = None) -> list[str]:
+    """The audio and event checks of `check_dataset` on a dataset already read (``splits``: only
+    these): its problems. ``progress``: show a bar, or add a task to this running ``Progress``."""
     report = CheckReport(str(dataset.root), dataset=dataset)
+    chosen = [dataset.splits[name] for name in splits] if splits is not None else list(dataset.splits.values())
     shared = isinstance(progress, Progress)
     bar = progress if shared else Progress(console=Console(stderr=True), disable=not progress, transient=True)
     with nullcontext() if shared else bar:
-        task = bar.add_task("checking audio", total=sum(len(s) for s in dataset.splits.values()))
-        for split in dataset.splits.values():
+        task = bar.add_task("checking audio", total=sum(len(s) for s in chosen))
+        for split in chosen:
             stats = _check_audio(split, sample_rate, report, lambda: bar.advance(task))
             _check_events(split, stats, report)
         bar.remove_task(task)
     return report.problems
+
+
+CHECK_VERSION = 1  # a new version of the checks runs them again on datasets that passed an older one
+
+
+def ensure_checked(dataset: DesedDataset, cache_root: str | Path, sample_rate: int = 16000,
+                   progress: bool | Progress = False, splits: list[str] | None = None) -> None:
+    """``check_audio``, once per dataset fingerprint (and split selection): a truncated or unreadable
+    file, or an event outside its clip, fails here in one line, before anything trains or is scored.
+    A pass is remembered under ``cache_root/data-checks``; a failure is not."""
+    from sedbench.io import atomic_write_json
+
+    part = "" if splits is None else "-" + "+".join(sorted(splits))
+    marker = Path(cache_root) / "data-checks" / f"{dataset.fingerprint}{part}-v{CHECK_VERSION}.json"
+    if marker.is_file():
+        return
+    problems = check_audio(dataset, sample_rate, progress=progress, splits=splits)
+    if problems:
+        more = f" ({len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise DataError(f"{problems[0]}{more}; `sedbench data check` lists every problem")
+    atomic_write_json(marker, {"dataset": dataset.name, "root": str(dataset.root), "splits": splits,
+                               "fingerprint": dataset.fingerprint, "ok": True})
 
 
 def _check_audio(split: Split, sample_rate: int, report: CheckReport, advance: Any) -> _AudioStats:
@@ -148,9 +170,7 @@ def _check_events(split: Split, stats: _AudioStats, report: CheckReport) -> None
     ):
         where = f"{split.name}: {fn} {label} {onset:g}-{offset:g} s"
         duration = stats.durations.get(fn)  # the audio's own length (None when unreadable)
-        if onset < 0:
-            report.problems.append(f"{where}: negative onset; fix the labels TSV")
-        elif onset >= offset:
+        if onset >= offset:  # (a negative onset is refused where the TSV is read, with its row)
             report.problems.append(f"{where}: onset must be before offset; fix the labels TSV")
         elif duration is not None and offset > duration + TOLERANCE_S:
             report.problems.append(

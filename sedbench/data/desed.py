@@ -136,15 +136,16 @@ def read_dataset(source: str | Path | dict[str, Any], problems: list[str]) -> De
     root, classes = config["root"], config["classes"]
     env_map = _read_environments(config.get("environments"), problems)
     splits: dict[str, Split] = {}
+    notes: list[str] = []
     for name, spec in config["splits"].items():
-        split = _read_split(name, spec, classes, env_map, config["missing_audio"], problems)
+        split = _read_split(name, spec, classes, env_map, config["missing_audio"], problems, notes)
         if split is not None:
             splits[name] = split
     if not splits and not problems:
         problems.append(f"{config['origin']}: no splits found; expected some of {', '.join(SPLITS)}")
     if not splits:
         return None
-    notes = _check_strong_events(config, splits, problems)
+    notes += _check_strong_events(config, splits, problems)
     fingerprint = _fingerprint(config, splits)
     return DesedDataset(config["name"], root, classes, splits, fingerprint, config["environment_classes"],
                         notes)
@@ -277,6 +278,7 @@ def _read_split(
     env_map: dict[str, str] | None,
     missing_audio: str,
     problems: list[str],
+    notes: list[str],
 ) -> Split | None:
     audio_dir = Path(spec["audio"])
     if not audio_dir.is_dir():
@@ -290,9 +292,9 @@ def _read_split(
     split = Split(name, kind, audio_dir, filenames)
     known = set(filenames)
     if kind == "strong":
-        split.events = _read_strong(Path(spec["strong"]), classes, known, missing_audio, problems)
+        split.events = _read_strong(Path(spec["strong"]), classes, known, missing_audio, problems, notes)
     elif kind == "weak":
-        split.weak_labels = _read_weak(Path(spec["weak"]), classes, filenames, missing_audio, problems)
+        split.weak_labels = _read_weak(Path(spec["weak"]), classes, filenames, missing_audio, problems, notes)
     if spec.get("durations") is not None:
         split.durations_tsv = Path(spec["durations"])
         durations = _read_durations(split.durations_tsv, known, problems)
@@ -318,7 +320,9 @@ def read_tsv(path: Path, columns: Iterable[str], problems: list[str]) -> pd.Data
         problems.append(f"{path}: TSV not found; check the path in the data config")
         return None
     try:
-        df = pd.read_csv(path, sep="\t", dtype={"filename": str}, keep_default_na=True)
+        # index_col=False: a trailing tab on a row would otherwise make the file names the index and
+        # shift every column left (then no listed file is found)
+        df = pd.read_csv(path, sep="\t", dtype={"filename": str}, keep_default_na=True, index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         problems.append(f"{path}: unreadable TSV ({str(exc).splitlines()[0]}); fix or regenerate it")
         return None
@@ -343,16 +347,18 @@ def _unknown_label(path: Path, row: int, label: str, classes: list[str]) -> str:
     return f"{path} (row {row + 2}): unknown label {label!r}; valid labels: {', '.join(classes)}"
 
 
-def _missing_audio(path: Path, missing: list[str], policy: str, problems: list[str]) -> None:
+def _missing_audio(path: Path, missing: list[str], policy: str, problems: list[str], notes: list[str]) -> None:
     if missing and policy == "error":
         problems.append(
             f"{path}: {len(missing)} file(s) not found in the audio folder, e.g. {missing[0]}; "
             "add the audio or set `missing_audio: drop` in the data config"
         )
+    elif missing:  # dropped as asked, but a split that shrank changes every figure on it: say so once
+        notes.append(f"{path}: {len(missing)} file(s) without audio left out (missing_audio: drop), e.g. {missing[0]}")
 
 
 def _read_strong(
-    path: Path, classes: list[str], known: set[str], missing_audio: str, problems: list[str]
+    path: Path, classes: list[str], known: set[str], missing_audio: str, problems: list[str], notes: list[str]
 ) -> pd.DataFrame | None:
     df = read_tsv(path, STRONG_COLUMNS, problems)
     if df is None:
@@ -374,6 +380,11 @@ def _read_strong(
     if len(bad):
         problems.append(f"{path} (row {rows[bad[0]] + 2}): onset/offset missing or not a number; fix the row")
         return None
+    negative = np.flatnonzero((events["onset"] < 0).to_numpy())
+    if len(negative):
+        i = negative[0]
+        problems.append(f"{path} (row {rows[i] + 2}): negative onset {events['onset'].iat[i]}; fix the row")
+        return None
     flipped = np.flatnonzero((events["onset"] > events["offset"]).to_numpy())
     if len(flipped):
         i = flipped[0]
@@ -382,14 +393,14 @@ def _read_strong(
         return None
     all_names = df["filename"].astype(str)
     missing = sorted(set(all_names) - known)
-    _missing_audio(path, missing, missing_audio, problems)
+    _missing_audio(path, missing, missing_audio, problems, notes)
     events = events[events["filename"].isin(known)]
     events = events.sort_values(["filename", "onset", "offset", "event_label"], kind="stable")
     return events.reset_index(drop=True)
 
 
 def _read_weak(
-    path: Path, classes: list[str], filenames: list[str], missing_audio: str, problems: list[str]
+    path: Path, classes: list[str], filenames: list[str], missing_audio: str, problems: list[str], notes: list[str]
 ) -> dict[str, list[str]] | None:
     df = read_tsv(path, WEAK_COLUMNS, problems)
     if df is None:
@@ -407,7 +418,7 @@ def _read_weak(
             missing.append(str(fn))
             continue
         labels[fn] = sorted(set(labels[fn]) | set(names))
-    _missing_audio(path, sorted(missing), missing_audio, problems)
+    _missing_audio(path, sorted(missing), missing_audio, problems, notes)
     return labels
 
 

@@ -99,6 +99,7 @@ def evaluate_on_data(run_dir: str | os.PathLike, data: Any, split: str = "eval",
                      batch_size: int = 64, _split_cache: _SplitCache | None = None) -> DataEvaluation:
     """Score a complete run's deployed student(s) on ``split`` of ``data`` (a desed-synth root, a data
     config path or a loaded DesedDataset) and write the result beside the run."""
+    from sedbench.data.check import ensure_checked
     from sedbench.data.desed import DesedDataset, load_dataset
     from sedbench.evaluation.metrics import compute_metrics
     from sedbench.evaluation.scores import write_scores
@@ -110,8 +111,10 @@ def evaluate_on_data(run_dir: str | os.PathLike, data: Any, split: str = "eval",
     dataset[split]  # noqa: B018 - one-line error naming the splits when it is missing
     name = name or evaluation_name(dataset, split)
     _refuse_other_data(evaluation_dir(run_dir, name), dataset, name)
+    if _split_cache is None:  # evaluate_results checked it once for all its runs
+        ensure_checked(dataset, cache_root, progress=progress, splits=[split])
     detector = RunDetector.load(run_dir, device)
-    notes = _check_classes(detector, dataset, split, name)
+    notes = [*dataset.notes, *_check_classes(detector, dataset, split, name)]
     cache = _split_cache or _SplitCache(dataset, split, Path(cache_root), progress)
     evaldata = cache.get(detector)
     if detector.routed and not evaldata.environments:
@@ -194,6 +197,7 @@ def evaluate_results(results_root: str | os.PathLike, data: Any, split: str = "e
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from sedbench.data.check import ensure_checked
     from sedbench.data.desed import DesedDataset, load_dataset
     from sedbench.results import load
 
@@ -205,6 +209,8 @@ def evaluate_results(results_root: str | os.PathLike, data: Any, split: str = "e
         raise SedbenchError(f"no complete runs under {results_root}: `sedbench run` produces them")
     dataset = data if isinstance(data, DesedDataset) else load_dataset(data)
     dataset[split]  # noqa: B018
+    # what `sedbench run` checks before training: a clip or label that data check rejects is not scored
+    ensure_checked(dataset, cache_root, progress=progress, splits=[split])
     cache = _SplitCache(dataset, split, Path(cache_root), progress)
     done: list[DataEvaluation] = []
     skipped: list[tuple[str, str]] = []

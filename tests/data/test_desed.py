@@ -154,6 +154,9 @@ def test_tsv_names_missing_audio(desed_config: dict) -> None:
     assert str(tsv) in msg and "Yabsent_0.000_10.000.wav" in msg and "missing_audio: drop" in msg
     ds = load_dataset(dict(desed_config, missing_audio="drop"))
     assert "Yabsent_0.000_10.000.wav" not in ds["train_weak"].weak_labels
+    # dropped as asked, and said once: a split that shrank changes every figure on it
+    assert [n for n in ds.notes if "missing_audio: drop" in n] == [
+        f"{tsv}: 1 file(s) without audio left out (missing_audio: drop), e.g. Yabsent_0.000_10.000.wav"]
 
 
 def test_missing_root_and_bad_source(tmp_path: Path, make_wav) -> None:
@@ -170,3 +173,17 @@ def test_a_row_typed_with_spaces_is_named_not_a_missing_file(synth_root: Path) -
     tsv.write_text("\n".join(lines) + "\n")
     msg = _error(synth_root)
     assert str(tsv) in msg and "row 2" in msg and "not tab-separated" in msg and "not found" not in msg
+
+
+def test_a_trailing_tab_or_a_negative_onset_is_named_with_its_row(synth_root: Path) -> None:
+    tsv = synth_root / "metadata" / "eval.tsv"
+    header, *rows = tsv.read_text().splitlines()
+    clean = load_dataset(synth_root)["eval"].events
+    tsv.write_text("\n".join([header, rows[0] + "\t", *rows[1:]]) + "\n")  # an editor's trailing tab
+    assert load_dataset(synth_root)["eval"].events.equals(clean)
+    row = next(i for i, r in enumerate(rows) if r.split("\t")[3].strip())  # the first row with an event
+    fn, onset, offset, label = rows[row].split("\t")
+    rows[row] = "\t".join([fn, "-0.5", offset, label])
+    tsv.write_text("\n".join([header, *rows]) + "\n")
+    msg = _error(synth_root)
+    assert msg.startswith(f"{tsv} (row {row + 2}): negative onset -0.5") and "\n" not in msg

@@ -204,3 +204,32 @@ def test_an_evaluation_name_is_one_plain_folder_name(runs, tmp_path):
         with pytest.raises(SedbenchError, match="--name"):
             evaluation_dir(dirs["scratch"], bad)
     assert evaluation_dir(dirs["scratch"], "desed-public_2").name == "desed-public_2"
+
+
+@pytest.mark.parametrize("damage", ["event past the end", "negative onset", "empty audio"])
+def test_data_that_data_check_rejects_is_not_scored(runs, tmp_path, damage):
+    """What `sedbench run` refuses before training, evaluate refuses before scoring: one line, nothing written."""
+    from sedbench.data.synth import generate
+
+    bench, dirs = runs
+    root = generate("tiny", 2, out=tmp_path / "tiny-seed2", progress=False)
+    tsv = Path(root) / "metadata" / "eval.tsv"
+    header, first, *rest = tsv.read_text().splitlines()
+    fn, onset, offset, label = first.split("\t")
+    if damage == "event past the end":
+        first = "\t".join([fn, onset, "60.0", label])
+    elif damage == "negative onset":
+        first = "\t".join([fn, "-1.0", offset, label])
+    else:
+        (Path(root) / "audio" / "eval" / fn).write_bytes(b"")
+    tsv.write_text("\n".join([header, first, *rest]) + "\n")
+    with pytest.raises(SedbenchError) as info:
+        evaluate_on_data(dirs["scratch"], root, cache_root=tmp_path / "cache", progress=False)
+    # the file, or the labels TSV and its row (a negative onset is refused where the TSV is read)
+    named = str(tsv) + " (row 2)" if damage == "negative onset" else fn
+    assert "\n" not in str(info.value) and named in str(info.value)
+    result = CliRunner().invoke(cli, ["evaluate", str(bench.results_root), "--data", str(root),
+                                      "--cache", str(tmp_path / "cache"), "--name", "damaged"])
+    assert result.exit_code != 0 and named.replace(" ", "") in "".join(result.output.split()), result.output
+    assert not any((d / "evaluations" / "damaged").exists() for d in dirs.values())
+    assert not (dirs["scratch"] / "evaluations" / "desed-synth-tiny-seed2").exists()
