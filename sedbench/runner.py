@@ -1040,10 +1040,13 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
 
     Ready tasks start in order of (priority, cost), the longest first: with few workers the order
     decides how long the last one runs alone. A task whose dependency failed fails without running.
+    A worker killed from outside (kill -9, the out-of-memory killer) fails the tasks running beside it
+    (the pool cannot tell whose worker it was) and the rest go on in a new pool.
     """
     import multiprocessing as mp
     import threading
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     from sedbench.benchmark import default_threads
 
@@ -1061,15 +1064,52 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
         return {"method": task.kwargs.get("method", task.key), "seed": task.kwargs.get("seed"),
                 "status": "failed", "error": error}
 
+    def finish(task: ProcessTask, summary: dict[str, Any]) -> None:
+        if summary.get("status") == "failed":
+            failed.setdefault(task.key, summary.get("error") or "failed")
+        else:
+            completed.add(task.key)
+        summaries.append(summary)
+        progress.advance(overall)
+
     # spawn, not fork: torch's thread pools do not survive a fork
     context = mp.get_context("spawn")
-    stop = context.Event()
     before = set(mp.active_children())
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_pool_worker_init,
-                               initargs=(stop,))
+
+    class Pool:  # one ProcessPoolExecutor, its stop event and the worker processes it spawned
+        def __init__(self) -> None:
+            self.stop = context.Event()
+            self.executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                                initializer=_pool_worker_init, initargs=(self.stop,))
+            self.spawned_before = set(mp.active_children())
+            self.workers: set = set()
+
+        def submit(self, task: ProcessTask):
+            future = _submit(self.executor, task.fn, dict(threads=threads, **task.kwargs))
+            self.workers |= set(mp.active_children()) - self.spawned_before
+            return future
+
+        def lost_a_worker(self) -> bool:
+            # a pool's workers never exit while it runs: one that did was killed. The executor notices
+            # only at its next event when the worker was spawned after it last looked (CPython 3.11), so
+            # a task beside it could run to its end first; this check does not wait for that.
+            return any(p.exitcode is not None for p in self.workers)
+
+        def close(self) -> None:
+            # the executor's manager thread reaps the workers: let it finish (bounded), else one it has
+            # reaped can still look alive to this thread for a moment (waitpid raced, returncode unset)
+            closer = threading.Thread(target=self.executor.shutdown, kwargs={"wait": True}, daemon=True)
+            closer.start()
+            closer.join(10.0)
+
+    lost = ("stopped: a worker process of the pool died (killed from outside, e.g. by the out-of-memory "
+            "killer), which stops the tasks beside it; the next `sedbench run` trains it again (--jobs 1 "
+            "needs less memory)")
+    pool = Pool()
     running: dict[Any, ProcessTask] = {}
     try:
         while pending or running:
+            broken = False
             for task in list(pending):
                 blocked = [n for n in task.needs if n in failed]
                 if blocked:
@@ -1077,43 +1117,49 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
                     summaries.append(failure(task, f"{blocked[0]} failed: {failed[blocked[0]]}"))
                     progress.advance(overall)
                 elif len(running) < jobs and all(n in completed for n in task.needs):
+                    try:
+                        running[pool.submit(task)] = task
+                    except BrokenProcessPool:  # it stays pending, for the next pool
+                        broken = True
+                        break
                     pending.remove(task)
-                    running[_submit(pool, task.fn, dict(threads=threads, **task.kwargs))] = task
-            if not running:  # what is left waits for tasks that were never scheduled
+            if not running and not broken:  # what is left waits for tasks that were never scheduled
                 for task in pending:
                     summaries.append(failure(task, f"waits for {', '.join(task.needs)}, which is not scheduled"))
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done = set() if broken else wait(running, timeout=2.0, return_when=FIRST_COMPLETED)[0]
             for future in done:
                 task = running.pop(future)
                 try:
-                    summary = future.result()
-                except Exception as exc:  # a worker that died still counts as a failed run
-                    summary = failure(task, f"{type(exc).__name__}: {exc}")
-                if summary.get("status") == "failed":
-                    failed.setdefault(task.key, summary.get("error") or "failed")
-                else:
-                    completed.add(task.key)
-                summaries.append(summary)
-                progress.advance(overall)
-        pool.shutdown(wait=True)
+                    finish(task, future.result())
+                except BrokenProcessPool:
+                    broken = True
+                    finish(task, failure(task, lost))
+                except Exception as exc:  # a task that raised still counts as a failed run
+                    finish(task, failure(task, f"{type(exc).__name__}: {exc}"))
+            if broken or pool.lost_a_worker():
+                # the tasks beside the dead worker end as interrupted (SIGTERM), then fail with the reason
+                _stop_pool(pool.executor, pool.stop, [p for p in pool.workers if p.exitcode is None],
+                           list(running), Terminated())
+                for task in running.values():
+                    finish(task, failure(task, lost))
+                running.clear()
+                pool.close()
+                pool = Pool()  # what has not started goes on
+        pool.executor.shutdown(wait=True)
     except BaseException as exc:  # Ctrl-C, SIGTERM (Terminated), or a failure here: no worker is left behind
         with _signals_held():
             # every process spawned since the pool began: its workers, registered or not (the public
             # view; the pool's own table of them is private and misses one in the middle of spawning)
             workers = list(set(mp.active_children()) - before)
-            _stop_pool(pool, stop, workers, list(running), exc)
+            _stop_pool(pool.executor, pool.stop, workers, list(running), exc)
             # a worker the pool spawned while it was being stopped (its manager thread): not left behind
             late = [p for p in set(mp.active_children()) - before if p not in workers]
             for p in late:
                 p.kill()
             for p in late:
                 p.join(30.0)
-            # the pool's manager thread reaps the same workers: let it finish (bounded), else one it has
-            # reaped can still look alive to this thread for a moment (waitpid raced, returncode unset)
-            closer = threading.Thread(target=pool.shutdown, kwargs={"wait": True}, daemon=True)
-            closer.start()
-            closer.join(10.0)
+            pool.close()
         raise
     return summaries
 

@@ -346,6 +346,44 @@ def no_process_left(before: set, seconds: float = 10.0) -> bool:
     return not set(multiprocessing.active_children()) - before
 
 
+def _killed_task(threads=None, after=""):
+    """A worker task of the test below: its process is killed, as by kill -9 or the out-of-memory killer,
+    once the task beside it has started."""
+    import os
+    import pathlib
+    import signal
+    import time
+
+    while not pathlib.Path(after).exists():
+        time.sleep(0.05)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_killed_worker_fails_the_tasks_beside_it_and_the_rest_go_on(tmp_path):
+    """The pool SIGTERMs the other workers when one dies: their tasks end as interrupted, every task that
+    was running fails with one clear reason (was a BrokenProcessPool traceback that ended the whole
+    matrix), and the tasks not started yet run in a new pool."""
+    import multiprocessing
+    import time
+
+    from rich.progress import Progress
+
+    before = set(multiprocessing.active_children())
+    sleeper = str(tmp_path / "t1")
+    tasks = [runner.ProcessTask("t0", _killed_task, {"after": sleeper + ".started"}, cost=3),
+             runner.ProcessTask("t1", _sleeping_task, {"marker": sleeper}, cost=2),
+             runner.ProcessTask("t2", _sleeping_task, {"marker": str(tmp_path / "t2"), "seconds": 0.1}, cost=1)]
+    start = time.monotonic()
+    with Progress(disable=True) as progress:
+        summaries = {s["method"]: s for s in runner._in_processes(tasks, 2, progress, "test")}
+    assert time.monotonic() - start < 60  # not the sleeper's 120 s
+    for key in ("t0", "t1"):
+        assert summaries[key]["status"] == "failed" and "a worker process of the pool died" in summaries[key]["error"]
+    assert (tmp_path / "t1").read_text() == "interrupted"  # the task beside it wrote its record first
+    assert summaries[str(tmp_path / "t2")]["status"] == "complete"
+    assert no_process_left(before)
+
+
 def test_gpu_runs_spread_over_devices_with_a_memory_share(monkeypatch):
     import torch
 
