@@ -49,7 +49,8 @@ def test_run_notes_say_each_absent_class_once():
         return SimpleNamespace(ground_truth={"a": [(0.0, 1.0, label) for label in labels], "b": []})
 
     bench = SimpleNamespace(classes=("Cat", "Dog", "Speech"), evaluation=split("Dog"), validation=split("Dog", "Cat",
-                                                                                                       "Speech"))
+                                                                                                       "Speech"),
+                            dataset=SimpleNamespace(notes=[]))
     assert runner.run_notes(bench) == ["eval has no events of Cat, Speech: left out of its event metrics "
                                        "(per-class values None)"]
 
