@@ -257,7 +257,7 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
     status ``busy`` at once (the matrix comes back to it later). ``run_dir`` in the returned record
     is the run's folder.
     """
-    from sedbench.locks import Busy, claim
+    from sedbench.locks import Busy, claim, is_claimed
 
     method = build_method(method_name, method_overrides(bench, method_name, plugins), plugins)
     identity = run_identity(bench, method, seed, plugins)
@@ -268,8 +268,8 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
 
     try:
         source = shared_source(bench, method, plugins)
-        if not wait and source is not None and pair_status(bench, source.name, seed, plugins) == "running":
-            raise Busy  # its lender is training elsewhere: come back to it, as to a run held elsewhere
+        if not wait and source is not None and is_claimed(run_identity(bench, source, seed, plugins).lock):
+            raise Busy  # its lender is training elsewhere (a re-run too): come back to it, as to a run held elsewhere
         with claim(identity.lock, wait=wait, on_wait=waiting), bench.torch_threads():
             record = _run_claimed(bench, method, seed, identity, force, progress, plugins, blocked)
     except Busy:
@@ -378,6 +378,9 @@ def _settle_rerun(out: Path, work: Path, previous: dict[str, Any], record: dict[
     """After a re-run of a complete run in ``work``: a complete one replaces the earlier run; any other
     outcome is noted in the earlier run's record (``reruns``), which stays, and ``work`` goes."""
     if record.get("status") == "complete":
+        if exchange_dirs(work, out):  # one step: a reader sees the earlier run or the new one
+            shutil.rmtree(work)
+            return
         replaced = _replaced_dir(out)
         os.replace(out, replaced)  # two renames: _recover_rerun finishes the swap if a kill lands between
         os.replace(work, out)
@@ -387,7 +390,23 @@ def _settle_rerun(out: Path, work: Path, previous: dict[str, Any], record: dict[
     results.write_record(out, {**previous, "reruns": [*previous.get("reruns", []), attempt]})
     shutil.rmtree(work)
     if record.get("error"):
-        record["error"] += f" (the earlier complete result stays in {out})"
+        record["error"] += " (its earlier complete result is kept)"
+
+
+def exchange_dirs(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux renameat2 RENAME_EXCHANGE); False where the system cannot.
+    os has no exchange; without it a swap is two renames, between which a reader finds neither."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # a libc older than glibc 2.28
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def _recover_rerun(out: Path) -> None:
@@ -395,10 +414,11 @@ def _recover_rerun(out: Path) -> None:
     swap stopped between its two renames (the earlier run goes back unless the new one is in place)."""
     replaced, work = _replaced_dir(out), _rerun_dir(out)
     if replaced.exists():
-        if out.exists():
+        if not out.exists():
+            new = results.read_record(work) if (work / "run.json").is_file() else {}
+            os.replace(work if new.get("status") == "complete" else replaced, out)  # the new run, when whole
+        if replaced.exists():
             shutil.rmtree(replaced)
-        else:
-            os.replace(replaced, out)
     if work.exists():
         shutil.rmtree(work)
 
@@ -738,7 +758,7 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         bench.progress = progress
-        bench.teacher_outcomes = {}
+        bench.teacher_outcomes, bench.teacher_errors = {}, {}
         t = time.perf_counter()
         bench.dataset  # noqa: B018 - generates desed-synth on first use
         stage("data", t)
@@ -777,33 +797,33 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
             for r in _in_processes(tasks, jobs, progress, "benchmark", threads=bench.threads):
                 if r["method"].startswith("teacher "):
                     bench.teacher_outcomes[r["method"][8:]] = _teacher_outcome(r)
+                    if r.get("status") != "complete":
+                        bench.teacher_errors[r["method"]] = str(r.get("error"))
                 else:
                     summaries.append(r)
             teacher_rows = _teacher_stages(bench, missing)  # a failed teacher has no row
             stages.extend(teacher_rows)
             stage("teachers and runs (wall)", t)
         else:
-            teacher_errors: dict[str, str] = {}
             for label, (name, run_seed) in missing.items():
                 try:
                     cache = train_teacher(bench, name, progress=progress, run_seed=run_seed)
                     bench.teacher_outcomes[label[8:]] = "trained" if cache.trained_here else "reused"
                 except SedbenchError as exc:  # the runs that need it fail with the reason; the others run
                     bench.teacher_outcomes[label[8:]] = "failed"
-                    teacher_errors[label] = str(exc)
+                    bench.teacher_errors[label] = str(exc)
             teacher_rows = _teacher_stages(bench, missing)  # a failed teacher has no row
             stages.extend(teacher_rows)
             stage("teachers (wall)", t)
             t = time.perf_counter()
             overall = progress.add_task("benchmark", total=len(pairs))
             if executor == "ray":
-                summaries = _run_ray(bench, pairs, lenders, address, force, plugins, progress, overall,
+                summaries = _run_ray(bench, pairs, lenders, built, address, force, plugins, progress, overall,
                                      gpus_per_run)
             else:
                 summaries, busy, failed = [], [], set()
                 for method, seed in pairs:  # a pair another process is running is left for the end
-                    blocked = next((f"{label} failed: {teacher_errors[label]}" for label in
-                                    pair_teacher_labels(bench, built[method], seed) if label in teacher_errors), None)
+                    blocked = failed_teacher(bench, built[method], seed)
                     if (lenders.get(method), seed) in failed:  # as the pool does: not a second try inside it
                         blocked = lender_failed(method, seed, lenders[method])
                     record = run_one(bench, method, seed, force=force, progress=progress, plugins=plugins,
@@ -1103,8 +1123,8 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
             closer.join(10.0)
 
     lost = ("stopped: a worker process of the pool died (killed from outside, e.g. by the out-of-memory "
-            "killer), which stops the tasks beside it; the next `sedbench run` trains it again (--jobs 1 "
-            "needs less memory)")
+            "killer), which stops the tasks beside it; run the command again to redo it (--jobs 1 needs "
+            "less memory)")
     pool = Pool()
     running: dict[Any, ProcessTask] = {}
     try:
@@ -1129,16 +1149,17 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
                 break
             done = set() if broken else wait(running, timeout=2.0, return_when=FIRST_COMPLETED)[0]
             for future in done:
-                task = running.pop(future)
                 try:
-                    finish(task, future.result())
+                    finish(running[future], future.result())
                 except BrokenProcessPool:
                     broken = True
-                    finish(task, failure(task, lost))
+                    continue  # stays in `running`: recorded below, once the pool has stopped
                 except Exception as exc:  # a task that raised still counts as a failed run
-                    finish(task, failure(task, f"{type(exc).__name__}: {exc}"))
+                    finish(running[future], failure(running[future], f"{type(exc).__name__}: {exc}"))
+                del running[future]
             if broken or pool.lost_a_worker():
-                # the tasks beside the dead worker end as interrupted (SIGTERM), then fail with the reason
+                # the tasks beside the dead worker end as interrupted (SIGTERM); once their workers are gone
+                # (and their locks free), each fails with the reason
                 _stop_pool(pool.executor, pool.stop, [p for p in pool.workers if p.exitcode is None],
                            list(running), Terminated())
                 for task in running.values():
@@ -1191,13 +1212,20 @@ def blocked_run(bench: Benchmark, method: str, seed: int, force: bool, plugins: 
     return {k: record.get(k) for k in SUMMARY_KEYS}
 
 
+def failed_teacher(bench: Benchmark, method: Method, seed: int) -> str | None:
+    """Why a pair cannot train when a teacher it reads failed in this matrix (``bench.teacher_errors``)."""
+    errors = getattr(bench, "teacher_errors", {})
+    return next((f"{label} failed: {errors[label]}" for label in pair_teacher_labels(bench, method, seed)
+                 if label in errors), None)
+
+
 def pair_teacher_labels(bench: Benchmark, method: Method, seed: int) -> list[str]:
     """The labels (``teacher NAME``, with its seed under per-run teachers) of the teachers a pair reads."""
     return list(dict.fromkeys(teacher_label(bench, part, seed) for teacher in method.teachers()
                               for part in teacher.split("+")))
 
 
-def _run_ray(bench, pairs, lenders, address, force, plugins, progress, overall,
+def _run_ray(bench, pairs, lenders, built, address, force, plugins, progress, overall,
              gpus_per_run: float | None = None) -> list[dict[str, Any]]:
     try:
         import ray
@@ -1216,9 +1244,14 @@ def _run_ray(bench, pairs, lenders, address, force, plugins, progress, overall,
 
     # a borrower is submitted once its lender's run of the seed is done: submitted together, it could
     # deploy the lender's old network (--force) or train the lender inside itself beside the lender's task
+    summaries = []
+    for m, s in [p for p in pairs if failed_teacher(bench, built[p[0]], p[1])]:  # their teacher failed here
+        summaries.append(blocked_run(bench, m, s, force, plugins, failed_teacher(bench, built[m], s)))
+        progress.advance(overall)
+    pairs = [p for p in pairs if not failed_teacher(bench, built[p[0]], p[1])]
     waiting = {(m, s): (lenders[m], s) for m, s in pairs if m in lenders}
     refs = {submit(m, s): (m, s) for m, s in pairs if (m, s) not in waiting}
-    summaries, pending = [], list(refs)
+    pending = list(refs)
     while pending:
         done, pending = ray.wait(pending, num_returns=1)
         method, seed = refs[done[0]]

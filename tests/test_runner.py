@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -143,7 +144,7 @@ def test_a_forced_rerun_that_does_not_finish_keeps_the_earlier_result(tiny_bench
     monkeypatch.setattr(runner, "train_and_select", real_train)
     monkeypatch.setattr(runner, "deployed_complexity", crashing)
     failed = runner.run_one(bench, "scratch", 0, force=True)
-    assert failed["status"] == "failed" and "earlier complete result stays" in failed["error"]
+    assert failed["status"] == "failed" and failed["error"].endswith("(its earlier complete result is kept)")
     record = results.read_record(out)
     assert record["status"] == "complete" and record["metrics"] == first["metrics"]
     assert [r["status"] for r in record["reruns"]] == ["interrupted", "failed"]
@@ -162,6 +163,11 @@ def test_a_forced_rerun_that_does_not_finish_keeps_the_earlier_result(tiny_bench
     assert not (out.parent / f".{out.name}.rerun").exists()
     out.rename(out.parent / f".{out.name}.replaced")
     assert runner.run_one(bench, "scratch", 0).get("skipped")  # the earlier run back in place
+    # killed between the renames of a swap whose new run was whole: the new run is put in place
+    shutil.copytree(out, out.parent / f".{out.name}.rerun")
+    results.write_record(out.parent / f".{out.name}.rerun", {**first, "finished": "the new one"})
+    out.rename(out.parent / f".{out.name}.replaced")
+    assert runner.run_one(bench, "scratch", 0)["finished"] == "the new one"
     again = runner.run_one(bench, "scratch", 0, force=True)  # a finished re-run replaces it
     assert again["status"] == "complete" and not again.get("skipped")
     assert results.read_record(out)["finished"] == again["finished"] and "reruns" not in results.read_record(out)
@@ -487,14 +493,23 @@ def test_a_lender_that_fails_is_not_trained_again_inside_its_borrower(tiny_bench
     assert "vanilla seed 0" in results.read_record(runner.run_dir_for(bench, "environment-mask", 0))["error"]
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_the_runs_of_a_failed_teacher_record_why_they_did_not_train(tiny_bench, tmp_path, jobs):
+@pytest.mark.parametrize("executor", ["jobs 1", "jobs 2", "ray"])
+def test_the_runs_of_a_failed_teacher_record_why_they_did_not_train(tiny_bench, tmp_path, executor):
     config = copy.deepcopy(tiny_bench.config)
     config["teacher_training"] = {**config.get("teacher_training", {}), "lr": 1e12}  # the teacher's loss diverges
     bench = Benchmark(config, results_root=tmp_path / "results", cache_root=tiny_bench.cache_root, device="cpu",
                       progress=False)
-    summaries = {s["method"]: s for s in runner.run_matrix(bench, ["scratch", "vanilla"], [0], jobs=jobs)}
-    assert summaries["scratch"]["status"] == "complete"
+    if executor == "ray":  # the teachers train in the driver; the blocked pair is never submitted
+        ray = pytest.importorskip("ray")
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        try:
+            summaries = {s["method"]: s for s in runner.run_matrix(bench, ["vanilla"], [0], executor="ray")}
+        finally:
+            ray.shutdown()
+    else:
+        summaries = {s["method"]: s for s in runner.run_matrix(bench, ["scratch", "vanilla"], [0],
+                                                               jobs=int(executor[-1]))}
+        assert summaries["scratch"]["status"] == "complete"
     assert summaries["vanilla"]["status"] == "failed"
     error = summaries["vanilla"]["error"]
     assert error.startswith("teacher cnn failed:") and "not finite" in error
@@ -601,3 +616,14 @@ def test_a_run_shares_another_methods_training_only_under_equal_hyperparameters(
     assert both[("environment-mask", 9)] == 0.0 and both[("vanilla", 9)] == methods["vanilla"].relative_cost
     alone = dict(run_costs(tiny_bench, methods, [("environment-mask", 9)]))
     assert alone[("environment-mask", 9)] == methods["vanilla"].relative_cost
+
+
+def test_exchange_dirs_swaps_two_folders_in_one_step(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "x").write_text("a")
+    (b / "x").write_text("b")
+    if not runner.exchange_dirs(a, b):
+        pytest.skip("no renameat2 here: the swap is two renames")
+    assert (a / "x").read_text() == "b" and (b / "x").read_text() == "a"

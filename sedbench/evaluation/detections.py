@@ -24,7 +24,8 @@ def read_detections(path: str | os.PathLike) -> dict[str, list[tuple[float, floa
     """Clip id (file name without extension) -> detected events; one-line errors for a bad file."""
     path = Path(path)
     try:
-        df = pd.read_csv(path, sep="\t", keep_default_na=False, na_values={"onset": [""], "offset": [""]})
+        df = pd.read_csv(path, sep="\t", keep_default_na=False, na_values={"onset": [""], "offset": [""]},
+                         index_col=False)  # a trailing tab must not turn the first column into the index
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise SedbenchError(f"{path}: unreadable detections TSV ({str(exc).splitlines()[0]})") from exc
     missing = [c for c in COLUMNS if c not in df.columns]
