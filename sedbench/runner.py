@@ -387,7 +387,8 @@ def _settle_rerun(out: Path, work: Path, previous: dict[str, Any], record: dict[
         shutil.rmtree(replaced)
         return
     attempt = {k: record.get(k) for k in ("status", "error", "started", "finished", "traceback") if record.get(k)}
-    results.write_record(out, {**previous, "reruns": [*previous.get("reruns", []), attempt]})
+    current = results.read_record(out) if (out / "run.json").is_file() else previous  # e.g. `evaluate --update` since
+    results.write_record(out, {**current, "reruns": [*current.get("reruns", []), attempt]})
     shutil.rmtree(work)
     if record.get("error"):
         record["error"] += " (its earlier complete result is kept)"
