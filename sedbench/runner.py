@@ -283,6 +283,7 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
                  plugins: tuple[str, ...], blocked: str | None = None) -> dict[str, Any]:
     from sedbench.complexity import measure
     from sedbench.evaluation import write_scores
+    from sedbench.evaluation.scores import SCORES_DIR
     from sedbench.io import atomic_path
 
     method_name = method.name
@@ -317,7 +318,7 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
         start = time.perf_counter()
         frames, clips = routed_predict(result.routes, bench.evaluation, bench.device)
         metrics, scores = score_split(bench, bench.evaluation, frames, clips)
-        write_scores(work / "scores", scores, ground_truth=bench.evaluation.ground_truth,
+        write_scores(work / SCORES_DIR, scores, ground_truth=bench.evaluation.ground_truth,
                      durations=bench.evaluation.durations, clip_probs=clips)
         eval_s = time.perf_counter() - start
         models = result.deployed_models
@@ -360,10 +361,21 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
     finally:
         record["finished"] = results.now_iso()
         record.setdefault("timings", {})
+        if record["status"] != "complete":
+            _drop_outputs(work)  # no scores or network beside a record that is not complete
         results.write_record(work, record)
         if work != out:
             _settle_rerun(out, work, previous, record)
     return record
+
+
+def _drop_outputs(run_dir: Path) -> None:
+    """Remove what a run writes before its record says ``complete`` (scores, ground truth, network)."""
+    from sedbench.evaluation.scores import CLIP_SCORES_FILE, DURATIONS_FILE, GROUND_TRUTH_FILE, SCORES_DIR
+
+    shutil.rmtree(run_dir / SCORES_DIR, ignore_errors=True)
+    for name in (GROUND_TRUTH_FILE, DURATIONS_FILE, CLIP_SCORES_FILE, "model.pt"):
+        (run_dir / name).unlink(missing_ok=True)
 
 
 def _rerun_dir(out: Path) -> Path:

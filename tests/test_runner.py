@@ -493,6 +493,19 @@ def test_a_lender_that_fails_is_not_trained_again_inside_its_borrower(tiny_bench
     assert "vanilla seed 0" in results.read_record(runner.run_dir_for(bench, "environment-mask", 0))["error"]
 
 
+def test_a_run_that_fails_after_writing_its_scores_leaves_only_its_record(tiny_bench, tiny_teachers, tmp_path,
+                                                                          monkeypatch):
+    bench = copy_bench(tiny_bench, tmp_path / "half")
+
+    def crashing(*args, **kwargs):  # after the scores and ground truth are written, before the record
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(runner, "deployed_complexity", crashing)
+    record = runner.run_one(bench, "scratch", 0)
+    assert record["status"] == "failed"
+    out = runner.run_dir_for(bench, "scratch", 0)
+    assert sorted(p.name for p in out.iterdir()) == ["run.json"]
+
 @pytest.mark.parametrize("executor", ["jobs 1", "jobs 2", "ray"])
 def test_the_runs_of_a_failed_teacher_record_why_they_did_not_train(tiny_bench, tmp_path, executor):
     config = copy.deepcopy(tiny_bench.config)
