@@ -231,7 +231,7 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
         by_error.setdefault(str(s.get("error")), []).append(f"{s['method']} seed {s['seed']}")
     for error, pairs in by_error.items():
         err_console.print(f"[red]failed[/] {', '.join(pairs)}: {error}", highlight=False, soft_wrap=True)
-    for teacher, error in getattr(bench, "teacher_errors", {}).items():  # when no pair above says it
+    for teacher, error in bench.teacher_errors.items():  # when no pair above says it
         if not any(error in failure for failure in by_error):
             err_console.print(f"[red]failed[/] {teacher}: {error}", highlight=False, soft_wrap=True)
     for note in dict.fromkeys(n for s in summaries for n in (s.get("notes") or [])):  # each said once

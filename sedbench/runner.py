@@ -283,7 +283,7 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
                  plugins: tuple[str, ...], blocked: str | None = None) -> dict[str, Any]:
     from sedbench.complexity import measure
     from sedbench.evaluation import write_scores
-    from sedbench.evaluation.scores import SCORES_DIR
+    from sedbench.evaluation.scores import SCORES_DIR, remove_scores
     from sedbench.io import atomic_path
 
     method_name = method.name
@@ -361,21 +361,13 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
     finally:
         record["finished"] = results.now_iso()
         record.setdefault("timings", {})
-        if record["status"] != "complete":
-            _drop_outputs(work)  # no scores or network beside a record that is not complete
+        if record["status"] != "complete":  # no scores or network beside a record that is not complete
+            remove_scores(work / SCORES_DIR)
+            (work / "model.pt").unlink(missing_ok=True)
         results.write_record(work, record)
         if work != out:
             _settle_rerun(out, work, previous, record)
     return record
-
-
-def _drop_outputs(run_dir: Path) -> None:
-    """Remove what a run writes before its record says ``complete`` (scores, ground truth, network)."""
-    from sedbench.evaluation.scores import CLIP_SCORES_FILE, DURATIONS_FILE, GROUND_TRUTH_FILE, SCORES_DIR
-
-    shutil.rmtree(run_dir / SCORES_DIR, ignore_errors=True)
-    for name in (GROUND_TRUTH_FILE, DURATIONS_FILE, CLIP_SCORES_FILE, "model.pt"):
-        (run_dir / name).unlink(missing_ok=True)
 
 
 def _rerun_dir(out: Path) -> Path:
@@ -771,7 +763,8 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         bench.progress = progress
-        bench.teacher_outcomes, bench.teacher_errors = {}, {}
+        bench.teacher_outcomes.clear()
+        bench.teacher_errors.clear()
         t = time.perf_counter()
         bench.dataset  # noqa: B018 - generates desed-synth on first use
         stage("data", t)
@@ -1147,8 +1140,7 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
                 blocked = [n for n in task.needs if n in failed]
                 if blocked:
                     pending.remove(task)
-                    summaries.append(failure(task, f"{blocked[0]} failed: {failed[blocked[0]]}"))
-                    progress.advance(overall)
+                    finish(task, failure(task, f"{blocked[0]} failed: {failed[blocked[0]]}"))
                 elif len(running) < jobs and all(n in completed for n in task.needs):
                     try:
                         running[pool.submit(task)] = task
@@ -1158,7 +1150,7 @@ def _in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
                     pending.remove(task)
             if not running and not broken:  # what is left waits for tasks that were never scheduled
                 for task in pending:
-                    summaries.append(failure(task, f"waits for {', '.join(task.needs)}, which is not scheduled"))
+                    finish(task, failure(task, f"waits for {', '.join(task.needs)}, which is not scheduled"))
                 break
             done = set() if broken else wait(running, timeout=2.0, return_when=FIRST_COMPLETED)[0]
             for future in done:
@@ -1227,9 +1219,8 @@ def blocked_run(bench: Benchmark, method: str, seed: int, force: bool, plugins: 
 
 def failed_teacher(bench: Benchmark, method: Method, seed: int) -> str | None:
     """Why a pair cannot train when a teacher it reads failed in this matrix (``bench.teacher_errors``)."""
-    errors = getattr(bench, "teacher_errors", {})
-    return next((f"{label} failed: {errors[label]}" for label in pair_teacher_labels(bench, method, seed)
-                 if label in errors), None)
+    return next((f"{label} failed: {bench.teacher_errors[label]}" for label in pair_teacher_labels(bench, method, seed)
+                 if label in bench.teacher_errors), None)
 
 
 def pair_teacher_labels(bench: Benchmark, method: Method, seed: int) -> list[str]:
@@ -1257,11 +1248,15 @@ def _run_ray(bench, pairs, lenders, built, address, force, plugins, progress, ov
 
     # a borrower is submitted once its lender's run of the seed is done: submitted together, it could
     # deploy the lender's old network (--force) or train the lender inside itself beside the lender's task
-    summaries = []
-    for m, s in [p for p in pairs if failed_teacher(bench, built[p[0]], p[1])]:  # their teacher failed here
-        summaries.append(blocked_run(bench, m, s, force, plugins, failed_teacher(bench, built[m], s)))
-        progress.advance(overall)
-    pairs = [p for p in pairs if not failed_teacher(bench, built[p[0]], p[1])]
+    summaries, runnable = [], []
+    for m, s in pairs:
+        blocked = failed_teacher(bench, built[m], s)
+        if blocked:  # its teacher failed here: recorded, never submitted
+            summaries.append(blocked_run(bench, m, s, force, plugins, blocked))
+            progress.advance(overall)
+        else:
+            runnable.append((m, s))
+    pairs = runnable
     waiting = {(m, s): (lenders[m], s) for m, s in pairs if m in lenders}
     refs = {submit(m, s): (m, s) for m, s in pairs if (m, s) not in waiting}
     pending = list(refs)

@@ -69,6 +69,14 @@ def write_scores(
     return directory
 
 
+def remove_scores(directory: str | os.PathLike) -> None:
+    """Undo ``write_scores``: the folder and what it wrote beside it (none of it need exist)."""
+    directory = Path(directory)
+    shutil.rmtree(directory, ignore_errors=True)
+    for name in (GROUND_TRUTH_FILE, DURATIONS_FILE, CLIP_SCORES_FILE):
+        (directory.parent / name).unlink(missing_ok=True)
+
+
 def read_clip_scores(
     run_dir: str | os.PathLike, clip_ids: list[str], classes: list[str]
 ) -> np.ndarray | None:
