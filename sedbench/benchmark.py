@@ -60,7 +60,7 @@ class Benchmark:
         self.device = resolve_device(device)
         self.threads = int(threads) if threads else default_threads(jobs)
         self.dry_run = dry_run
-        self.teacher_outcomes: dict[str, str] = {}  # run_matrix: teacher -> trained | reused | failed
+        self.teacher_outcomes: dict[str, str] = {}  # run_matrix: "teacher NAME" -> trained | reused | failed
         self.teacher_errors: dict[str, str] = {}  # run_matrix: "teacher NAME" -> why it failed
 
     @classmethod

@@ -267,7 +267,8 @@ def _print_outcome(bench, summaries: list[dict]) -> None:
     teachers = bench.teacher_outcomes
     line = f"pairs: {trained} trained, {cached} cached, {waited} done by another process, {failed} failed"
     if teachers:
-        line += "; teachers: " + ", ".join(f"{n} {state}" for n, state in teachers.items())
+        line += "; teachers: " + ", ".join(f"{label.removeprefix('teacher ')} {state}"
+                                           for label, state in teachers.items())
     console.print(line, highlight=False, soft_wrap=True)
 
 
