@@ -233,10 +233,10 @@ class Benchmark:
         from sedbench.evaluation import compute_metrics, scores_from_probs
 
         clip_ids = list(data.clip_ids) if rows is None else [data.clip_ids[i] for i in rows]
-        scores = scores_from_probs(frame_probs, clip_ids, list(self.classes), self.encoder.frame_hop_s,
-                                   self.median_window)
         ground_truth = {c: data.ground_truth.get(c, []) for c in clip_ids}
         durations = {c: data.durations[c] for c in clip_ids}
+        scores = scores_from_probs(frame_probs, clip_ids, list(self.classes), self.encoder.frame_hop_s,
+                                   self.median_window, durations)
         metrics = compute_metrics(scores, clip_probs, clip_ids, ground_truth, durations, list(self.classes),
                                   which=which)
         return metrics, scores

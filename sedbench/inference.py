@@ -211,23 +211,20 @@ class RunDetector:
             count[start : start + n_out] += 1
         return (total / count).astype(np.float32), clips_w.max(axis=0)
 
-    def scores(self, frame_probs: np.ndarray, clip_ids: list[str]) -> dict[str, pd.DataFrame]:
-        """sed_scores_eval score DataFrames with the run's post-processing (median filter)."""
+    def scores(self, frame_probs: np.ndarray, clip_ids: list[str], durations: dict[str, float] | None = None
+               ) -> dict[str, pd.DataFrame]:
+        """sed_scores_eval score DataFrames with the run's post-processing (median filter); with
+        ``durations``, frames past the end of each clip's audio are cut (``scores_from_probs``)."""
         from sedbench.evaluation.postprocess import profile_median_frames, scores_from_probs
 
         hop = self.encoder.frame_hop_s
         window = profile_median_frames(self.record.get("config") or {}, hop)
-        return scores_from_probs(frame_probs, clip_ids, self.classes, hop, window)
+        return scores_from_probs(frame_probs, clip_ids, self.classes, hop, window, durations)
 
     def clip_scores(self, frame_probs: np.ndarray, clip_id: str, duration: float | None = None) -> pd.DataFrame:
         """One clip's score DataFrame; with ``duration``, frames past the end of the audio are cut and
         the last offset is the audio's end."""
-        df = self.scores(frame_probs[None], [clip_id])[clip_id]
-        if duration is not None:
-            keep = max(1, math.ceil(duration / self.encoder.frame_hop_s - 1e-9))
-            df = df.iloc[:keep].copy()
-            df.iloc[-1, df.columns.get_loc("offset")] = min(float(df["offset"].iloc[-1]), float(duration))
-        return df
+        return self.scores(frame_probs[None], [clip_id], None if duration is None else {clip_id: duration})[clip_id]
 
 
 def _classes_from_scores(run_dir: Path) -> list[str]:

@@ -17,7 +17,6 @@ results DataFrame that ``sedbench table --data NAME`` compares.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import warnings
@@ -120,7 +119,7 @@ def evaluate_on_data(run_dir: str | os.PathLike, data: Any, split: str = "eval",
     if detector.routed and not evaldata.environments:
         raise SedbenchError(detector.no_environments_message(f"{name}/{split}"))
     frames, clips = detector.predict_features(evaldata, batch_size)
-    scores = detector.scores(frames, evaldata.clip_ids)
+    scores = detector.scores(frames, evaldata.clip_ids, evaldata.durations)
     long_clips = _rescore_long_clips(detector, dataset, split, evaldata, scores, clips)
     if long_clips:
         notes.append(f"{long_clips} clip(s) longer than the training length "
@@ -167,14 +166,12 @@ def _rescore_long_clips(detector: Any, dataset: Any, split: str, evaldata: Any, 
 
     limit = detector.feature_cfg.clip_duration + detector.encoder.frame_hop_s
     long = [i for i, cid in enumerate(evaldata.clip_ids) if evaldata.durations[cid] > limit]
-    hop = detector.encoder.frame_hop_s
     for i in long:
         cid = evaldata.clip_ids[i]
         wav, _ = read_audio(dataset[split].path(evaldata.filenames[i]), detector.feature_cfg.sample_rate)
         env = (evaldata.environments or {}).get(cid)
         frames, clip = detector.predict_waveform(wav, env if detector.routed else None)
-        frames = frames[: math.ceil(evaldata.durations[cid] / hop - 1e-9)]  # no frames past the end
-        scores[cid] = detector.scores(frames[None], [cid])[cid]
+        scores[cid] = detector.clip_scores(frames, cid, evaldata.durations[cid])
         clips[i] = clip
     return len(long)
 

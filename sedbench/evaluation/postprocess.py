@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from scipy.ndimage import median_filter
@@ -45,32 +48,53 @@ def smooth(frame_probs: np.ndarray, median_window: int = 7) -> np.ndarray:
     return median_filter(probs, size=(1, median_window, 1))
 
 
+def frames_within(duration: float, frame_hop_s: float) -> int:
+    """How many output frames start before the end of ``duration`` seconds of audio (at least one)."""
+    return max(1, math.ceil(duration / frame_hop_s - 1e-9))
+
+
 def scores_from_probs(
     frame_probs: np.ndarray,
     clip_ids: list[str],
     classes: list[str],
     frame_hop_s: float,
     median_window: int = 7,
+    durations: Mapping[str, float] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """One score DataFrame per clip: columns onset, offset, then one score column per class.
+
+    With ``durations`` (seconds per clip id), a clip shorter than the network's input (padded with
+    silence to the training length) keeps only its frames that start before its end, and its last
+    offset is its end: PSDS counts false positives over the clip's real duration, so scores over
+    the padding would be false alarms the audio never had. The median filter then runs over those
+    frames alone. (DESED_task's ``batched_decode_preds`` computes the true length from ``pad_indx``
+    but slices a (classes, frames) tensor with it, so its scores keep the padding.) Clips of the full
+    length are unchanged.
 
     Scores are kept at float32 precision (what the model produced) so that score files written with
     9 significant digits read back bit-identical and recomputed metrics match the stored ones.
     """
-    probs = smooth(frame_probs, median_window).astype(np.float32).astype(np.float64)
+    probs = np.asarray(frame_probs)
+    if probs.ndim != 3:
+        raise SedbenchError(f"frame probabilities must be (clips, frames, classes), got shape {probs.shape}")
     n_clips, n_frames, n_classes = probs.shape
     if len(clip_ids) != n_clips or len(classes) != n_classes:
         raise SedbenchError(
             f"{n_clips} clips x {n_classes} classes of scores but {len(clip_ids)} clip ids and "
             f"{len(classes)} class names were given"
         )
-    frames = np.arange(n_frames + 1, dtype=np.float64) * frame_hop_s
-    onset, offset = frames[:-1, None], frames[1:, None]
+    edges = np.arange(n_frames + 1, dtype=np.float64) * frame_hop_s
     columns = ["onset", "offset", *classes]
-    return {
-        cid: pd.DataFrame(np.concatenate((onset, offset, probs[i]), axis=1), columns=columns)
-        for i, cid in enumerate(clip_ids)
-    }
+    scores = {}
+    for i, cid in enumerate(clip_ids):
+        keep = n_frames if durations is None else min(n_frames, frames_within(durations[cid], frame_hop_s))
+        # per clip, the filter is the batched one's slice: full-length clips score bit for bit as before
+        clip = smooth(probs[i : i + 1, :keep], median_window)[0].astype(np.float32).astype(np.float64)
+        onset, offset = edges[:keep, None], edges[1 : keep + 1, None].copy()
+        if durations is not None:
+            offset[-1, 0] = min(offset[-1, 0], float(durations[cid]))
+        scores[cid] = pd.DataFrame(np.concatenate((onset, offset, clip), axis=1), columns=columns)
+    return scores
 
 
 def binarize(scores: dict[str, pd.DataFrame], threshold: float) -> dict[str, pd.DataFrame]:

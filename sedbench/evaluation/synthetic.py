@@ -92,7 +92,7 @@ def write_synthetic_results(
     for m_idx, (method, (noise, params, macs)) in enumerate((methods or DEMO_METHODS).items()):
         for s in seeds:
             frame, clip = es.system(noise, seed=1000 * m_idx + s)
-            scores = scores_from_probs(frame, es.clip_ids, es.classes, es.frame_hop_s)
+            scores = scores_from_probs(frame, es.clip_ids, es.classes, es.frame_hop_s, durations=es.durations)
             metrics = compute_metrics(scores, clip, es.clip_ids, es.ground_truth, es.durations, es.classes)
             d = run_dir(root, benchmark, method, s)
             write_scores(d / "scores", scores, es.ground_truth, es.durations, clip_probs=clip)

@@ -37,7 +37,7 @@ def dcase_validator(bench: Any, cfg: Any) -> Callable[[nn.Module, np.ndarray | N
     def validate(model: nn.Module, rows: np.ndarray | None) -> float:
         frames, _ = predict(model, validation, bench.device, cfg.eval_batch_size, rows=rows)
         ids = list(validation.clip_ids) if rows is None else [validation.clip_ids[i] for i in rows]
-        scores = scores_from_probs(frames, ids, classes, hop, bench.median_window)
+        scores = scores_from_probs(frames, ids, classes, hop, bench.median_window, validation.durations)
         synth, _ = intersection_f1(scores, {c: validation.ground_truth.get(c, []) for c in ids})
         environment = None
         if rows is not None and len(rows) and validation.environments:
