@@ -6,6 +6,7 @@ stderr with a non-zero exit code; ``--debug`` shows the full traceback instead.
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
 
@@ -19,15 +20,24 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+# what the machine refuses to write: said in one line (every write goes to a temporary file first, so
+# what was already written stands)
+_WRITE_REFUSED = {errno.ENOSPC: "free some disk space", errno.EDQUOT: "free some of your disk quota",
+                  errno.EROFS: "give a writable folder", errno.EACCES: "check its permissions"}
+
+
 class SedbenchGroup(click.Group):
-    """Turns SedbenchError into a one-line message unless --debug is on."""
+    """Turns SedbenchError (and a full or read-only disk) into a one-line message unless --debug is on."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except SedbenchError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
+        except (SedbenchError, OSError) as exc:
+            if (ctx.obj and ctx.obj.get("debug")) or (isinstance(exc, OSError) and exc.errno not in _WRITE_REFUSED):
                 raise
+            if isinstance(exc, OSError):
+                exc = SedbenchError(f"{exc.filename or 'a file'}: {exc.strerror}; {_WRITE_REFUSED[exc.errno]} and "
+                                    "run the command again (what was written before is unchanged)")
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             sys.exit(2)
 

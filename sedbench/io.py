@@ -1,4 +1,8 @@
-"""Atomic file writes: a reader never sees a half-written file, and a crash never destroys the old one."""
+"""Atomic file writes: a reader never sees a half-written file, and a crash never destroys the old one.
+
+Temporary files and folders (``tempfile`` makes them private: 0600, 0700) get the permissions a plain
+write would give (the umask's), so a results folder shared by a group stays readable by it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,51 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+_UMASK = os.umask(0)  # read once, at import (os.umask can only be read by setting it)
+os.umask(_UMASK)
+
+
+def make_temp_dir(beside: str | os.PathLike, prefix: str) -> Path:
+    """A new hidden folder beside ``beside`` (in its parent), with a plain folder's permissions."""
+    beside = Path(beside)
+    beside.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=beside.parent))
+    os.chmod(tmp, 0o777 & ~_UMASK)
+    return tmp
+
+
+def exchange_dirs(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux renameat2 RENAME_EXCHANGE); False where the system cannot.
+    os has no exchange; without it a swap is two renames, between which a reader finds neither."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # a libc older than glibc 2.28
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def replace_dir(src: Path, dst: Path) -> None:
+    """Put folder ``src`` where ``dst`` is: one exchange where the system has it, else the old folder
+    moves aside first (a folder cannot be renamed over a non-empty one). ``src`` is gone after."""
+    import shutil
+
+    if dst.exists() and exchange_dirs(src, dst):
+        shutil.rmtree(src, ignore_errors=True)  # now the old folder
+        return
+    old = None
+    if dst.exists():
+        old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
+        os.replace(dst, old)
+    os.replace(src, dst)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -19,6 +68,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)
     try:
         yield tmp_path
         os.replace(tmp_path, path)

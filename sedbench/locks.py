@@ -12,7 +12,7 @@ import fcntl
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 
@@ -46,6 +46,28 @@ def claim(path: str | os.PathLike, wait: bool = True, on_wait=None) -> Iterator[
             yield path
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def run_lock(run_dir: str | os.PathLike) -> Path:
+    """The lock of a (method, seed) run folder, beside it: held by the process that trains or re-runs
+    the run, and by one that writes into it (``evaluate --update``, ``evaluate --data``)."""
+    run_dir = Path(run_dir)
+    return run_dir.parent / f".{run_dir.name}.lock"
+
+
+@contextmanager
+def holding_run(run_dir: str | os.PathLike, doing: str) -> Iterator[None]:
+    """Hold a run folder's lock while ``doing`` reads and writes it, so that a re-run (``sedbench run
+    --force``) cannot swap another network in between; a one-line error when one is in progress."""
+    from sedbench.errors import SedbenchError
+
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(claim(run_lock(run_dir), wait=False))
+        except Busy:
+            raise SedbenchError(f"{run_dir}: another sedbench process is training this run now; {doing} "
+                                "once it has finished") from None
+        yield
 
 
 def is_claimed(path: str | os.PathLike) -> bool:

@@ -28,6 +28,8 @@ from sedbench.benchmark import Benchmark
 from sedbench.config import config_hash
 from sedbench.energy import track_energy
 from sedbench.errors import SedbenchError, Terminated
+from sedbench.io import exchange_dirs
+from sedbench.locks import run_lock
 from sedbench.methods import Method, build_method, method_settings, params_dict
 from sedbench.pool import ProcessTask, run_in_processes, task_signals
 from sedbench.training.fit import TrainResult, routed_predict, train_and_select, train_teacher
@@ -219,7 +221,7 @@ class RunIdentity:
 
     @property
     def lock(self) -> Path:
-        return self.directory.parent / f".{self.directory.name}.lock"
+        return run_lock(self.directory)
 
 
 # profile keys that do not change what a run trains or measures: its prose, its default seed list, the
@@ -395,22 +397,6 @@ def _settle_rerun(out: Path, work: Path, previous: dict[str, Any], record: dict[
     shutil.rmtree(work)
     if record.get("error"):
         record["error"] += " (its earlier complete result is kept)"
-
-
-def exchange_dirs(a: Path, b: Path) -> bool:
-    """Swap two folders in one step (Linux renameat2 RENAME_EXCHANGE); False where the system cannot.
-    os has no exchange; without it a swap is two renames, between which a reader finds neither."""
-    import ctypes
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):  # a libc older than glibc 2.28
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def _recover_rerun(out: Path) -> None:

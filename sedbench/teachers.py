@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,7 @@ import pandas as pd
 import torch
 
 from sedbench.errors import ConfigError, SedbenchError
-from sedbench.io import atomic_write_json
+from sedbench.io import atomic_write_json, make_temp_dir, replace_dir
 from sedbench.training.mixup import Mix
 
 if TYPE_CHECKING:
@@ -123,9 +122,7 @@ class TeacherCache:
         it with one rename: a reader sees the whole entry or none. An entry already there (``--force``)
         is moved aside first, never deleted before its replacement is complete."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-        old = path.parent / f".{path.name}.old-{os.getpid()}"
+        tmp = make_temp_dir(path, prefix=f".{path.name}.tmp-")
         try:
             for name, array in arrays.items():
                 np.save(tmp / f"{name}.npy", array)
@@ -133,13 +130,10 @@ class TeacherCache:
                 torch.save(state_dict, tmp / "model.pt")
             info.outputs = tuple(arrays)
             atomic_write_json(tmp / "info.json", asdict(info))
-            if path.exists():
-                os.replace(path, old)
-            os.replace(tmp, path)
+            replace_dir(tmp, path)
         finally:
-            for leftover in (tmp, old):
-                if leftover.exists():
-                    shutil.rmtree(leftover, ignore_errors=True)
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- attention rollout

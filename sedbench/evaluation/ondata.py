@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,23 +99,33 @@ def evaluate_on_data(run_dir: str | os.PathLike, data: Any, split: str = "eval",
                      batch_size: int = 64, _split_cache: _SplitCache | None = None) -> DataEvaluation:
     """Score a complete run's deployed student(s) on ``split`` of ``data`` (a desed-synth root, a data
     config path or a loaded DesedDataset) and write the result beside the run."""
-    from sedbench.data.check import ensure_checked
     from sedbench.data.desed import DesedDataset, load_dataset
-    from sedbench.evaluation.metrics import compute_metrics
-    from sedbench.evaluation.scores import write_scores
-    from sedbench.inference import RunDetector
-    from sedbench.io import atomic_write_json
-    from sedbench.results import now_iso
+    from sedbench.locks import holding_run
 
     dataset = data if isinstance(data, DesedDataset) else load_dataset(data)
     dataset[split]  # noqa: B018 - one-line error naming the splits when it is missing
     name = name or evaluation_name(dataset, split)
+    # the run's lock: a re-run (`sedbench run --force`) cannot swap in another network meanwhile
+    with holding_run(run_dir, "run `sedbench evaluate --data` again"):
+        return _evaluate_held(run_dir, dataset, data, split, name, cache_root, device, progress, batch_size,
+                              _split_cache)
+
+
+def _evaluate_held(run_dir, dataset, data, split: str, name: str, cache_root, device, progress: bool,
+                   batch_size: int, split_cache: _SplitCache | None) -> DataEvaluation:
+    from sedbench.data.check import ensure_checked
+    from sedbench.evaluation.metrics import compute_metrics
+    from sedbench.evaluation.scores import write_scores
+    from sedbench.inference import RunDetector
+    from sedbench.io import atomic_write_json, make_temp_dir, replace_dir
+    from sedbench.results import now_iso
+
     _refuse_other_data(evaluation_dir(run_dir, name), dataset, name)
-    if _split_cache is None:  # evaluate_results checked it once for all its runs
+    if split_cache is None:  # evaluate_results checked it once for all its runs
         ensure_checked(dataset, cache_root, progress=progress, splits=[split])
     detector = RunDetector.load(run_dir, device)
     notes = [*dataset.notes, *_check_classes(detector, dataset, split, name)]
-    cache = _split_cache or _SplitCache(dataset, split, Path(cache_root), progress)
+    cache = split_cache or _SplitCache(dataset, split, Path(cache_root), progress)
     evaldata = cache.get(detector)
     if detector.routed and not evaldata.environments:
         raise SedbenchError(detector.no_environments_message(f"{name}/{split}"))
@@ -128,19 +139,25 @@ def evaluate_on_data(run_dir: str | os.PathLike, data: Any, split: str = "eval",
         warnings.filterwarnings("ignore", message=_ABSENT_WARNING)
         metrics = compute_metrics(scores, clips, evaldata.clip_ids, evaldata.ground_truth, evaldata.durations,
                                   detector.classes)
+    # written whole beside the earlier evaluation, then swapped in: one that is interrupted or fails
+    # leaves the earlier one as it was
     out = evaluation_dir(run_dir, name)
-    if (out / EVALUATION_FILE).is_file():
-        (out / EVALUATION_FILE).unlink()  # an interrupted rewrite must not leave the old record standing
-    write_scores(out / "scores", scores, ground_truth=evaldata.ground_truth, durations=evaldata.durations,
-                 clip_probs=clips)
-    record = detector.record
-    atomic_write_json(out / EVALUATION_FILE, {
-        "data": name, "source": str(getattr(dataset, "root", data)), "split": split,
-        "fingerprint": dataset.fingerprint, "n_clips": len(evaldata.clip_ids),
-        "routed_by_environment": detector.routed, "notes": notes, "metrics": metrics,
-        "run": {k: record.get(k) for k in ("benchmark", "benchmark_hash", "config_hash", "method", "seed")},
-        "evaluated": now_iso(),
-    })
+    staging = make_temp_dir(out, prefix=f".{name}.new-")
+    try:
+        write_scores(staging / "scores", scores, ground_truth=evaldata.ground_truth,
+                     durations=evaldata.durations, clip_probs=clips)
+        record = detector.record
+        atomic_write_json(staging / EVALUATION_FILE, {
+            "data": name, "source": str(getattr(dataset, "root", data)), "split": split,
+            "fingerprint": dataset.fingerprint, "n_clips": len(evaldata.clip_ids),
+            "routed_by_environment": detector.routed, "notes": notes, "metrics": metrics,
+            "run": {k: record.get(k) for k in ("benchmark", "benchmark_hash", "config_hash", "method", "seed")},
+            "evaluated": now_iso(),
+        })
+        replace_dir(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
     return DataEvaluation(Path(run_dir), name, out, metrics, notes, record)
 
 
@@ -246,8 +263,14 @@ def load_on_data(results_root: str | os.PathLike, name: str, benchmark: str | No
     for run_dir in df["run_dir"]:
         record = read_record(run_dir)
         path = evaluation_dir(run_dir, name) / EVALUATION_FILE
-        if path.is_file():
-            evaluation = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            evaluation = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+        except (OSError, ValueError):  # left out like any run that cannot be compared, with its status
+            evaluation = "unreadable"
+        if evaluation == "unreadable":
+            row = flatten_record({**record, "metrics": {}}, run_dir)
+            row["status"] = f"evaluation on {name} unreadable ({path}: evaluate it again)"
+        elif evaluation is not None:
             record = {**record, "metrics": evaluation.get("metrics") or {},
                       "benchmark_hash": f"{record.get('benchmark_hash')}+{str(evaluation.get('fingerprint'))[:8]}"}
             row = flatten_record(record, path.parent)

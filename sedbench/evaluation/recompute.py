@@ -8,6 +8,7 @@ from pathlib import Path
 from sedbench.errors import SedbenchError
 from sedbench.evaluation.metrics import METRICS, compute_metrics
 from sedbench.evaluation.scores import read_clip_scores, read_run_inputs
+from sedbench.locks import holding_run
 from sedbench.results import RECORD_FILE, now_iso, read_record, write_record
 
 
@@ -17,9 +18,28 @@ def evaluate_run(
     """Recompute metrics of a run folder; with ``update``, merge them into its record atomically.
 
     Clip-level metrics need the stored clip scores (``clip_scores.tsv``); without that file they are
-    not recomputed (and an update keeps the stored values).
+    not recomputed (and an update keeps the stored values). An update holds the run's lock, so a
+    re-run (``sedbench run --force``) cannot swap in another network between the read and the write;
+    a read-only recompute refuses a result that a re-run replaced while it was being read.
     """
     run_dir = Path(run_dir)
+    if update:
+        with holding_run(run_dir, "run `sedbench evaluate --update` again"):
+            return _recompute(run_dir, which, update, num_jobs)
+    before = _started(run_dir)
+    metrics = _recompute(run_dir, which, update, num_jobs)
+    if _started(run_dir) != before:
+        raise SedbenchError(f"{run_dir}: a re-run replaced this result while its scores were read; "
+                            "run the command again")
+    return metrics
+
+
+def _started(run_dir: Path) -> object:
+    """When the run in the folder now began (a re-run that replaced it began later)."""
+    return read_record(run_dir).get("started") if (run_dir / RECORD_FILE).is_file() else None
+
+
+def _recompute(run_dir: Path, which: list[str] | None, update: bool, num_jobs: int) -> dict:
     if (run_dir / RECORD_FILE).is_file():
         status = read_record(run_dir).get("status")
         if status != "complete":  # its scores may be partial, or an earlier run's that --force began to redo

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ import pandas as pd
 from sed_scores_eval.base_modules.scores import validate_score_dataframe
 
 from sedbench.errors import SedbenchError
-from sedbench.io import atomic_write
+from sedbench.io import atomic_write, make_temp_dir, replace_dir
 
 GROUND_TRUTH_FILE = "ground_truth.tsv"
 DURATIONS_FILE = "durations.tsv"
@@ -44,12 +43,11 @@ def write_scores(
     ``<run>/scores``.
     """
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    tmp = make_temp_dir(directory, prefix=f".{directory.name}.")
     try:
         for cid, df in scores.items():
             _write_score_file(tmp / f"{cid}.tsv", df)
-        _replace_dir(tmp, directory)
+        replace_dir(tmp, directory)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -110,17 +108,6 @@ def _write_score_file(path: Path, df: pd.DataFrame) -> None:
     fmt = ["%.17g", "%.17g"] + ["%.9g"] * (values.shape[1] - 2)
     header = "\t".join(str(c) for c in df.columns)
     np.savetxt(path, values, fmt=fmt, delimiter="\t", header=header, comments="")
-
-
-def _replace_dir(src: Path, dst: Path) -> None:
-    # A directory cannot be renamed over a non-empty one: move the old one aside first.
-    old = None
-    if dst.exists():
-        old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
-        os.replace(dst, old)
-    os.replace(src, dst)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def read_scores(directory: str | os.PathLike) -> dict[str, pd.DataFrame]:

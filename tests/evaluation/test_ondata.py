@@ -233,3 +233,52 @@ def test_data_that_data_check_rejects_is_not_scored(runs, tmp_path, damage):
     assert result.exit_code != 0 and named.replace(" ", "") in "".join(result.output.split()), result.output
     assert not any((d / "evaluations" / "damaged").exists() for d in dirs.values())
     assert not (dirs["scratch"] / "evaluations" / "desed-synth-tiny-seed2").exists()
+
+
+def test_evaluate_writes_nothing_while_the_run_is_being_trained_again(runs):
+    """`sedbench run --force` holds the run's lock while it trains the new network and swaps it in; an
+    evaluate that wrote meanwhile put the replaced network's metrics into the new run's folder."""
+    from sedbench.evaluation import evaluate_run
+    from sedbench.locks import claim, run_lock
+
+    bench, dirs = runs
+    run_dir = dirs["scratch"]
+    before = (run_dir / "run.json").read_bytes()
+    with claim(run_lock(run_dir)):  # as a re-run holds it
+        with pytest.raises(SedbenchError, match="another sedbench process is training this run now"):
+            evaluate_run(run_dir, update=True)
+        with pytest.raises(SedbenchError, match="another sedbench process is training this run now"):
+            evaluate_on_data(run_dir, bench.dataset_root, "eval", cache_root=bench.cache_root, progress=False,
+                             name="locked")
+    assert (run_dir / "run.json").read_bytes() == before and not (run_dir / "evaluations" / "locked").exists()
+
+
+def test_an_evaluation_done_again_that_fails_keeps_the_earlier_one(runs, monkeypatch):
+    import sedbench.evaluation.scores as scores_module
+
+    bench, dirs = runs
+    run_dir = dirs["scratch"]
+    first = evaluate_on_data(run_dir, bench.dataset_root, "eval", cache_root=bench.cache_root, progress=False,
+                             name="kept")
+    files = {p.relative_to(first.out_dir): p.read_bytes() for p in first.out_dir.rglob("*") if p.is_file()}
+
+    def disk_full(path, df):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(scores_module, "_write_score_file", disk_full)
+    with pytest.raises(OSError):
+        evaluate_on_data(run_dir, bench.dataset_root, "eval", cache_root=bench.cache_root, progress=False,
+                         name="kept")
+    assert {p.relative_to(first.out_dir): p.read_bytes() for p in first.out_dir.rglob("*") if p.is_file()} == files
+    assert sorted(p.name for p in first.out_dir.parent.iterdir()) == sorted(
+        p.name for p in first.out_dir.parent.iterdir() if not p.name.startswith("."))  # no staging left
+
+
+def test_a_damaged_evaluation_leaves_its_run_out_of_the_table_with_its_file_named(runs):
+    bench, dirs = runs
+    out, _ = (evaluate_on_data(dirs[m], bench.dataset_root, "eval", cache_root=bench.cache_root, progress=False,
+                               name="damaged").out_dir for m in ("scratch", "test-env-scratch"))
+    (out / "evaluation.json").write_text('{"metrics": {"psds')
+    df = load_on_data(bench.results_root, "damaged")
+    row = df[df["source_run_dir"] == str(dirs["scratch"])].iloc[0]
+    assert "unreadable" in row["status"] and "evaluation.json" in row["status"]

@@ -81,3 +81,25 @@ def test_an_unreadable_record_is_skipped_with_a_sedbench_warning(tmp_path):
     assert result.returncode == 0, result.stderr
     notes = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(notes) == 1 and notes[0].startswith("note: skipped:"), result.stderr
+
+
+def test_a_full_or_read_only_disk_is_one_line_naming_the_file():
+    import errno
+
+    import click
+    from click.testing import CliRunner
+
+    from sedbench.cli import SedbenchGroup
+
+    @click.group(cls=SedbenchGroup)
+    def group():
+        pass
+
+    @group.command()
+    def write():
+        raise OSError(errno.ENOSPC, "No space left on device", "/results/quick/run.json")
+
+    result = CliRunner().invoke(group, ["write"])
+    assert result.exit_code == 2 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert "/results/quick/run.json: No space left on device; free some disk space" in result.output
+    assert "Traceback" not in result.output
