@@ -437,14 +437,20 @@ def _newest_variant_per_method(df: pd.DataFrame, notes: list[str]) -> pd.DataFra
     # a run's thread count is in its key, and its bits depend on it: a variant trained with the thread
     # count most of the group used is preferred, so a rerun with another count does not swap a row
     usual = threads.mode().iloc[0] if threads.notna().any() else None
+    status = df["status"] if "status" in df else pd.Series("complete", df.index)
     for method, rows in df.groupby("method", sort=True):
         newest = recorded[rows.index].groupby(variants[rows.index]).max().sort_values()
         if len(newest) > 1:
             usual_variants = set(variants[rows.index][threads[rows.index] == usual])
-            pool = [v for v in newest.index if v in usual_variants] or list(newest.index)
+            # a variant still training, or whose runs all failed, does not hide one that has results
+            done = set(variants[rows.index][status[rows.index] == "complete"])
+            ranked = [v for v in newest.index if v in done] or list(newest.index)
+            pool = [v for v in ranked if v in usual_variants] or ranked
             chosen = pool[-1]
             keep[rows.index] = variants[rows.index] == chosen
-            which = "the newest" if chosen == newest.index[-1] else f"the newest with the group's {usual:g} thread(s)"
+            which = ("the newest" if chosen == newest.index[-1] else
+                     f"the newest with the group's {usual:g} thread(s)" if chosen != ranked[-1] else
+                     "the newest with a complete run")
             notes.append(f"{method} has runs of {len(newest)} variants in this settings group (its "
                          f"hyperparameters, source or thread count differ); showing {which} ({chosen[:10]})")
     shown = threads[keep].dropna()

@@ -190,3 +190,24 @@ def test_a_rerun_with_another_thread_count_does_not_swap_a_methods_row():
     alone = _newest_variant_per_method(df[df["variant_hash"] != "v1"], notes)  # only the 2-thread one exists
     assert set(alone.loc[alone["method"] == "vanilla", "variant_hash"]) == {"v2"}
     assert any("different thread counts" in n for n in notes)
+
+
+def test_a_variant_still_training_or_failed_does_not_hide_a_methods_results():
+    """`sedbench run --set methods.vanilla.tau=5` in progress (or killed, its record left `running`) hid
+    vanilla's complete runs from every table and report."""
+    import pandas as pd
+
+    from sedbench.results import _newest_variant_per_method
+
+    rows = [("scratch", "s1", "complete", "01"), ("vanilla", "v1", "complete", "02"),
+            ("vanilla", "v2", "running", "09"), ("vanilla", "v3", "failed", "05")]
+    df = pd.DataFrame([{"method": m, "variant_hash": v, "threads": 1, "seed": 0, "status": s,
+                        "recorded": f"2026-01-01T00:{minute}:00+00:00"} for m, v, s, minute in rows])
+    notes: list[str] = []
+    kept = _newest_variant_per_method(df, notes)
+    assert set(kept.loc[kept["method"] == "vanilla", "variant_hash"]) == {"v1"}
+    assert any("the newest with a complete run (v1)" in n for n in notes)
+    # once the new variant has a complete run, it is the one shown
+    df.loc[df["variant_hash"] == "v2", "status"] = "complete"
+    kept = _newest_variant_per_method(df, [])
+    assert set(kept.loc[kept["method"] == "vanilla", "variant_hash"]) == {"v2"}
