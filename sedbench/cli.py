@@ -343,7 +343,8 @@ def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[st
         table.add_column(f"seed {seed}")
     exists = bench.dataset_exists
     labels = {"cached": "[green]cached[/]", "running": "[yellow]running elsewhere[/]", "pending": "will train",
-              "interrupted": "[yellow]interrupted: from step 0[/]", "failed": "[red]failed: again[/]"}
+              "interrupted": "[yellow]interrupted: from step 0[/]", "failed": "[red]failed: again[/]",
+              "damaged": "[red]damaged record: again[/]"}
     for method in methods:
         built = build_method(method, runner.method_overrides(bench, method, plugins), plugins)
         source = runner.shared_source(bench, built, plugins)

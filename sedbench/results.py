@@ -163,6 +163,11 @@ def _trained_anything(path: Path) -> bool:
         return False
 
 
+class DamagedRecord(SedbenchError):
+    """A run.json that is not a readable record (truncated, edited by hand): `sedbench run` trains the
+    pair again and keeps the damaged folder aside."""
+
+
 def read_record(run_dir: str | os.PathLike) -> dict:
     path = Path(run_dir)
     if path.is_dir():
@@ -172,10 +177,15 @@ def read_record(run_dir: str | os.PathLike) -> dict:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise SedbenchError(f"{path}: unreadable run record ({exc}); re-run that method and seed") from exc
+        raise DamagedRecord(f"{path}: unreadable run record ({exc}); `sedbench run` of that method and seed "
+                            "trains it again") from exc
     if not isinstance(record, dict):
-        raise SedbenchError(f"{path}: a run record must be a JSON object")
+        raise DamagedRecord(f"{path}: a run record must be a JSON object; `sedbench run` of that method and "
+                            "seed trains it again")
     version = record.get("schema_version", SCHEMA_VERSION)
+    if not isinstance(version, int):
+        raise DamagedRecord(f"{path}: schema_version {version!r} is not a whole number; `sedbench run` of "
+                            "that method and seed trains it again")
     if version > SCHEMA_VERSION:
         raise SedbenchError(
             f"{path}: record schema {version} is newer than this sedbench ({SCHEMA_VERSION}); "

@@ -290,7 +290,11 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
     method_name = method.name
     config, run_hash, out = identity.config, identity.run_hash, identity.directory
     _recover_rerun(out)
-    previous = results.read_record(out) if (out / "run.json").is_file() else None
+    try:
+        previous = results.read_record(out) if (out / "run.json").is_file() else None
+    except results.DamagedRecord:  # trained again; the damaged folder is kept aside, hidden from the tables
+        os.replace(out, out.with_name(f".{out.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}"))
+        previous = None
     complete = previous is not None and previous.get("status") == "complete" and previous.get("config_hash") == run_hash
     if complete and not force and borrowed_is_current(bench, method, seed, previous, plugins):
         previous["skipped"] = True
@@ -602,7 +606,10 @@ def pair_status(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ..
     m = build_method(method, method_overrides(bench, method, plugins), plugins)
     identity = run_identity(bench, m, seed, plugins)
     out = identity.directory
-    record = results.read_record(out) if (out / "run.json").is_file() else {}
+    try:
+        record = results.read_record(out) if (out / "run.json").is_file() else {}
+    except results.DamagedRecord:
+        return "damaged"
     same = record.get("config_hash") == identity.run_hash
     if same and record.get("status") == "complete" and borrowed_is_current(bench, m, seed, record, plugins):
         return "cached"
@@ -623,7 +630,7 @@ def unfinished_pairs(bench: Benchmark, methods: list[str], seeds: list[int],
     for m in methods:
         for s in seeds:
             status = pair_status(bench, m, s, plugins)
-            if status in ("interrupted", "failed"):
+            if status in ("interrupted", "failed", "damaged"):
                 found.setdefault(status, []).append(f"{m} seed {s}")
     return found
 

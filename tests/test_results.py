@@ -211,3 +211,13 @@ def test_a_variant_still_training_or_failed_does_not_hide_a_methods_results():
     df.loc[df["variant_hash"] == "v2", "status"] = "complete"
     kept = _newest_variant_per_method(df, [])
     assert set(kept.loc[kept["method"] == "vanilla", "variant_hash"]) == {"v2"}
+
+
+def test_a_record_whose_schema_version_is_not_a_number_is_damaged_not_a_crash(tmp_path):
+    import json
+
+    from sedbench.results import DamagedRecord, read_record
+
+    (tmp_path / "run.json").write_text(json.dumps({"schema_version": "1", "status": "complete"}))
+    with pytest.raises(DamagedRecord, match="schema_version '1' is not a whole number"):
+        read_record(tmp_path)

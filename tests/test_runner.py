@@ -124,6 +124,29 @@ def test_a_pair_left_interrupted_or_failed_says_it_trains_again_from_step_0(tiny
     assert "1 trained" in result.output and runner.pair_status(bench, "scratch", 0) == "cached"
 
 
+def test_a_damaged_record_trains_its_pair_again_and_keeps_the_damaged_folder_aside(tiny_bench, tiny_teachers,
+                                                                                    tmp_path):
+    """A truncated run.json stopped `sedbench run` of the whole settings group (even --force and
+    --dry-run) with advice it could not follow; the tables skip such a file with a note."""
+    bench = copy_bench(tiny_bench, tmp_path / "damaged")
+    runner.run_one(bench, "scratch", 0)
+    out = runner.run_dir_for(bench, "scratch", 0)
+    damaged = (out / "run.json").read_bytes()[:100]
+    (out / "run.json").write_bytes(damaged)
+    assert runner.pair_status(bench, "scratch", 0) == "damaged"
+    assert runner.unfinished_pairs(bench, ["scratch"], [0]) == {"damaged": ["scratch seed 0"]}
+    args = ["run", "--profile", "tiny", "--methods", "scratch", "--seeds", "0,", "--results", str(bench.results_root),
+            "--cache", str(bench.cache_root), "--set", f"data.root={tiny_bench.config['data']['root']}"]
+    result = CliRunner().invoke(cli, [*args, "--dry-run"])
+    assert result.exit_code == 0 and "damaged record: again" in result.output, result.output
+    result = CliRunner().invoke(cli, [*args, "--no-table"])
+    assert result.exit_code == 0, result.output
+    assert runner.pair_status(bench, "scratch", 0) == "cached"
+    aside = list(out.parent.glob(f".{out.name}.damaged-*"))
+    assert len(aside) == 1 and (aside[0] / "run.json").read_bytes() == damaged  # nothing is thrown away
+    assert len(load(bench.results_root, benchmark=bench.name)) == 1  # the tables never read it
+
+
 def test_a_forced_rerun_that_does_not_finish_keeps_the_earlier_result(tiny_bench, tiny_teachers, tmp_path,
                                                                       monkeypatch):
     bench = copy_bench(tiny_bench, tmp_path / "forced")
