@@ -288,11 +288,18 @@ def _read_split(
     if not filenames:
         problems.append(f"{audio_dir}: split {name} is empty (no .wav/.flac files); add audio or drop it")
         return None
+    same_clip = _same_clip_id(filenames)
+    if same_clip:
+        problems.append(f"{audio_dir}: {' and '.join(same_clip)} are one clip id (scores and labels are keyed by "
+                        "the name without its extension); keep one of them")
+        return None
     kind = SPLIT_KINDS[name]
     split = Split(name, kind, audio_dir, filenames)
     known = set(filenames)
     if kind == "strong":
-        split.events = _read_strong(Path(spec["strong"]), classes, known, missing_audio, problems, notes)
+        split.events = _read_strong(Path(spec["strong"]), classes, known, missing_audio, problems, notes,
+                                    # a stray file changes metrics only where clips are scored
+                                    said=spec.get("durations") is not None or name not in ("validation", "eval"))
     elif kind == "weak":
         split.weak_labels = _read_weak(Path(spec["weak"]), classes, filenames, missing_audio, problems, notes)
     if spec.get("durations") is not None:
@@ -303,6 +310,17 @@ def _read_split(
     if env_map is not None:
         split.environments = {f: env_map[f] for f in filenames if f in env_map}
     return split
+
+
+def _same_clip_id(filenames: list[str]) -> list[str]:
+    """The first files that differ only in their extension (x.wav and x.flac), or none."""
+    seen: dict[str, str] = {}
+    for fn in filenames:
+        stem = os.path.splitext(fn)[0]
+        if stem in seen:
+            return [seen[stem], fn]
+        seen[stem] = fn
+    return []
 
 
 def list_audio(folder: Path) -> list[str]:
@@ -358,8 +376,12 @@ def _missing_audio(path: Path, missing: list[str], policy: str, problems: list[s
 
 
 def _read_strong(
-    path: Path, classes: list[str], known: set[str], missing_audio: str, problems: list[str], notes: list[str]
+    path: Path, classes: list[str], known: set[str], missing_audio: str, problems: list[str], notes: list[str],
+    said: bool = True,
 ) -> pd.DataFrame | None:
+    """Events of a strong TSV. A clip without a row has no events; with ``said=False`` (a scored split
+    whose clips no durations TSV lists) such files are noted once: a stray file in the folder would be
+    scored as a clip without events, where DESED_task reads only the TSV's clips."""
     df = read_tsv(path, STRONG_COLUMNS, problems)
     if df is None:
         return None
@@ -394,6 +416,11 @@ def _read_strong(
     all_names = df["filename"].astype(str)
     missing = sorted(set(all_names) - known)
     _missing_audio(path, missing, missing_audio, problems, notes)
+    unlisted = sorted(known - set(all_names))
+    if unlisted and not said:
+        notes.append(f"{path}: {len(unlisted)} audio file(s) of its folder have no row (e.g. {unlisted[0]}) and "
+                     "count as clips without events; DESED lists such a clip with an empty event_label, so "
+                     "add that row or move a stray file out")
     events = events[events["filename"].isin(known)]
     events = events.sort_values(["filename", "onset", "offset", "event_label"], kind="stable")
     return events.reset_index(drop=True)

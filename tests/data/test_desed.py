@@ -187,3 +187,26 @@ def test_a_trailing_tab_or_a_negative_onset_is_named_with_its_row(synth_root: Pa
     tsv.write_text("\n".join([header, *rows]) + "\n")
     msg = _error(synth_root)
     assert msg.startswith(f"{tsv} (row {row + 2}): negative onset -0.5") and "\n" not in msg
+
+
+def test_two_files_of_one_clip_id_are_refused(desed_config: dict, make_wav) -> None:
+    """x.wav and x.flac are one clip id (scores and labels are keyed by the name without extension):
+    evaluate crashed on them after one's ground truth had replaced the other's."""
+    root = Path(desed_config["root"])
+    make_wav(root / desed_config["splits"]["eval"]["audio"] / "Y00pbt6aJV8Y_350.000_360.000.flac", seed=3)
+    msg = _error(desed_config)
+    assert "Y00pbt6aJV8Y_350.000_360.000.flac and Y00pbt6aJV8Y_350.000_360.000.wav" in msg or \
+        "Y00pbt6aJV8Y_350.000_360.000.wav and Y00pbt6aJV8Y_350.000_360.000.flac" in msg
+    assert "one clip id" in msg
+
+
+def test_an_evaluated_file_without_a_row_or_a_duration_is_said(desed_config: dict, make_wav) -> None:
+    """A stray file in an evaluated folder counted as a clip without events (metrics changed silently)."""
+    cfg = dict(desed_config, splits={"validation": desed_config["splits"]["validation"]})
+    root = Path(desed_config["root"])
+    assert not [n for n in load_dataset(cfg).notes if "have no row" in n]
+    make_wav(root / desed_config["splits"]["validation"]["audio"] / "stray.wav", seed=4)
+    notes = [n for n in load_dataset(cfg).notes if "have no row" in n]
+    assert len(notes) == 1 and "1 audio file(s)" in notes[0] and "stray.wav" in notes[0]
+    # train_strong: a soundscape without events is a training example, nothing to say
+    assert not [n for n in load_dataset(desed_config).notes if "train" in n and "have no row" in n]
