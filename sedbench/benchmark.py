@@ -230,16 +230,23 @@ class Benchmark:
         The benchmark's scoring rule: checkpoint selection (training) and final numbers (runner) both
         call it, so every method and teacher is selected and scored the same way.
         """
-        from sedbench.evaluation import compute_metrics, scores_from_probs
+        from sedbench.evaluation import scores_from_probs
 
         clip_ids = list(data.clip_ids) if rows is None else [data.clip_ids[i] for i in rows]
-        ground_truth = {c: data.ground_truth.get(c, []) for c in clip_ids}
         durations = {c: data.durations[c] for c in clip_ids}
         scores = scores_from_probs(frame_probs, clip_ids, list(self.classes), self.encoder.frame_hop_s,
                                    self.median_window, durations)
-        metrics = compute_metrics(scores, clip_probs, clip_ids, ground_truth, durations, list(self.classes),
-                                  which=which)
-        return metrics, scores
+        return self.metrics_of(data, scores, clip_probs, clip_ids, which), scores
+
+    def metrics_of(self, data, scores: dict, clip_probs: np.ndarray, clip_ids: list[str],
+                   which: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """The metrics of score DataFrames (and clip probabilities, rows in ``clip_ids`` order)."""
+        from sedbench.evaluation import compute_metrics
+
+        ground_truth = {c: data.ground_truth.get(c, []) for c in clip_ids}
+        durations = {c: data.durations[c] for c in clip_ids}
+        return compute_metrics(scores, clip_probs, clip_ids, ground_truth, durations, list(self.classes),
+                               which=which)
 
     # ---------------------------------------------------------------------------- identity
     @property

@@ -284,6 +284,7 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
                  plugins: tuple[str, ...], blocked: str | None = None) -> dict[str, Any]:
     from sedbench.complexity import measure
     from sedbench.evaluation import write_scores
+    from sedbench.evaluation.ondata import score_on
     from sedbench.evaluation.scores import SCORES_DIR, remove_scores
     from sedbench.io import atomic_path
 
@@ -321,8 +322,11 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
             with track_energy() as energy:
                 result = train_and_select(bench, method, seed, progress=progress, plugins=plugins)
         start = time.perf_counter()
-        frames, clips = routed_predict(result.routes, bench.evaluation, bench.device)
-        metrics, scores = score_split(bench, bench.evaluation, frames, clips)
+        # scored as `sedbench evaluate RUN --data` scores it: the deployed students behind their routes,
+        # each clip cut at its duration, a clip longer than the training length in windows
+        scores, clips, long_note = score_on(deployed_detector(bench, result, config, work), bench.dataset, "eval",
+                                            bench.evaluation)
+        metrics = bench.metrics_of(bench.evaluation, scores, clips, list(bench.evaluation.clip_ids))
         write_scores(work / SCORES_DIR, scores, ground_truth=bench.evaluation.ground_truth,
                      durations=bench.evaluation.durations, clip_probs=clips)
         eval_s = time.perf_counter() - start
@@ -352,7 +356,7 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
                 "history": [p.history for p in result.partitions]},
             complexity=complexity,
             timings={"train_s": result.train_s, "eval_s": eval_s, "complexity_s": complexity_s, **energy},
-            teacher_info=teachers_used(bench, method), notes=run_notes(bench),
+            teacher_info=teachers_used(bench, method), notes=run_notes(bench) + ([long_note] if long_note else []),
         )
     except KeyboardInterrupt as exc:
         by = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted by the user"
@@ -373,6 +377,17 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
         if work != out:
             _settle_rerun(out, work, previous, record)
     return record
+
+
+def deployed_detector(bench: Benchmark, result: TrainResult, config: dict[str, Any], run_dir: Path):
+    """The trained students as ``RunDetector.load`` rebuilds them from model.pt: one per route."""
+    from sedbench.inference import DeployedStudent, RunDetector
+
+    students = [DeployedStudent(str(r.partition.environment or r.partition.name), r.partition.environment,
+                                tuple(r.partition.classes) if r.partition.classes else None, r.deployed.eval())
+                for r in result.routes]
+    return RunDetector(run_dir, {"config": config, "method": result.method.name}, list(bench.classes),
+                       bench.feature_cfg, bench.encoder, students, bench.device)
 
 
 def _rerun_dir(out: Path) -> Path:

@@ -129,12 +129,8 @@ def _evaluate_held(run_dir, dataset, data, split: str, name: str, cache_root, de
     evaldata = cache.get(detector)
     if detector.routed and not evaldata.environments:
         raise SedbenchError(detector.no_environments_message(f"{name}/{split}"))
-    frames, clips = detector.predict_features(evaldata, batch_size)
-    scores = detector.scores(frames, evaldata.clip_ids, evaldata.durations)
-    long_clips = _rescore_long_clips(detector, dataset, split, evaldata, scores, clips)
-    if long_clips:
-        notes.append(f"{long_clips} clip(s) longer than the training length "
-                     f"({detector.feature_cfg.clip_duration:g} s) scored in windows")
+    scores, clips, long_note = score_on(detector, dataset, split, evaldata, batch_size)
+    notes += [long_note] if long_note else []
     with warnings.catch_warnings():  # said once above, not once per metric
         warnings.filterwarnings("ignore", message=_ABSENT_WARNING)
         metrics = compute_metrics(scores, clips, evaldata.clip_ids, evaldata.ground_truth, evaldata.durations,
@@ -174,6 +170,20 @@ def _refuse_other_data(out: Path, dataset: Any, name: str) -> None:
     if old.get("fingerprint") and old["fingerprint"] != dataset.fingerprint:
         raise SedbenchError(f"{out} holds an evaluation on other data named {name!r} (from {old.get('source')}); "
                             "give --name NAME to keep both, or delete that folder to replace it")
+
+
+def score_on(detector: Any, dataset: Any, split: str, evaldata: Any, batch_size: int = 64
+             ) -> tuple[dict[str, pd.DataFrame], np.ndarray, str | None]:
+    """A detector's scores and clip probabilities on a split: every clip cut at its duration, and a clip
+    longer than the training length predicted in windows over all of it (the feature cache holds its
+    first training length only). One rule for a run's own eval and ``evaluate --data``; the note says
+    how many clips were windowed (None: none)."""
+    frames, clips = detector.predict_features(evaldata, batch_size)
+    scores = detector.scores(frames, evaldata.clip_ids, evaldata.durations)
+    n_long = _rescore_long_clips(detector, dataset, split, evaldata, scores, clips)
+    note = (f"{n_long} clip(s) of {split} longer than the training length "
+            f"({detector.feature_cfg.clip_duration:g} s) scored in windows over their whole length") if n_long else None
+    return scores, clips, note
 
 
 def _rescore_long_clips(detector: Any, dataset: Any, split: str, evaldata: Any, scores: dict, clips: np.ndarray

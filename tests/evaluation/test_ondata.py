@@ -110,9 +110,11 @@ def test_eval_only_config_with_a_class_subset_gives_one_notice(runs, tmp_path):
     cfg_path.write_text(yaml.safe_dump(config))
     with _no_warnings():
         result = evaluate_on_data(dirs["scratch"], cfg_path, cache_root=tmp_path / "cache", progress=False)
-    assert len(result.notes) == 1 and "left out of PSDS" in result.notes[0]
+    # one notice of the absent classes (and one that clips without a row count as clips without events)
+    psds_notes = [n for n in result.notes if "left out of PSDS" in n]
+    assert len(psds_notes) == 1 and len(result.notes) == 2 and "have no row" in " ".join(result.notes)
     absent = set(bench.classes) - set(keep)
-    assert all(c in result.notes[0] for c in absent)
+    assert all(c in psds_notes[0] for c in absent)
     per_class = result.metrics["per_class_psds1"]
     assert all(per_class[c] is None for c in absent)
     assert result.out_dir.name == "subset"
@@ -282,3 +284,33 @@ def test_a_damaged_evaluation_leaves_its_run_out_of_the_table_with_its_file_name
     df = load_on_data(bench.results_root, "damaged")
     row = df[df["source_run_dir"] == str(dirs["scratch"])].iloc[0]
     assert "unreadable" in row["status"] and "evaluation.json" in row["status"]
+
+
+def test_a_runs_own_eval_scores_a_long_clip_as_evaluate_data_does(tiny_bench, tmp_path):
+    """A clip longer than the training length: the run's own eval cut it at 10 s (events after it could
+    never be found) while `evaluate --data` windowed it, so the two disagreed on the same data."""
+    import copy
+
+    import pandas as pd
+    import soundfile as sf
+
+    root = tmp_path / "long"
+    shutil.copytree(tiny_bench.dataset_root, root)
+    first, second = sorted((root / "audio" / "eval").iterdir())[:2]
+    a, sr = sf.read(first, dtype="int16")
+    b, _ = sf.read(second, dtype="int16")
+    sf.write(first, np.concatenate([a, b[: len(b) // 2]]), sr, subtype="PCM_16")  # 15 s
+    durations = root / "metadata" / "eval_durations.tsv"
+    durations.write_text("".join(f"{first.name}\t15.0\n" if line.startswith(first.name) else line + "\n"
+                                 for line in durations.read_text().splitlines()))
+    config = copy.deepcopy(tiny_bench.config)
+    config["data"] = {"source": "desed", "config": str(root)}
+    bench = Benchmark(config, results_root=tmp_path / "results", cache_root=tiny_bench.cache_root, device="cpu",
+                      progress=False)
+    record = run_one(bench, "scratch", 0)
+    assert record["status"] == "complete", record.get("error")
+    run_dir = Path(record["run_dir"])
+    assert pd.read_csv(run_dir / "scores" / f"{first.stem}.tsv", sep="\t")["offset"].iloc[-1] == 15.0
+    assert any("1 clip(s) of eval longer than the training length" in n for n in record["notes"])
+    again = evaluate_on_data(run_dir, root, "eval", cache_root=tiny_bench.cache_root, progress=False)
+    assert again.metrics == record["metrics"]
