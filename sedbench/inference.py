@@ -7,7 +7,8 @@ the same feature configuration (``config.features`` of run.json), the same deplo
 class masks, clips batched and routed as the runner does, and the same median filter.
 
 Audio longer than the training clip (``features.clip_duration``) is processed in windows of that
-length with half a window of overlap (a whole number of output frames); overlapping frame
+length with half a window of overlap (a whole number of output frames), the last one ending where the
+audio ends (rather than padded with silence); overlapping frame
 probabilities are averaged and clip probabilities take the maximum over windows. A clip no longer
 than the training length is one window, computed exactly as the feature cache does.
 """
@@ -177,6 +178,8 @@ class RunDetector:
         starts = [0]  # a clip that fits the training length is one window, as in training
         while waveform.shape[-1] > n and starts[-1] + enc.n_out_frames < total:
             starts.append(starts[-1] + step)
+        if len(starts) > 1:  # the last window ends with the audio: the network sees no padding, as in training
+            starts[-1] = min(starts[-1], total - enc.n_out_frames)
         windows = []
         for start in starts:
             piece = waveform[start * hop : start * hop + n]

@@ -122,3 +122,19 @@ def test_predict_never_writes_over_the_inputs_or_other_files(scratch_run, audio_
                                           "--scores", str(scores)])
         assert result.exit_code == 0, result.output
     assert [p.name for p in scores.iterdir()] == [audio.stem + ".tsv"]
+
+
+def test_the_last_window_of_long_audio_ends_with_it_instead_of_padding(scratch_run):
+    """The last window of a 25 s file covered 20-30 s: 5 s of silence the network never saw in training."""
+    import torch
+
+    _, run_dir = scratch_run
+    detector = RunDetector.load(run_dir, "cpu")
+    cfg, enc = detector.feature_cfg, detector.encoder
+    samples_per_frame = cfg.hop_length * enc.pooling
+    wave = torch.rand(int(25.0 * cfg.sample_rate)) - 0.5
+    features, starts = detector.window_features(wave)
+    total = int(np.ceil(wave.shape[-1] / samples_per_frame))
+    assert starts[-1] + enc.n_out_frames == total and starts == sorted(set(starts))
+    frames, _ = detector.predict_waveform(wave)
+    assert len(frames) == total
