@@ -45,6 +45,14 @@ class DataEvaluation:
     record: dict[str, Any] = field(default_factory=dict)  # the run's own record (method, seed, its metrics)
 
 
+def _scored_split(dataset: Any, split: str) -> None:
+    """One-line errors for a split that is missing (naming the others) or has no strong labels."""
+    if dataset[split].kind != "strong":
+        scored = [n for n, s in dataset.splits.items() if s.kind == "strong"]
+        raise SedbenchError(f"--split {split}: it has no strong labels (events with onsets and offsets), which "
+                            f"scoring needs; give one of {', '.join(scored) or 'none: the data has no strong split'}")
+
+
 def evaluation_name(dataset: Any, split: str) -> str:
     name = f"{dataset.name}" if split == "eval" else f"{dataset.name}-{split}"
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", name)
@@ -103,7 +111,7 @@ def evaluate_on_data(run_dir: str | os.PathLike, data: Any, split: str = "eval",
     from sedbench.locks import holding_run
 
     dataset = data if isinstance(data, DesedDataset) else load_dataset(data)
-    dataset[split]  # noqa: B018 - one-line error naming the splits when it is missing
+    _scored_split(dataset, split)
     name = name or evaluation_name(dataset, split)
     # the run's lock: a re-run (`sedbench run --force`) cannot swap in another network meanwhile
     with holding_run(run_dir, "run `sedbench evaluate --data` again"):
@@ -232,7 +240,7 @@ def evaluate_results(results_root: str | os.PathLike, data: Any, split: str = "e
     if runs.empty:
         raise SedbenchError(f"no complete runs under {results_root}: `sedbench run` produces them")
     dataset = data if isinstance(data, DesedDataset) else load_dataset(data)
-    dataset[split]  # noqa: B018
+    _scored_split(dataset, split)  # once, before any run
     # what `sedbench run` checks before training: a clip or label that data check rejects is not scored
     ensure_checked(dataset, cache_root, progress=progress, splits=[split])
     cache = _SplitCache(dataset, split, Path(cache_root), progress)

@@ -42,6 +42,9 @@ def _started(run_dir: Path) -> object:
 def _recompute(run_dir: Path, which: list[str] | None, update: bool, num_jobs: int) -> dict:
     if (run_dir / RECORD_FILE).is_file():
         status = read_record(run_dir).get("status")
+        if status == "running":
+            raise SedbenchError(f"{run_dir}: the run is still running (or was killed: then `sedbench run` "
+                                "trains it again); recompute its metrics once it is complete")
         if status != "complete":  # its scores may be partial, or an earlier run's that --force began to redo
             raise SedbenchError(f"{run_dir}: the run is {status}, so its scores are not its own result; "
                                 "run it again (`sedbench run`) before recomputing its metrics")

@@ -314,3 +314,10 @@ def test_a_runs_own_eval_scores_a_long_clip_as_evaluate_data_does(tiny_bench, tm
     assert any("1 clip(s) of eval longer than the training length" in n for n in record["notes"])
     again = evaluate_on_data(run_dir, root, "eval", cache_root=tiny_bench.cache_root, progress=False)
     assert again.metrics == record["metrics"]
+
+
+def test_a_split_without_strong_labels_is_refused_once_before_any_run(runs, tmp_path):
+    bench, _ = runs
+    with pytest.raises(SedbenchError, match="--split train_weak: it has no strong labels.*validation, eval"):
+        evaluate_results(bench.results_root, bench.dataset_root, "train_weak", cache_root=bench.cache_root,
+                         progress=False)
