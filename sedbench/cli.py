@@ -36,7 +36,10 @@ class SedbenchGroup(click.Group):
             if (ctx.obj and ctx.obj.get("debug")) or (isinstance(exc, OSError) and exc.errno not in _WRITE_REFUSED):
                 raise
             if isinstance(exc, OSError):
-                exc = SedbenchError(f"{exc.filename or 'a file'}: {exc.strerror}; {_WRITE_REFUSED[exc.errno]} and "
+                where = Path(exc.filename) if exc.filename else None
+                if where is not None and where.name.startswith("."):  # a temporary or lock file: its folder
+                    where = where.parent
+                exc = SedbenchError(f"{where or 'a file'}: {exc.strerror}; {_WRITE_REFUSED[exc.errno]} and "
                                     "run the command again (what was written before is unchanged)")
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             sys.exit(2)
@@ -229,9 +232,11 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
         console.print(f"[yellow]note[/] {note}", highlight=False)
     if bench.dataset_exists:
         for status, pairs in runner.unfinished_pairs(bench, methods, seed_list, plugins).items():
-            console.print(f"[yellow]note[/] {status} earlier: {', '.join(pairs)}; "
-                          f"{'they train' if len(pairs) > 1 else 'it trains'} again from step 0 "
-                          "(a run keeps no mid-training checkpoint)", highlight=False, soft_wrap=True)
+            again = f"{'they train' if len(pairs) > 1 else 'it trains'} again"
+            why = (f"{again}; the damaged folder is kept aside, hidden (.seed-N.damaged-<time>)"
+                   if status == "damaged" else f"{again} from step 0 (a run keeps no mid-training checkpoint)")
+            label = "damaged run record" if status == "damaged" else f"{status} earlier"
+            console.print(f"[yellow]note[/] {label}: {', '.join(pairs)}; {why}", highlight=False, soft_wrap=True)
     _print_expected_time(bench, methods, seed_list, jobs, plugins, force)
     summaries = runner.run_matrix(bench, methods, seed_list, jobs=jobs, executor=executor, address=address,
                                   force=force, gpus_per_run=gpus_per_run, plugins=plugins, console=console)

@@ -178,7 +178,7 @@ class RunDetector:
         starts = [0]  # a clip that fits the training length is one window, as in training
         while waveform.shape[-1] > n and starts[-1] + enc.n_out_frames < total:
             starts.append(starts[-1] + step)
-        if len(starts) > 1:  # the last window ends with the audio: the network sees no padding, as in training
+        if len(starts) > 1:  # the last window ends with the audio (padded by less than a frame), as in training
             starts[-1] = min(starts[-1], total - enc.n_out_frames)
         windows = []
         for start in starts:

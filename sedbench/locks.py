@@ -21,28 +21,31 @@ class Busy(Exception):
 
 
 @contextmanager
-def claim(path: str | os.PathLike, wait: bool = True, on_wait=None) -> Iterator[Path]:
-    """Hold an exclusive lock on ``path`` (created if missing) for the duration of the block.
+def claim(path: str | os.PathLike, wait: bool = True, on_wait=None, shared: bool = False) -> Iterator[Path]:
+    """Hold an exclusive lock on ``path`` (created if missing) for the duration of the block; with
+    ``shared``, a lock that other shared holders may hold too, and an exclusive one excludes.
 
     ``wait=False`` raises ``Busy`` at once when another process holds it; ``wait=True`` blocks until
     it is free, calling ``on_wait()`` once first if it has to wait.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     with open(path, "a+") as fh:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             if not wait:
                 raise Busy(str(path)) from None
             if on_wait is not None:
                 on_wait()
-            fcntl.flock(fh, fcntl.LOCK_EX)
+            fcntl.flock(fh, mode)
         try:
-            fh.seek(0)
-            fh.truncate()
-            fh.write(f"{os.getpid()} {time.time():.0f}\n")  # who holds it, for a curious human
-            fh.flush()
+            if not shared:
+                fh.seek(0)
+                fh.truncate()
+                fh.write(f"{os.getpid()} {time.time():.0f}\n")  # who holds it, for a curious human
+                fh.flush()
             yield path
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
@@ -51,19 +54,20 @@ def claim(path: str | os.PathLike, wait: bool = True, on_wait=None) -> Iterator[
 def run_lock(run_dir: str | os.PathLike) -> Path:
     """The lock of a (method, seed) run folder, beside it: held by the process that trains or re-runs
     the run, and by one that writes into it (``evaluate --update``, ``evaluate --data``)."""
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).resolve()  # `evaluate .` from inside the folder: the same lock as the runner's
     return run_dir.parent / f".{run_dir.name}.lock"
 
 
 @contextmanager
 def holding_run(run_dir: str | os.PathLike, doing: str) -> Iterator[None]:
-    """Hold a run folder's lock while ``doing`` reads and writes it, so that a re-run (``sedbench run
-    --force``) cannot swap another network in between; a one-line error when one is in progress."""
+    """Hold a run folder's lock, shared, while ``doing`` reads and writes it: a re-run (``sedbench run
+    --force``, which holds it exclusively) cannot swap another network in between, while evaluations
+    of the run do not exclude each other. A one-line error when a run holds it."""
     from sedbench.errors import SedbenchError
 
     with ExitStack() as stack:
         try:
-            stack.enter_context(claim(run_lock(run_dir), wait=False))
+            stack.enter_context(claim(run_lock(run_dir), wait=False, shared=True))
         except Busy:
             raise SedbenchError(f"{run_dir}: another sedbench process is training this run now; {doing} "
                                 "once it has finished") from None

@@ -183,7 +183,7 @@ def read_record(run_dir: str | os.PathLike) -> dict:
         raise DamagedRecord(f"{path}: a run record must be a JSON object; `sedbench run` of that method and "
                             "seed trains it again")
     version = record.get("schema_version", SCHEMA_VERSION)
-    if not isinstance(version, int):
+    if isinstance(version, bool) or not isinstance(version, int):
         raise DamagedRecord(f"{path}: schema_version {version!r} is not a whole number; `sedbench run` of "
                             "that method and seed trains it again")
     if version > SCHEMA_VERSION:

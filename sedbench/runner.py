@@ -191,7 +191,10 @@ def lender_record(bench: Benchmark, method: Method, seed: int, plugins: tuple[st
     if source is None:
         return None
     out = run_identity(bench, source, seed, plugins).directory
-    record = results.read_record(out) if (out / "run.json").is_file() else None
+    try:
+        record = results.read_record(out) if (out / "run.json").is_file() else None
+    except results.DamagedRecord:  # the lender trains again, and its borrowers after it
+        return None
     return record if record and record.get("status") == "complete" else None
 
 
@@ -265,7 +268,8 @@ def run_one(bench: Benchmark, method_name: str, seed: int, *, force: bool = Fals
 
     def waiting() -> None:
         if progress is not None:
-            progress.console.print(f"{method_name} seed {seed}: another process is running it; waiting for it")
+            progress.console.print(f"{method_name} seed {seed}: another process is running or evaluating it; "
+                                   "waiting for it")
 
     try:
         source = shared_source(bench, method, plugins)
@@ -324,7 +328,7 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
         start = time.perf_counter()
         # scored as `sedbench evaluate RUN --data` scores it: the deployed students behind their routes,
         # each clip cut at its duration, a clip longer than the training length in windows
-        scores, clips, long_note = score_on(deployed_detector(bench, result, config, work), bench.dataset, "eval",
+        scores, clips, long_note = score_on(deployed_detector(bench, result, config, work, seed), bench.dataset, "eval",
                                             bench.evaluation)
         metrics = bench.metrics_of(bench.evaluation, scores, clips, list(bench.evaluation.clip_ids))
         write_scores(work / SCORES_DIR, scores, ground_truth=bench.evaluation.ground_truth,
@@ -379,14 +383,15 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
     return record
 
 
-def deployed_detector(bench: Benchmark, result: TrainResult, config: dict[str, Any], run_dir: Path):
+def deployed_detector(bench: Benchmark, result: TrainResult, config: dict[str, Any], run_dir: Path, seed: int):
     """The trained students as ``RunDetector.load`` rebuilds them from model.pt: one per route."""
     from sedbench.inference import DeployedStudent, RunDetector
 
     students = [DeployedStudent(str(r.partition.environment or r.partition.name), r.partition.environment,
                                 tuple(r.partition.classes) if r.partition.classes else None, r.deployed.eval())
                 for r in result.routes]
-    return RunDetector(run_dir, {"config": config, "method": result.method.name}, list(bench.classes),
+    record = {"config": config, "benchmark": bench.name, "method": result.method.name, "seed": seed}
+    return RunDetector(run_dir, record, list(bench.classes),
                        bench.feature_cfg, bench.encoder, students, bench.device)
 
 

@@ -145,6 +145,15 @@ def test_a_damaged_record_trains_its_pair_again_and_keeps_the_damaged_folder_asi
     aside = list(out.parent.glob(f".{out.name}.damaged-*"))
     assert len(aside) == 1 and (aside[0] / "run.json").read_bytes() == damaged  # nothing is thrown away
     assert len(load(bench.results_root, benchmark=bench.name)) == 1  # the tables never read it
+    # a damaged lender: its borrower's status and the dry run do not stop on it (they did)
+    for method in ("vanilla", "environment-mask"):
+        assert runner.run_one(bench, method, 0)["status"] == "complete"
+    lender = runner.run_dir_for(bench, "vanilla", 0)
+    (lender / "run.json").write_bytes((lender / "run.json").read_bytes()[:100])
+    assert runner.pair_status(bench, "vanilla", 0) == "damaged"
+    assert runner.pair_status(bench, "environment-mask", 0) == "pending"
+    result = CliRunner().invoke(cli, [*args[:4], "vanilla,environment-mask", *args[5:], "--dry-run"])
+    assert result.exit_code == 0 and "damaged record: again" in result.output, result.output
 
 
 def test_a_forced_rerun_that_does_not_finish_keeps_the_earlier_result(tiny_bench, tiny_teachers, tmp_path,

@@ -299,7 +299,8 @@ def _read_split(
     if kind == "strong":
         split.events = _read_strong(Path(spec["strong"]), classes, known, missing_audio, problems, notes,
                                     # a stray file changes metrics only where clips are scored
-                                    said=spec.get("durations") is not None or name not in ("validation", "eval"))
+                                    said=spec.get("durations") is not None and Path(spec["durations"]).is_file()
+                                    or name not in ("validation", "eval"))
     elif kind == "weak":
         split.weak_labels = _read_weak(Path(spec["weak"]), classes, filenames, missing_audio, problems, notes)
     if spec.get("durations") is not None:

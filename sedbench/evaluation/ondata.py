@@ -277,17 +277,19 @@ def load_on_data(results_root: str | os.PathLike, name: str, benchmark: str | No
     df = load(results_root, benchmark=benchmark)
     if df.empty:
         return df
-    rows = []
+    rows: list[dict] = []
+    damaged: list[int] = []
     for run_dir in df["run_dir"]:
         record = read_record(run_dir)
         path = evaluation_dir(run_dir, name) / EVALUATION_FILE
         try:
             evaluation = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-        except (OSError, ValueError):  # left out like any run that cannot be compared, with its status
-            evaluation = "unreadable"
-        if evaluation == "unreadable":
+        except (OSError, ValueError):
+            evaluation = []
+        if evaluation is not None and not isinstance(evaluation, dict):  # left out, with its file named
             row = flatten_record({**record, "metrics": {}}, run_dir)
-            row["status"] = f"evaluation on {name} unreadable ({path}: evaluate it again)"
+            row["status"] = f"unreadable evaluation on {name} ({path}: evaluate it again)"
+            damaged.append(len(rows))
         elif evaluation is not None:
             record = {**record, "metrics": evaluation.get("metrics") or {},
                       "benchmark_hash": f"{record.get('benchmark_hash')}+{str(evaluation.get('fingerprint'))[:8]}"}
@@ -300,6 +302,11 @@ def load_on_data(results_root: str | os.PathLike, name: str, benchmark: str | No
         row["data"] = name
         rows.append(row)
     out = pd.DataFrame(rows)
+    for i in damaged:  # in the group of the other evaluations of its settings, so the table says why it is out
+        base = f"{out.at[i, 'benchmark_hash']}+"
+        same = out["benchmark_hash"].astype(str).str.startswith(base)
+        if same.any():
+            out.at[i, "benchmark_hash"] = out.loc[same, "benchmark_hash"].mode().iloc[0]
     out["seed"] = pd.to_numeric(out["seed"], errors="coerce").astype("Int64")
     if not (out["status"] == "complete").any():
         raise SedbenchError(f"no run under {results_root} was evaluated on {name!r}; "

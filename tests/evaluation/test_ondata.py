@@ -237,7 +237,7 @@ def test_data_that_data_check_rejects_is_not_scored(runs, tmp_path, damage):
     assert not (dirs["scratch"] / "evaluations" / "desed-synth-tiny-seed2").exists()
 
 
-def test_evaluate_writes_nothing_while_the_run_is_being_trained_again(runs):
+def test_evaluate_writes_nothing_while_the_run_is_being_trained_again(runs, monkeypatch):
     """`sedbench run --force` holds the run's lock while it trains the new network and swaps it in; an
     evaluate that wrote meanwhile put the replaced network's metrics into the new run's folder."""
     from sedbench.evaluation import evaluate_run
@@ -252,7 +252,15 @@ def test_evaluate_writes_nothing_while_the_run_is_being_trained_again(runs):
         with pytest.raises(SedbenchError, match="another sedbench process is training this run now"):
             evaluate_on_data(run_dir, bench.dataset_root, "eval", cache_root=bench.cache_root, progress=False,
                              name="locked")
+        monkeypatch.chdir(run_dir)  # `evaluate . --update` from inside the folder: the same lock
+        with pytest.raises(SedbenchError, match="another sedbench process is training this run now"):
+            evaluate_run(".", update=True)
     assert (run_dir / "run.json").read_bytes() == before and not (run_dir / "evaluations" / "locked").exists()
+    assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith(".")) == []  # no lock file inside it
+    from sedbench.locks import holding_run
+
+    with holding_run(run_dir, "evaluate"):  # another evaluation holds it: evaluations do not exclude each other
+        assert evaluate_run(run_dir, update=True)["psds1"] == read_record(run_dir)["metrics"]["psds1"]
 
 
 def test_an_evaluation_done_again_that_fails_keeps_the_earlier_one(runs, monkeypatch):
@@ -280,10 +288,14 @@ def test_a_damaged_evaluation_leaves_its_run_out_of_the_table_with_its_file_name
     bench, dirs = runs
     out, _ = (evaluate_on_data(dirs[m], bench.dataset_root, "eval", cache_root=bench.cache_root, progress=False,
                                name="damaged").out_dir for m in ("scratch", "test-env-scratch"))
-    (out / "evaluation.json").write_text('{"metrics": {"psds')
-    df = load_on_data(bench.results_root, "damaged")
-    row = df[df["source_run_dir"] == str(dirs["scratch"])].iloc[0]
-    assert "unreadable" in row["status"] and "evaluation.json" in row["status"]
+    other = load_on_data(bench.results_root, "damaged").set_index("source_run_dir")
+    for damage in ('{"metrics": {"psds', "[1]"):  # truncated; JSON that is not a record
+        (out / "evaluation.json").write_text(damage)
+        df = load_on_data(bench.results_root, "damaged").set_index("source_run_dir")
+        row = df.loc[str(dirs["scratch"])]
+        assert "unreadable" in row["status"] and "evaluation.json" in row["status"]
+        # in the group of the other evaluations, so the table lists it among those it left out
+        assert row["benchmark_hash"] == other.loc[str(dirs["test-env-scratch"]), "benchmark_hash"]
 
 
 def test_a_runs_own_eval_scores_a_long_clip_as_evaluate_data_does(tiny_bench, tmp_path):
