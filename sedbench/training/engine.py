@@ -313,9 +313,15 @@ def check_finite(total: torch.Tensor, terms: dict[str, torch.Tensor], step: int,
 
 
 def _validation_rows(validation: EvalData | None, partition: Partition) -> np.ndarray | None:
+    """The validation clips that select an environment's student (None: all of them)."""
     if validation is None or partition.environment is None:
         return None
-    return environment_rows(validation, partition.environment)
+    rows = environment_rows(validation, partition.environment)
+    if len(rows) == 0:  # was a ValueError from np.concatenate at the first validation
+        raise TrainingError(f"the {validation.split} split has no clips of environment {partition.environment!r}, "
+                            "so its student's checkpoints cannot be selected; add some (environments TSV) or "
+                            "leave that environment out of environment_classes")
+    return rows
 
 
 def environment_rows(data: EvalData, environment: str) -> np.ndarray:

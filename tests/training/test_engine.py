@@ -91,3 +91,17 @@ def test_interrupted_run_is_not_left_complete(tiny_bench, monkeypatch):
         run_one(tiny_bench, "vanilla", seed=5)
     record = results.read_record(runner.run_dir_for(tiny_bench, "vanilla", 5))
     assert record["status"] == "interrupted"
+
+
+def test_an_environment_without_validation_clips_is_named_before_training():
+    """environment-aware on data whose validation split lacks one environment failed at the first
+    validation with numpy's "need at least one array to concatenate"."""
+    from types import SimpleNamespace
+
+    from sedbench.methods import Partition
+    from sedbench.training.engine import _validation_rows
+
+    validation = SimpleNamespace(split="validation", clip_ids=["a", "b"], environments={"a": "kitchen", "b": "kitchen"})
+    assert list(_validation_rows(validation, Partition(name="kitchen", environment="kitchen"))) == [0, 1]
+    with pytest.raises(TrainingError, match="no clips of environment 'bathroom'"):
+        _validation_rows(validation, Partition(name="bathroom", environment="bathroom"))
