@@ -131,36 +131,16 @@ class RunDetector:
     # --------------------------------------------------------------------------- prediction
     def predict_features(self, data: Any, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
         """Frame (N, T, C) and clip (N, C) probabilities for an EvalData-like ``data`` (``features``,
-        ``clip_ids``, ``environments``), batched and routed exactly as the runner evaluates a run."""
-        from sedbench.training.engine import environment_rows, predict
+        ``clip_ids``, ``environments``), batched and routed exactly as the runner validates (one routing,
+        ``training.engine.predict_routed``)."""
+        from sedbench.training.engine import predict_routed
 
-        n = len(data.clip_ids)
-        if len(self.students) == 1 and self.students[0].environment is None:
-            model = self.students[0].model.to(self.device)
-            try:
-                return predict(model, data, self.device, batch_size)
-            finally:
-                model.cpu()
         if self.routed and not data.environments:
             raise SedbenchError(self.no_environments_message(getattr(data, "split", "data")))
-        frames = clips = None
-        covered = np.zeros(n, dtype=bool)
-        for student in self.students:
-            rows = environment_rows(data, student.environment) if student.environment else np.arange(n)
-            if len(rows) == 0:
-                continue
-            f, c = predict(student.model.to(self.device), data, self.device, batch_size, rows=rows)
-            student.model.cpu()
-            if frames is None:
-                frames = np.zeros((n, *f.shape[1:]), np.float32)
-                clips = np.zeros((n, c.shape[1]), np.float32)
-            frames[rows], clips[rows] = f, c
-            covered[rows] = True
-        if not covered.all():
-            missing = sorted({str(data.environments.get(data.clip_ids[i])) for i in np.flatnonzero(~covered)})
-            raise SedbenchError(f"run {self.label} has no student for environment(s) {missing} of the clips; "
-                                f"it deploys one per environment: {', '.join(self.environments)}")
-        return frames, clips
+        try:
+            return predict_routed([(s.environment, s.model) for s in self.students], data, self.device, batch_size)
+        except SedbenchError as exc:
+            raise SedbenchError(f"run {self.label}: {exc}") from None
 
     def no_environments_message(self, what: str) -> str:
         how = ("one student each for" if len({id(s.model) for s in self.students}) > 1

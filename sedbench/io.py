@@ -54,9 +54,10 @@ def exchange_dirs(a: Path, b: Path) -> bool:
     return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
-def replace_dir(src: Path, dst: Path) -> None:
+def replace_dir(src: Path, dst: Path, aside: Path | None = None) -> None:
     """Put folder ``src`` where ``dst`` is: one exchange where the system has it, else the old folder
-    moves aside first (a folder cannot be renamed over a non-empty one). ``src`` is gone after."""
+    moves ``aside`` first (a folder cannot be renamed over a non-empty one; a caller that can mend a
+    swap cut off between the two renames names the place). ``src`` is gone after."""
     import shutil
 
     if dst.exists() and exchange_dirs(src, dst):
@@ -64,7 +65,7 @@ def replace_dir(src: Path, dst: Path) -> None:
         return
     old = None
     if dst.exists():
-        old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
+        old = aside or dst.with_name(f".{dst.name}.old-{os.getpid()}")
         os.replace(dst, old)
     os.replace(src, dst)
     if old is not None:

@@ -194,6 +194,11 @@ def read_record(run_dir: str | os.PathLike) -> dict:
     return record
 
 
+def record_or_none(run_dir: str | os.PathLike) -> dict | None:
+    """``read_record`` of a run folder, or None when it has no record (yet)."""
+    return read_record(run_dir) if (Path(run_dir) / RECORD_FILE).is_file() else None
+
+
 # ------------------------------------------------------------------------------------ environment
 def environment_info() -> dict[str, Any]:
     """Versions, machine and git state, so a number can be traced to the code and hardware behind it."""

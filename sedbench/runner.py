@@ -28,7 +28,7 @@ from sedbench.benchmark import Benchmark
 from sedbench.config import config_hash
 from sedbench.energy import track_energy
 from sedbench.errors import SedbenchError, Terminated
-from sedbench.io import exchange_dirs
+from sedbench.io import replace_dir
 from sedbench.locks import run_lock
 from sedbench.methods import Method, build_method, method_settings, params_dict
 from sedbench.pool import ProcessTask, run_in_processes, task_signals
@@ -192,7 +192,7 @@ def lender_record(bench: Benchmark, method: Method, seed: int, plugins: tuple[st
         return None
     out = run_identity(bench, source, seed, plugins).directory
     try:
-        record = results.read_record(out) if (out / "run.json").is_file() else None
+        record = results.record_or_none(out)
     except results.DamagedRecord:  # the lender trains again, and its borrowers after it
         return None
     return record if record and record.get("status") == "complete" else None
@@ -296,7 +296,7 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
     config, run_hash, out = identity.config, identity.run_hash, identity.directory
     _recover_rerun(out)
     try:
-        previous = results.read_record(out) if (out / "run.json").is_file() else None
+        previous = results.record_or_none(out)
     except results.DamagedRecord:  # trained again; the damaged folder is kept aside, hidden from the tables
         os.replace(out, out.with_name(f".{out.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}"))
         previous = None
@@ -407,16 +407,12 @@ def _settle_rerun(out: Path, work: Path, previous: dict[str, Any], record: dict[
     """After a re-run of a complete run in ``work``: a complete one replaces the earlier run; any other
     outcome is noted in the earlier run's record (``reruns``), which stays, and ``work`` goes."""
     if record.get("status") == "complete":
-        if exchange_dirs(work, out):  # one step: a reader sees the earlier run or the new one
-            shutil.rmtree(work)
-            return
-        replaced = _replaced_dir(out)
-        os.replace(out, replaced)  # two renames: _recover_rerun finishes the swap if a kill lands between
-        os.replace(work, out)
-        shutil.rmtree(replaced)
+        # one exchange where the system has it (a reader sees the earlier run or the new one); else two
+        # renames, and _recover_rerun finishes the swap if a kill lands between them
+        replace_dir(work, out, aside=_replaced_dir(out))
         return
     attempt = {k: record.get(k) for k in ("status", "error", "started", "finished", "traceback") if record.get(k)}
-    current = results.read_record(out) if (out / "run.json").is_file() else previous  # e.g. `evaluate --update` since
+    current = results.record_or_none(out) or previous  # e.g. `evaluate --update` since
     results.write_record(out, {**current, "reruns": [*current.get("reruns", []), attempt]})
     shutil.rmtree(work)
     if record.get("error"):
@@ -429,7 +425,7 @@ def _recover_rerun(out: Path) -> None:
     replaced, work = _replaced_dir(out), _rerun_dir(out)
     if replaced.exists():
         if not out.exists():
-            new = results.read_record(work) if (work / "run.json").is_file() else {}
+            new = results.record_or_none(work) or {}
             os.replace(work if new.get("status") == "complete" else replaced, out)  # the new run, when whole
         if replaced.exists():
             shutil.rmtree(replaced)
@@ -627,7 +623,7 @@ def pair_status(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ..
     identity = run_identity(bench, m, seed, plugins)
     out = identity.directory
     try:
-        record = results.read_record(out) if (out / "run.json").is_file() else {}
+        record = results.record_or_none(out) or {}
     except results.DamagedRecord:
         return "damaged"
     same = record.get("config_hash") == identity.run_hash

@@ -297,10 +297,10 @@ def _read_split(
     split = Split(name, kind, audio_dir, filenames)
     known = set(filenames)
     if kind == "strong":
+        # a stray file changes metrics only where clips are scored, and a durations TSV lists those clips
+        listed = spec.get("durations") is not None and Path(spec["durations"]).is_file()
         split.events = _read_strong(Path(spec["strong"]), classes, known, missing_audio, problems, notes,
-                                    # a stray file changes metrics only where clips are scored
-                                    said=spec.get("durations") is not None and Path(spec["durations"]).is_file()
-                                    or name not in ("validation", "eval"))
+                                    said=listed or name not in ("validation", "eval"))
     elif kind == "weak":
         split.weak_labels = _read_weak(Path(spec["weak"]), classes, filenames, missing_audio, problems, notes)
     if spec.get("durations") is not None:

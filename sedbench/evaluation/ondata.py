@@ -284,9 +284,10 @@ def load_on_data(results_root: str | os.PathLike, name: str, benchmark: str | No
         path = evaluation_dir(run_dir, name) / EVALUATION_FILE
         try:
             evaluation = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+            readable = evaluation is None or isinstance(evaluation, dict)
         except (OSError, ValueError):
-            evaluation = []
-        if evaluation is not None and not isinstance(evaluation, dict):  # left out, with its file named
+            readable = False
+        if not readable:  # left out, with its file named
             row = flatten_record({**record, "metrics": {}}, run_dir)
             row["status"] = f"unreadable evaluation on {name} ({path}: evaluate it again)"
             damaged.append(len(rows))

@@ -9,7 +9,7 @@ from sedbench.errors import SedbenchError
 from sedbench.evaluation.metrics import METRICS, compute_metrics
 from sedbench.evaluation.scores import read_clip_scores, read_run_inputs
 from sedbench.locks import holding_run
-from sedbench.results import RECORD_FILE, now_iso, read_record, write_record
+from sedbench.results import RECORD_FILE, now_iso, read_record, record_or_none, write_record
 
 
 def evaluate_run(
@@ -36,7 +36,7 @@ def evaluate_run(
 
 def _started(run_dir: Path) -> object:
     """When the run in the folder now began (a re-run that replaced it began later)."""
-    return read_record(run_dir).get("started") if (run_dir / RECORD_FILE).is_file() else None
+    return (record_or_none(run_dir) or {}).get("started")
 
 
 def _recompute(run_dir: Path, which: list[str] | None, update: bool, num_jobs: int) -> dict:

@@ -9,7 +9,7 @@ is fixed here so that every method is trained under the same conditions.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from sedbench.data.batches import DEFAULT_BATCH_SIZES, EvalData, MixedBatchSampler, TrainingData
-from sedbench.errors import ConfigError, TrainingError
+from sedbench.errors import ConfigError, SedbenchError, TrainingError
 from sedbench.methods import Method, Partition, SetupContext, StepContext
 from sedbench.models import ModelOutput
 from sedbench.teachers import TeacherCache
@@ -123,6 +123,39 @@ def predict(model: nn.Module, data: EvalData, device: torch.device, batch_size: 
         frames.append(frame_probs.numpy())
         clips.append(clip_probs.numpy())
     return np.concatenate(frames), np.concatenate(clips)
+
+
+def predict_routed(students: Sequence[tuple[str | None, nn.Module]], data: EvalData, device: torch.device,
+                   batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Frame and clip probabilities of every clip from the student of its environment (``None``: the
+    one student of every clip), each model moved to ``device`` for its clips and back to the CPU.
+    The one routing of the runner's validation, a run's eval and ``evaluate --data``."""
+    if len(students) == 1 and students[0][0] is None:
+        model = students[0][1]
+        try:
+            return predict(model.to(device), data, device, batch_size)
+        finally:
+            model.cpu()  # a deployed model lives on the CPU: model.pt never holds device tensors
+    n = len(data.clip_ids)
+    frames = clips = None
+    covered = np.zeros(n, dtype=bool)
+    for environment, model in students:
+        rows = environment_rows(data, environment) if environment else np.arange(n)
+        if len(rows) == 0:
+            continue
+        f, c = predict(model.to(device), data, device, batch_size, rows=rows)
+        model.cpu()
+        if frames is None:
+            frames = np.zeros((n, *f.shape[1:]), np.float32)
+            clips = np.zeros((n, c.shape[1]), np.float32)
+        frames[rows], clips[rows] = f, c
+        covered[rows] = True
+    if not covered.all():
+        missing = sorted({str(data.environments.get(data.clip_ids[i])) for i in np.flatnonzero(~covered)})
+        split = getattr(data, "split", "evaluated")
+        raise SedbenchError(f"no student was trained for environment(s) {missing} of the {split} clips; "
+                            f"the students are for {', '.join(str(e) for e, _ in students)}")
+    return frames, clips
 
 
 @torch.no_grad()

@@ -24,7 +24,7 @@ from torch import nn
 
 from sedbench.config import merge
 from sedbench.energy import track_energy
-from sedbench.errors import SedbenchError, TrainingError
+from sedbench.errors import TrainingError
 from sedbench.methods import Method, SetupContext, build_method, method_settings
 from sedbench.models import build_model
 from sedbench.teachers import (
@@ -44,8 +44,8 @@ from sedbench.training.engine import (
     TrainConfig,
     TrainedPartition,
     class_mask_for,
-    environment_rows,
     predict,
+    predict_routed,
     train_partition,
 )
 
@@ -79,31 +79,7 @@ class TrainResult:
 def routed_predict(partitions: list[TrainedPartition], data, device: torch.device,
                    batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """Predict every clip with the student of its route (environment-aware routing)."""
-    if len(partitions) == 1 and partitions[0].partition.environment is None:
-        deployed = partitions[0].deployed
-        try:
-            return predict(deployed.to(device), data, device, batch_size)
-        finally:
-            deployed.cpu()  # the deployed model lives on the CPU: model.pt never holds device tensors
-    n = len(data.clip_ids)
-    frames = clips = None
-    covered = np.zeros(n, dtype=bool)
-    for part in partitions:
-        env = part.partition.environment
-        rows = environment_rows(data, env) if env else np.arange(n)
-        if len(rows) == 0:
-            continue
-        f, c = predict(part.deployed.to(device), data, device, batch_size, rows=rows)
-        if frames is None:
-            frames = np.zeros((n, *f.shape[1:]), np.float32)
-            clips = np.zeros((n, c.shape[1]), np.float32)
-        frames[rows], clips[rows] = f, c
-        covered[rows] = True
-        part.deployed.cpu()
-    if not covered.all():
-        missing = sorted({str(data.environments.get(data.clip_ids[i])) for i in np.flatnonzero(~covered)})
-        raise SedbenchError(f"no student was trained for environment(s) {missing} of the evaluated clips")
-    return frames, clips
+    return predict_routed([(p.partition.environment, p.deployed) for p in partitions], data, device, batch_size)
 
 
 def deployment_routes(method: Method, trained: list[TrainedPartition], classes: tuple[str, ...],
