@@ -65,6 +65,8 @@ def holding_run(run_dir: str | os.PathLike, doing: str) -> Iterator[None]:
     of the run do not exclude each other. A one-line error when a run holds it."""
     from sedbench.errors import SedbenchError
 
+    if not Path(run_dir).is_dir():  # else the lock would be made beside a folder that is not there
+        raise SedbenchError(f"{run_dir}: no such run folder; give a run's folder (the one with its run.json)")
     with ExitStack() as stack:
         try:
             stack.enter_context(claim(run_lock(run_dir), wait=False, shared=True))

@@ -40,3 +40,13 @@ def test_replace_dir_puts_the_new_folder_in_place_and_leaves_nothing_else(tmp_pa
     (new / "x").write_text("new")
     replace_dir(new, old)
     assert (old / "x").read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["evaluation"]
+
+
+def test_holding_a_run_that_does_not_exist_makes_no_lock_file(tmp_path):
+    from sedbench.errors import SedbenchError
+    from sedbench.locks import holding_run
+
+    with pytest.raises(SedbenchError, match="no such run folder"):
+        with holding_run(tmp_path / "missing" / "seed-0", "evaluate"):
+            pass
+    assert list(tmp_path.iterdir()) == []
