@@ -24,6 +24,7 @@ from sedbench.data.desed import DesedDataset, Split, read_dataset
 from sedbench.errors import DataError, unreadable_audio
 
 TOLERANCE_S = 0.1  # event offsets may overshoot the clip by this much (rounding in DESED TSVs)
+TRAINING_LENGTH_S = 10.0  # every profile's features.clip_duration (DESED's 10 s clips)
 
 
 @dataclass
@@ -49,9 +50,11 @@ class _AudioStats:
 
 
 def check_dataset(
-    source: str | Path | dict[str, Any], sample_rate: int = 16000, progress: bool = False
+    source: str | Path | dict[str, Any], sample_rate: int = 16000, progress: bool = False,
+    clip_duration: float = TRAINING_LENGTH_S,
 ) -> CheckReport:
-    """Read the dataset collecting (not raising) problems, then check every audio file and event."""
+    """Read the dataset collecting (not raising) problems, then check every audio file and event.
+    ``clip_duration``: the training length, against which clip lengths are reported."""
     report = CheckReport(str(source))
     try:
         dataset = read_dataset(source, report.problems)
@@ -69,6 +72,7 @@ def check_dataset(
             stats = _check_audio(split, sample_rate, report, lambda: bar.advance(task))
             _check_events(split, stats, report)
             _check_coverage(split, report)
+            _note_lengths(split, stats, clip_duration, report)
             rows.append(_summary_row(split, stats, dataset.classes))
     report.summary = pd.DataFrame(rows).set_index("split")
     return report
@@ -199,6 +203,29 @@ def _check_coverage(split: Split, report: CheckReport) -> None:
             )
 
 
+def _note_lengths(split: Split, stats: _AudioStats, clip_duration: float, report: CheckReport) -> None:
+    """Clips of another length than the training length are handled, but differently by purpose:
+    said once per split, so a real-data user knows what the features and the metrics see."""
+    lengths = stats.durations
+    short = [fn for fn, d in lengths.items() if d < clip_duration - TOLERANCE_S]
+    long = [fn for fn, d in lengths.items() if d > clip_duration + TOLERANCE_S]
+    if not short and not long:
+        return
+    scored = split.name in ("validation", "eval")
+    parts = []
+    if short:
+        shortest = min(short, key=lengths.get)
+        parts.append(f"{len(short)} shorter (shortest {lengths[shortest]:.2f} s, {shortest}): zero-padded"
+                     + ("; scored over their own length" if scored else ""))
+    if long:
+        longest = max(long, key=lengths.get)
+        parts.append(f"{len(long)} longer (longest {lengths[longest]:.2f} s, {longest}): "
+                     + ("scored in windows over their whole length" if scored
+                        else f"training reads their first {clip_duration:g} s"))
+    report.notes.append(f"{split.name}: of {len(lengths)} clip(s), {'; '.join(parts)} "
+                        f"(training length {clip_duration:g} s)")
+
+
 def _summary_row(split: Split, stats: _AudioStats, classes: list[str]) -> dict[str, Any]:
     if split.events is not None:
         counts = split.events["event_label"].value_counts()
@@ -212,12 +239,21 @@ def _summary_row(split: Split, stats: _AudioStats, classes: list[str]) -> dict[s
         "clips": len(split),
         "events": int(counts.sum()) if split.kind != "unlabeled" else None,
         "duration_s": round(sum(stats.durations.values()), 1),
+        "clip_s": _length_range(stats.durations.values()),
         "sample_rates": ",".join(str(r) for r in sorted(stats.rates)),
         "channels": ",".join(str(c) for c in sorted(stats.channels)),
     }
     for c in classes:
         row[c] = int(counts.get(c, 0)) if split.kind != "unlabeled" else None
     return row
+
+
+def _length_range(lengths: Any) -> str:
+    lengths = list(lengths)
+    if not lengths:
+        return "-"
+    low, high = min(lengths), max(lengths)
+    return f"{low:.3g}" if high - low < 0.05 else f"{low:.3g}-{high:.3g}"
 
 
 def print_report(report: CheckReport, console: Console, max_problems: int = 20) -> None:
@@ -227,12 +263,13 @@ def print_report(report: CheckReport, console: Console, max_problems: int = 20) 
         dataset = report.dataset
         title = f"{dataset.name}: {dataset.root}" if dataset else report.source
         table = Table(title=title)
-        for col in ("split", "kind", "clips", "events", "hours", "Hz", "channels"):
+        for col in ("split", "kind", "clips", "events", "hours", "clip s", "Hz", "channels"):
             table.add_column(col, justify="left" if col in ("split", "kind") else "right", no_wrap=True)
         for split, r in df.iterrows():
             events = "-" if pd.isna(r["events"]) else str(int(r["events"]))
             hours = f"{r['duration_s'] / 3600:.2f}"
-            table.add_row(split, r["kind"], str(r["clips"]), events, hours, r["sample_rates"], r["channels"])
+            table.add_row(split, r["kind"], str(r["clips"]), events, hours, r["clip_s"], r["sample_rates"],
+                          r["channels"])
         console.print(table)
         console.print(_class_table(report))
     for note in report.notes:

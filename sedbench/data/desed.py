@@ -102,8 +102,17 @@ class DesedDataset:
     fingerprint: str
     # environment -> its class subset (desed-synth's dataset.json; `environment_classes:` in a config)
     environment_classes: dict[str, list[str]] | None = None
-    # things a user should know that do not make the dataset unusable (e.g. an eval-only set without events)
-    notes: list[str] = field(default_factory=list)
+    # things a user should know that do not make the dataset unusable (e.g. an eval-only set without
+    # events), by the split they are about: `evaluate --data --split eval` says only eval's
+    notes_by_split: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def notes(self) -> list[str]:
+        """Every split's notes (a run reads them all)."""
+        return [note for notes in self.notes_by_split.values() for note in notes]
+
+    def notes_of(self, split: str) -> list[str]:
+        return list(self.notes_by_split.get(split, []))
 
     def __getitem__(self, split: str) -> Split:
         if split not in self.splits:
@@ -136,19 +145,21 @@ def read_dataset(source: str | Path | dict[str, Any], problems: list[str]) -> De
     root, classes = config["root"], config["classes"]
     env_map = _read_environments(config.get("environments"), problems)
     splits: dict[str, Split] = {}
-    notes: list[str] = []
+    notes: dict[str, list[str]] = {}
     for name, spec in config["splits"].items():
-        split = _read_split(name, spec, classes, env_map, config["missing_audio"], problems, notes)
+        split = _read_split(name, spec, classes, env_map, config["missing_audio"], problems,
+                            notes.setdefault(name, []))
         if split is not None:
             splits[name] = split
     if not splits and not problems:
         problems.append(f"{config['origin']}: no splits found; expected some of {', '.join(SPLITS)}")
     if not splits:
         return None
-    notes += _check_strong_events(config, splits, problems)
+    for name, note in _check_strong_events(config, splits, problems):
+        notes[name].append(note)
     fingerprint = _fingerprint(config, splits)
     return DesedDataset(config["name"], root, classes, splits, fingerprint, config["environment_classes"],
-                        notes)
+                        {name: split_notes for name, split_notes in notes.items() if split_notes})
 
 
 EMPTY_STRONG_CONSEQUENCE = {
@@ -158,16 +169,18 @@ EMPTY_STRONG_CONSEQUENCE = {
 }
 
 
-def _check_strong_events(config: dict[str, Any], splits: dict[str, Split], problems: list[str]) -> list[str]:
-    """A strong split whose labels hold no event is an error, except in an eval-only set (a notice)."""
-    notes: list[str] = []
+def _check_strong_events(config: dict[str, Any], splits: dict[str, Split], problems: list[str]
+                         ) -> list[tuple[str, str]]:
+    """A strong split whose labels hold no event is an error, except in an eval-only set (a notice,
+    returned as (split, note))."""
+    notes: list[tuple[str, str]] = []
     eval_only = set(splits) <= {"eval"}
     for name, split in splits.items():
         if split.kind != "strong" or split.events is None or len(split.events):
             continue
         tsv = config["splits"][name].get("strong", split.audio_dir)
         if eval_only:
-            notes.append(f"{tsv}: split {name} has no events; it can be predicted but not scored")
+            notes.append((name, f"{tsv}: split {name} has no events; it can be predicted but not scored"))
         else:
             problems.append(f"{tsv}: split {name} has no events (only a header or empty labels); "
                             f"{EMPTY_STRONG_CONSEQUENCE.get(name, 'it cannot be used')}; fix or regenerate the labels")

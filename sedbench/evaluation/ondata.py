@@ -132,7 +132,7 @@ def _evaluate_held(run_dir, dataset, data, split: str, name: str, cache_root, de
     if split_cache is None:  # evaluate_results checked it once for all its runs
         ensure_checked(dataset, cache_root, progress=progress, splits=[split])
     detector = RunDetector.load(run_dir, device)
-    notes = [*dataset.notes, *_check_classes(detector, dataset, split, name)]
+    notes = [*dataset.notes_of(split), *_check_classes(detector, dataset, split, name)]
     cache = split_cache or _SplitCache(dataset, split, Path(cache_root), progress)
     evaldata = cache.get(detector)
     if detector.routed and not evaldata.environments:

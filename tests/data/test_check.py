@@ -102,3 +102,24 @@ def test_cli_missing_path(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["data", "check", str(tmp_path / "nowhere")])
     assert result.exit_code != 0
     assert "nowhere" in result.output
+
+
+def test_clips_of_another_length_than_training_are_said_once_per_split(synth_root: Path, make_wav, make_tsv
+                                                                     ) -> None:
+    """Real recordings vary in length: data check says how many clips differ and what each split does."""
+    make_wav(synth_root / "audio" / "eval" / "eval_0000.wav", seconds=7.24)  # its event ends at 6 s
+    make_tsv(synth_root / "metadata" / "eval_durations.tsv", ["filename", "duration"],
+             [["eval_0000.wav", 7.24], ["eval_0001.wav", 10.0]])
+    (synth_root / "metadata" / "train_unlabeled_durations.tsv").unlink()
+    make_wav(synth_root / "audio" / "train_unlabeled" / "train_unlabeled_0000.wav", seconds=15.0)
+    report = check_dataset(synth_root)
+    assert report.ok, report.problems
+    eval_note = [n for n in report.notes if n.startswith("eval:")]
+    train_note = [n for n in report.notes if n.startswith("train_unlabeled:")]
+    assert len(eval_note) == 1 and "1 shorter (shortest 7.24 s, eval_0000.wav)" in eval_note[0]
+    assert "scored over their own length" in eval_note[0]
+    assert len(train_note) == 1 and "1 longer (longest 15.00 s" in train_note[0]
+    assert "training reads their first 10 s" in train_note[0]
+    assert not any(n.startswith(("validation:", "train_strong:")) for n in report.notes)
+    assert report.summary.loc["eval", "clip_s"] == "7.24-10"
+    assert report.summary.loc["validation", "clip_s"] == "10"

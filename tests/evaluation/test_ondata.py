@@ -333,3 +333,25 @@ def test_a_split_without_strong_labels_is_refused_once_before_any_run(runs, tmp_
     with pytest.raises(SedbenchError, match="--split train_weak: it has no strong labels.*validation, eval"):
         evaluate_results(bench.results_root, bench.dataset_root, "train_weak", cache_root=bench.cache_root,
                          progress=False)
+
+
+def test_evaluate_data_on_one_split_carries_only_that_splits_notes(runs, tmp_path):
+    """A note about validation (a labelled file without audio, left out) is not said of eval."""
+    import yaml
+
+    bench, dirs = runs
+    root = bench.dataset_root
+    lines = (root / "metadata" / "validation.tsv").read_text().splitlines()
+    (tmp_path / "validation.tsv").write_text("\n".join([*lines, "gone.wav\t1.0\t2.0\tDog"]) + "\n")
+    config = {"name": "noted", "root": str(root), "classes": bench.classes, "missing_audio": "drop",
+              "splits": {"eval": {"audio": "audio/eval", "strong": "metadata/eval.tsv",
+                                  "durations": "metadata/eval_durations.tsv"},
+                         "validation": {"audio": "audio/validation", "strong": str(tmp_path / "validation.tsv"),
+                                        "durations": "metadata/validation_durations.tsv"}}}
+    cfg_path = tmp_path / "noted.yaml"
+    cfg_path.write_text(yaml.safe_dump(config))
+    on_eval = evaluate_on_data(dirs["scratch"], cfg_path, cache_root=tmp_path / "cache", progress=False)
+    on_validation = evaluate_on_data(dirs["scratch"], cfg_path, split="validation", cache_root=tmp_path / "cache",
+                                     progress=False)
+    assert not any("gone.wav" in n for n in on_eval.notes), on_eval.notes
+    assert any("gone.wav" in n for n in on_validation.notes), on_validation.notes
