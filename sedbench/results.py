@@ -218,11 +218,22 @@ def environment_info() -> dict[str, Any]:
         import torch
 
         info["torch"] = torch.__version__
+        # the vector kernels torch picked (AVX2, AVX512...): with the processor, what decides the bits
+        info["cpu_kernels"] = torch.backends.cpu.get_cpu_capability()
         if torch.cuda.is_available():
             info["device"] = torch.cuda.get_device_name(0)
             info["cuda"] = torch.version.cuda
     info.update(_git_state(Path(__file__).resolve().parent.parent))
     return info
+
+
+def _training_cpu(record: dict) -> str | None:
+    """The CPU a CPU-trained run ran on ("AMD EPYC (AVX2)"); None for a GPU run or an older record."""
+    if (record.get("execution") or {}).get("device") != "cpu":
+        return None
+    env = record.get("environment") or {}
+    name, kernels = env.get("processor"), env.get("cpu_kernels")
+    return f"{name or 'unknown CPU'} ({kernels})" if kernels else name
 
 
 def _importable(name: str) -> bool:
@@ -301,6 +312,7 @@ def flatten_record(record: dict, directory: str | os.PathLike | None = None) -> 
     row["recorded"] = record.get("finished") or record.get("started") or _mtime(directory)
     row.update({k: record[k] for k in COMPARISON_COLUMNS if k in record})
     row["threads"] = record.get("threads")
+    row["cpu"] = _training_cpu(record)
     lent = record.get("trained_by") or {}  # a run that deploys another run's network (Method.trains_as)
     row["lender_config_hash"], row["lender_finished"] = lent.get("config_hash"), lent.get("finished")
     _flatten_into(row, record.get("metrics") or {}, "")
@@ -474,6 +486,14 @@ def _newest_variant_per_method(df: pd.DataFrame, notes: list[str]) -> pd.DataFra
                        for t in sorted(shown.unique()))
         notes.append(f"the runs shown were trained with different thread counts ({by}): bit for bit they differ "
                      "in more than the method; `sedbench run --threads N` trains the others alike")
+    # another CPU (other vector kernels) gives other bits too, but it is no key: a cluster of mixed
+    # nodes (`--executor ray`) would otherwise split a method's seeds over variants. Said instead.
+    cpus = df.loc[keep, "cpu"].dropna() if "cpu" in df else pd.Series(dtype=object)
+    if cpus.nunique() > 1:
+        by = "; ".join(f"{cpu}: {', '.join(sorted(set(df.loc[cpus.index[cpus == cpu], 'method'])))}"
+                       for cpu in sorted(cpus.unique()))
+        notes.append(f"the runs shown were trained on different CPUs ({by}): bit for bit they differ in more than "
+                     "the method; train a comparison on one kind of machine to compare like with like")
     return df[keep]
 
 

@@ -192,6 +192,32 @@ def test_a_rerun_with_another_thread_count_does_not_swap_a_methods_row():
     assert any("different thread counts" in n for n in notes)
 
 
+def test_runs_trained_on_different_cpus_are_said_without_splitting_their_variant():
+    """A mixed cluster trains seeds on AVX2 and AVX-512 nodes: other bits, one variant, one note."""
+    import pandas as pd
+
+    from sedbench.results import _newest_variant_per_method, flatten_record
+
+    def record(method: str, seed: int, processor: str, kernels: str | None, device: str = "cpu") -> dict:
+        return {"method": method, "seed": seed, "variant_hash": method[0], "threads": 1, "status": "complete",
+                "finished": f"2026-01-01T00:0{seed}:00+00:00", "execution": {"device": device, "threads": 1},
+                "environment": {"processor": processor, "cpu_kernels": kernels}}
+
+    same = [record(m, s, "AMD EPYC", "AVX2") for m in ("scratch", "vanilla") for s in (0, 1)]
+    notes: list[str] = []
+    kept = _newest_variant_per_method(pd.DataFrame([flatten_record(r) for r in same]), notes)
+    assert len(kept) == 4 and notes == []
+    mixed = [*same[:3], record("vanilla", 1, "Intel Xeon", "AVX512")]
+    kept = _newest_variant_per_method(pd.DataFrame([flatten_record(r) for r in mixed]), notes)
+    assert len(kept) == 4  # no seed left out
+    assert len(notes) == 1 and "different CPUs (AMD EPYC (AVX2): scratch, vanilla; Intel Xeon (AVX512): vanilla)" \
+        in notes[0], notes
+    notes = []
+    on_gpus = [record(m, s, f"host{s}", "AVX2", device="cuda") for m in ("scratch", "vanilla") for s in (0, 1)]
+    _newest_variant_per_method(pd.DataFrame([flatten_record(r) for r in on_gpus]), notes)
+    assert notes == []  # a GPU run's bits do not depend on the host's vector kernels
+
+
 def test_a_variant_still_training_or_failed_does_not_hide_a_methods_results():
     """`sedbench run --set methods.vanilla.tau=5` in progress (or killed, its record left `running`) hid
     vanilla's complete runs from every table and report."""
