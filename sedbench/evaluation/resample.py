@@ -11,7 +11,10 @@ averaging over classes. A resample is a vector of clip multiplicities w; every a
 is then a w-weighted sum of per-clip deltas. Change points are sorted once; a resample costs one
 weighted cumulative sum per statistic plus the PSD-ROC on the operating points below max_efpr.
 With unit weights the result equals ``sed_scores_eval.intersection_based.psds`` (tested), and with
-integer weights it equals psds on the clip set with duplicated clips (tested).
+integer weights it equals psds on the clip set with duplicated clips (tested), including a resample
+that holds no event of some class: ``metrics.psds`` leaves such a class out (its TPR is undefined),
+so a resample leaves it out too, of the class mean, the spread penalty and the cross-trigger mean,
+instead of scoring it as a TPR of 0.
 
 ``PsdsStatistics.psds_many`` scores thousands of resamples at once (a weights matrix, one row per
 resample) and is what the bootstraps use; ``psds(w)`` scores one and stays as the readable reference
@@ -88,8 +91,12 @@ class PsdsStatistics:
         w_cp = np.take(w, self.clip_index)
         # Cumulative sums run across class boundaries; each class subtracts the total before its start.
         cums = [np.cumsum(row * w_cp) for row in self.deltas]
+        present = [c for c in range(len(self.classes)) if n_ref[c] > 0]
+        # with one class left there are no cross-triggers (metrics.psds sets alpha_ct to 0 likewise)
+        alpha_ct = s.alpha_ct if len(present) > 1 else 0.0
         rocs = {}
-        for c, name in enumerate(self.classes):
+        for c in present:
+            name = self.classes[c]
             ends = self.group_end[self.class_groups[c] : self.class_groups[c + 1]]
             start = self.class_start[c]
 
@@ -98,13 +105,13 @@ class PsdsStatistics:
                 return cum[idx] - (cum[start - 1] if start > 0 else 0)
 
             efpr = acc(1, ends) / duration
-            if s.alpha_ct:
-                ct_rates = [acc(2 + k, ends) / max(t_ref[k], 1e-12) for k in range(len(self.classes)) if k != c]
-                efpr = efpr + s.alpha_ct * np.mean(ct_rates, axis=0)
+            if alpha_ct:
+                ct_rates = [acc(2 + k, ends) / t_ref[k] for k in present if k != c]
+                efpr = efpr + alpha_ct * np.mean(ct_rates, axis=0)
             efpr = efpr * SECONDS_PER_HOUR
             # only operating points within max_efpr matter: gather TPs there alone
             keep = efpr <= s.max_efpr
-            tpr = acc(0, ends[keep]) / max(n_ref[c], 1)
+            tpr = acc(0, ends[keep]) / n_ref[c]
             rocs[name] = _roc_envelope(tpr, efpr[keep], s.max_efpr)
         return multi_class_psd_roc_from_single_class_psd_rocs(rocs, s.alpha_st, s.max_efpr)
 
@@ -141,15 +148,16 @@ class PsdsStatistics:
         # (along axis 1, or with a cast to int64, it is several times slower)
         w_t = np.ascontiguousarray(w.T, dtype=np.int32)
         kmax = self._fp_grid_size(duration)
+        present = n_ref > 0  # (B, C): a class without events in a resample is left out of it
         points = []  # per class, a list of parts (batch rows, FP counts, eFPR or None, TP counts)
         for c, win in enumerate(windows):
-            rows = np.arange(len(w))
+            rows = np.flatnonzero(present[:, c])
             if win.bound is None:
                 points.append([self._class_points(w_t, rows, c, win, duration, t_ref, kmax)])
                 continue
             # a resample whose lower bound on the FP rate past the window is not above max_efpr is
             # scored on the whole class
-            inside = bounds[:, c] / duration * SECONDS_PER_HOUR > s.max_efpr
+            inside = bounds[rows, c] / duration[rows] * SECONDS_PER_HOUR > s.max_efpr
             parts = [self._class_points(w_t, rows[inside], c, win, duration, t_ref, kmax)]
             if not inside.all():
                 full = self._window(c, full=True)
@@ -157,7 +165,7 @@ class PsdsStatistics:
             points.append(parts)
         if s.alpha_ct == 0:
             return self._area_on_fp_grid(points, n_ref, duration, kmax)
-        return self._area_merged(points, n_ref)
+        return self._area_merged(points, n_ref, t_ref)
 
     def _class_points(self, w_t, rows, c: int, win: _Window, duration, t_ref, kmax):
         """Class c's operating points for the batch rows ``rows``, as ``psd_roc`` computes them.
@@ -187,8 +195,16 @@ class PsdsStatistics:
             return rows, fp, None, acc(0)
         duration, t_ref = duration[rows], t_ref[rows]
         efpr = fp / duration[None, :]
-        ct_rates = [acc(2 + k) / np.maximum(t_ref[:, k], 1e-12)[None, :] for k in range(len(self.classes)) if k != c]
-        efpr = (efpr + s.alpha_ct * np.mean(ct_rates, axis=0)) * SECONDS_PER_HOUR
+        others = [k for k in range(len(self.classes)) if k != c]
+        with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0 for a class absent from a row
+            ct_rates = np.stack([acc(2 + k) / t_ref[:, k][None, :] for k in others])  # (others, points, rows)
+        there = (t_ref[:, others] > 0).T[:, None, :]  # the cross-trigger mean runs over present classes
+        if there.all():
+            ct_mean = np.mean(ct_rates, axis=0)
+        else:
+            counts = there.sum(axis=0)
+            ct_mean = np.where(there, ct_rates, 0.0).sum(axis=0) / np.maximum(counts, 1)
+        efpr = (efpr + s.alpha_ct * ct_mean) * SECONDS_PER_HOUR  # (one class left: ct_mean 0, alpha_ct moot)
         tp = acc(0)
         # a point with no more TPs than the point before it and no lower eFPR changes no staircase:
         # dropping it leaves the PSD-ROC (and its area) as it is, and most points are such (TPs change
@@ -231,9 +247,7 @@ class PsdsStatistics:
                 np.maximum.at(flat, idx.ravel(), tp.ravel())  # same dtypes: ufunc.at's fast path
         tpr = np.maximum.accumulate(best[:n_grid], axis=0).astype(np.float64)  # ... at <= k FPs: the staircase
         tpr /= np.maximum(n_ref, 1).T[None, :, :]
-        mean = tpr.mean(axis=1)  # (grid, B)
-        tpr -= mean[:, None, :]  # np.std's two passes, in place, on this layout
-        std = np.sqrt(np.square(tpr, out=tpr).mean(axis=1))
+        mean, std = _class_mean_std(tpr, (n_ref > 0).T[None, :, :])  # (grid, B) each
         etpr = np.maximum(mean - s.alpha_st * std, 0.0)
         k = np.arange(n_grid)[:, None]
         efpr = k / duration[None, :] * SECONDS_PER_HOUR  # (grid, B)
@@ -242,7 +256,7 @@ class PsdsStatistics:
         width = np.where(k <= kmax[None, :], nxt - efpr, 0.0)
         return (etpr * width).sum(axis=0) / s.max_efpr
 
-    def _area_merged(self, points, n_ref) -> np.ndarray:
+    def _area_merged(self, points, n_ref, t_ref) -> np.ndarray:
         """General case: merge every class's kept operating points of a resample by eFPR (one sort)."""
         s = self.settings
         b_rows, n_classes = n_ref.shape
@@ -258,7 +272,8 @@ class PsdsStatistics:
         f[np.arange(len(b)), c] += t
         np.maximum.accumulate(f, axis=0, out=f)
         tpr = (f - (b * big)[:, None]) / np.maximum(n_ref[b], 1)
-        etpr = np.maximum(tpr.mean(axis=1) - s.alpha_st * tpr.std(axis=1), 0.0)
+        mean, std = _class_mean_std(tpr, n_ref[b] > 0)
+        etpr = np.maximum(mean - s.alpha_st * std, 0.0)
         nxt = np.empty_like(e)
         nxt[:-1] = e[1:]
         last = np.r_[b[1:] != b[:-1], True] if len(b) else np.zeros(0, bool)
@@ -363,6 +378,20 @@ class _LowestFp:
         later = np.where(idx < last, self.rmin[np.minimum(idx, self.n - 1)], base)
         out[has] = np.minimum(base, later)
         return out
+
+
+def _class_mean_std(tpr: np.ndarray, present: np.ndarray, axis: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (population) std of ``tpr`` over the class axis, over present classes only; ``tpr`` is
+    overwritten. With every class present: np.std's two passes, in place, so the usual case keeps its
+    bits and its memory."""
+    if present.all():
+        mean = tpr.mean(axis=axis)
+        tpr -= np.expand_dims(mean, axis)
+        return mean, np.sqrt(np.square(tpr, out=tpr).mean(axis=axis))
+    counts = np.maximum(present.sum(axis=axis), 1)
+    mean = np.where(present, tpr, 0.0).sum(axis=axis) / counts
+    centred = np.where(present, tpr - np.expand_dims(mean, axis), 0.0)
+    return mean, np.sqrt(np.square(centred).sum(axis=axis) / counts)
 
 
 def _roc_envelope(tpr: np.ndarray, efpr: np.ndarray, max_efpr: float) -> tuple[np.ndarray, np.ndarray]:

@@ -90,3 +90,31 @@ def suffix_min_fp(fp: np.ndarray, clips: np.ndarray, stop: int, n_clips: int) ->
     out = base.copy()
     out[ca[seg]] = base[ca[seg]] + np.minimum(lowest, 0)
     return out
+
+
+@pytest.mark.parametrize("settings", [PSDS1, PSDS2])
+def test_a_resample_without_some_class_leaves_that_class_out_as_psds_does(settings):
+    """A bootstrap draw that holds no event of a class: metrics.psds leaves the class out; the engine
+    scored it as a TPR of 0 (0.26 against 1.0 in a 7-class case), pulling resampled PSDS down."""
+    es = make_eval_set(n_clips=24, n_classes=3, seed=4)
+    frame, _ = es.system(1.0, seed=2)
+    scores = scores_from_probs(frame, es.clip_ids, es.classes, es.frame_hop_s)
+    stats = psds_statistics(scores, es.ground_truth, es.durations, settings)
+    has = stats.n_ref > 0  # (clips, classes)
+    rng = np.random.default_rng(3)
+    rows = []
+    for dropped in ([0], [1], [0, 2]):  # two classes dropped: one left, so no cross-triggers either
+        keep = ~has[:, dropped].any(axis=1)
+        assert keep.any()
+        rows.append(rng.multinomial(stats.n_clips, keep / keep.sum()))
+    rows.append(np.ones(stats.n_clips, int))  # every class present: unchanged
+    for w in rows:
+        dup_scores, dup_gt, dup_dur = {}, {}, {}
+        for cid, k in zip(stats.clip_ids, w, strict=True):
+            for j in range(k):
+                dup_scores[f"{cid}-{j}"], dup_gt[f"{cid}-{j}"] = scores[cid], es.ground_truth[cid]
+                dup_dur[f"{cid}-{j}"] = es.durations[cid]
+        expected = psds(dup_scores, dup_gt, dup_dur, settings).value
+        assert stats.psds(w) == pytest.approx(expected, abs=1e-12)
+    np.testing.assert_allclose(stats.psds_many(np.array(rows), chunk=3), [stats.psds(w) for w in rows],
+                               rtol=0, atol=1e-12)
