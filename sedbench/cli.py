@@ -881,8 +881,8 @@ def plot_ranked(metric: str, reference: str, out: Path | None, results: Path, be
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="HTML file to write [default: RESULTS/BENCHMARK/HASH/report.html, copied to RESULTS/report.html].")
 @click.option("--reference", default=None, help="Method every other is compared with [default: scratch].")
-@click.option("--resamples", default=500, show_default=True, type=click.IntRange(10),
-              help="Clip-bootstrap resamples (used when methods have one seed).")
+@click.option("--resamples", default=10_000, show_default=True, type=click.IntRange(10),
+              help="Bootstrap resamples (the hierarchical CI over seeds and clips; the clip bootstrap with one seed).")
 @results_options
 def report_cmd(out: Path | None, reference: str | None, resamples: int, results: Path, benchmark: str | None,
                benchmark_hash: str | None) -> None:

@@ -95,10 +95,15 @@ def paired_test(method: Mapping[int, float], reference: Mapping[int, float], con
     common = sorted(set(method) & set(reference))
     seeds = tuple(s for s in common if not _isnan(method[s]) and not _isnan(reference[s]))
     lost = [s for s in common if s not in seeds]
-    lost_note = f"no value on seed(s) {','.join(map(str, lost))}" if lost else ""
+    unpaired = [f"seed(s) {','.join(map(str, sorted(side)))} of the {who} only"
+                for side, who in ((set(method) - set(reference), "method"), (set(reference) - set(method), "baseline"))
+                if side]
+    # said in the row's note, and under the table: a mean over more seeds than the test used explains itself
+    lost_note = "; ".join(filter(None, [f"no value on seed(s) {','.join(map(str, lost))}" if lost else "",
+                                        f"not paired: {' and '.join(unpaired)}" if unpaired else ""]))
     d = np.array([method[s] - reference[s] for s in seeds], dtype=np.float64)
     if len(d) == 0:
-        return PairedTest(0, None, None, None, None, None, lost_note or "no common seeds")
+        return PairedTest(0, None, None, None, None, None, lost_note if common else "no common seeds")
     s = summarize(d, confidence)
     if len(d) < MIN_PAIRS:
         note = "; ".join(filter(None, [f"{len(d)} seed: {TOO_FEW_SEEDS}", lost_note]))

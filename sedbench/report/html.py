@@ -37,6 +37,7 @@ from sedbench.report.tables import (
     format_si,
 )
 from sedbench.results import group_stages, group_timings, load, read_timings, select_comparable
+from sedbench.stats import N_RESAMPLES
 
 TEMPLATE = "report.html.j2"
 # attrs of comparison_table that identify the table rather than say something about it
@@ -79,15 +80,15 @@ def write_report(
     benchmark_hash: str | None = None,
     reference: str | None = None,
     metrics: Sequence[str] | None = None,
-    n_resamples: int = 500,
+    n_resamples: int = N_RESAMPLES,
 ) -> Path:
     """Write the HTML report of the results under ``results``; returns its path.
 
     ``out`` defaults to ``<results>/<benchmark>/<settings hash>/report.html``, the group's own report
     (another profile's or settings' report never replaces it), copied to ``<results>/report.html``: the
     newest report. ``reference`` defaults to ``scratch`` when it has runs, else the first method. With
-    one seed per method the PSDS tables add the clip-level bootstrap (``n_resamples``), as the closing
-    table of ``sedbench run`` does.
+    one seed per method the PSDS tables add the clip-level bootstrap; ``n_resamples`` also draws the
+    hierarchical CI, with `sedbench table`'s default, so the report and the table give the same CIs.
     """
     results = Path(results)
     context = report_context(results, benchmark=benchmark, benchmark_hash=benchmark_hash, reference=reference,
@@ -117,7 +118,7 @@ def report_context(
     benchmark_hash: str | None = None,
     reference: str | None = None,
     metrics: Sequence[str] | None = None,
-    n_resamples: int = 500,
+    n_resamples: int = N_RESAMPLES,
 ) -> dict[str, Any]:
     """Everything the template shows, computed from the results folder."""
     df = load(results)

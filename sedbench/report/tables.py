@@ -384,6 +384,7 @@ def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], cl
             "comparison (not multiplicity-adjusted)"
         )
     ns = sorted({int(n) for n in here["n_pairs"].dropna() if int(n) >= MIN_PAIRS})
+    shows_power = "reference" in a.get("against", ["reference"])  # the MDE columns sit with the reference's
     if ns:
         n = max(ns)
         factor = mde(1.0, n, alpha, power)
@@ -396,10 +397,12 @@ def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], cl
             )
         notes.append(
             f"power: at {n} seeds the paired t-test (α {alpha}, two-sided) detects with {int(100 * power)} % "
-            f"power a mean difference of {factor:.2f} x the sd of the paired differences{example} (column MDE). "
-            f"'n.s.' means no evidence at {n} seeds, not 'equal'. 'seeds for Δ': seed pairs needed to detect "
-            + (f"a difference of {a['effect']}" if a.get("effect") is not None else "the observed Δ")
-            + f" at {int(100 * power)} % power"
+            f"power a mean difference of {factor:.2f} x the sd of the paired differences{example}"
+            + (" (column MDE)" if shows_power else "")
+            + f". 'n.s.' means no evidence at {n} seeds, not 'equal'. "
+            + (("'seeds for Δ': seed pairs needed to detect " if shows_power else "Seed pairs needed to detect ")
+               + (f"a difference of {a['effect']}" if a.get("effect") is not None else "the observed Δ")
+               + f" at {int(100 * power)} % power" + ("" if shows_power else ": --format csv or json"))
         )
     flat = here[here["note"].fillna("").str.contains("sign-flip")] if "note" in here else here.iloc[:0]
     if len(flat):
@@ -408,7 +411,13 @@ def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], cl
             f"{pairs}: the same difference on every seed, so the t statistic is undefined; p is the exact "
             "sign-flip test over seeds (2 / 2^n), not the limit 0"
         )
-    few = here[here["n_pairs"].fillna(0).astype(int) < MIN_PAIRS]
+    gaps = [(r["method"], r["baseline"], part) for r in here.to_dict("records")
+             for part in str(r.get("note") or "").split("; ") if part.startswith(("no value", "not paired"))]
+    if gaps:
+        notes.append("seeds a comparison leaves out (its mean ± std above may count them): "
+                     + "; ".join(f"{m} vs {b}: {part}" for m, b, part in gaps))
+    short = here["n_pairs"].fillna(0).astype(int) + here["note"].fillna("").map(_seeds_without_value) < MIN_PAIRS
+    few = here[short]  # rows that share seeds but lack the metric on them are said above, not here
     if len(few):
         notes.append(
             f"{', '.join(sorted(set(few['method'])))}: fewer than {MIN_PAIRS} seeds in common with the baseline, "
@@ -423,6 +432,14 @@ def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], cl
             "not whether the method trains better students"
         )
     return notes
+
+
+def _seeds_without_value(note: str) -> int:
+    """How many shared seeds a comparison lost to a missing metric value ("no value on seed(s) 0,2")."""
+    for part in note.split("; "):
+        if part.startswith("no value on seed(s) "):
+            return len(part.removeprefix("no value on seed(s) ").split(","))
+    return 0
 
 
 def _by_mean(runs: pd.DataFrame, metric: str) -> list[str]:
@@ -552,6 +569,7 @@ def render_pairwise(long: pd.DataFrame, fmt: str = "rich") -> str:
 def pairwise_cells(long: pd.DataFrame, metric: str) -> tuple[list[str], list[list[str]]]:
     delta = pairwise_matrix(long, metric, "delta")
     p_adj = pairwise_matrix(long, metric, "p_adj")
+    n_pairs = pairwise_matrix(long, metric, "n_pairs")
     means = long.attrs.get("means", {}).get(metric, {})
     head = [f"{metric} (mean)"] + list(delta.columns)
     body = []
@@ -561,8 +579,8 @@ def pairwise_cells(long: pd.DataFrame, metric: str) -> tuple[list[str], list[lis
         for col in delta.columns:
             if row == col:
                 cells.append("·")
-            elif _missing(delta.loc[row, col]):
-                cells.append("–")
+            elif _missing(delta.loc[row, col]) or n_pairs.loc[row, col] < MIN_PAIRS:
+                cells.append("–")  # a one-seed Δ describes two checkpoints, not two methods
             else:
                 d = delta.loc[row, col]
                 p = p_adj.loc[row, col]

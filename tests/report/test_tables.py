@@ -299,3 +299,54 @@ def test_one_run_on_other_clips_leaves_the_other_comparisons_their_hierarchical_
     assert t.loc["eefd", "ci_method"] == "t over seeds"
     said = [n for n in t.attrs["notes"] if "other eval clips" in n]
     assert len(said) == 1 and "1 run(s)" in said[0] and "eefd" in said[0]
+
+
+def test_seeds_a_comparison_leaves_out_are_said_under_the_table(tmp_path):
+    """A missing run and a metric without a value (NaN): the rich and markdown tables said neither,
+    so takd's mean over 2 seeds sat beside scratch's over 3 with nothing to explain it."""
+    values = {"scratch": [0.30, 0.35, 0.28], "takd": [0.33, 0.37], "vanilla": [0.36, float("nan"), 0.35]}
+    for method, seeds in values.items():
+        for seed, v in enumerate(seeds):
+            write_record(run_dir(tmp_path, "quick", method, seed), fake_record(method, seed, v, benchmark="quick"))
+    t = comparison_table(load(tmp_path), "psds1", "scratch").set_index("method")
+    assert "not paired: seed(s) 2 of the baseline only" in t.loc["takd", "note"]
+    assert t.loc["vanilla", "note"] == "no value on seed(s) 1", t.loc["vanilla", "note"]
+    for fmt in ("markdown", "rich"):
+        text = render(t.reset_index(), fmt)
+        assert "takd vs scratch: not paired: seed(s) 2 of the baseline only" in text, text
+        assert "vanilla vs scratch: no value on seed(s) 1" in text
+
+
+def test_a_metric_missing_on_shared_seeds_is_not_called_too_few_seeds(tmp_path):
+    for method in ("scratch", "vanilla"):
+        for seed in range(3):
+            write_record(run_dir(tmp_path, "quick", method, seed),
+                         fake_record(method, seed, 0.3, benchmark="quick",
+                                     **({"weak_map": 0.4 + seed / 100} if method == "scratch" else {})))
+    t = comparison_table(load(tmp_path), "weak_map", "scratch")
+    text = " ".join(t.attrs["notes"])
+    assert "vanilla vs scratch: no value on seed(s) 0,1,2" in text
+    assert "fewer than 2 seeds" not in text and "adds seeds" not in text
+
+
+def test_a_pair_with_one_common_seed_shows_no_delta_in_the_matrix(tmp_path):
+    values = {"scratch": [0.30, 0.35, 0.28], "vanilla": [0.36, 0.40, 0.34], "takd": [None, None, 0.31]}
+    for method, seeds in values.items():
+        for seed, v in enumerate(seeds):
+            if v is not None:
+                write_record(run_dir(tmp_path, "quick", method, seed), fake_record(method, seed, v, benchmark="quick"))
+    long = pairwise_table(load(tmp_path), "psds1")
+    text = render_pairwise(long, "markdown")
+    takd_row = next(line for line in text.splitlines() if line.startswith("| takd"))
+    assert takd_row.count("–") == 2 and "+" not in takd_row.split("|", 2)[2], takd_row
+    assert "'–': fewer than 2 common seeds" in text
+
+
+def test_the_power_note_names_only_columns_the_table_shows(results):
+    df = with_controls(results)
+    only = comparison_table(df, "psds1", against="control")
+    text = render(only, "markdown")
+    assert "MDE (" not in text.split("\n\n")[0]  # no MDE column ...
+    assert "(column MDE)" not in text and "'seeds for Δ'" not in text  # ... and no note pointing to one
+    both = render(comparison_table(df, "psds1", against="reference,control"), "markdown")
+    assert "(column MDE)" in both and "'seeds for Δ'" in both
