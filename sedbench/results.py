@@ -30,6 +30,7 @@ import pandas as pd
 from sedbench import __version__
 from sedbench.errors import SedbenchError, SedbenchWarning
 from sedbench.io import atomic_write_json
+from sedbench.stack import cpu_label, cpu_name
 
 RECORD_FILE = "run.json"
 SCHEMA_VERSION = 1
@@ -208,7 +209,7 @@ def environment_info() -> dict[str, Any]:
         "torch": None,
         "platform": platform.platform(),
         "machine": platform.machine(),
-        "processor": _cpu_name(),
+        "processor": cpu_name(),
         "cpu_count": os.cpu_count(),
         "hostname": socket.gethostname(),
         "device": "cpu",
@@ -228,28 +229,17 @@ def environment_info() -> dict[str, Any]:
 
 
 def _training_cpu(record: dict) -> str | None:
-    """The CPU a CPU-trained run ran on ("AMD EPYC (AVX2)"); None for a GPU run or an older record."""
-    if (record.get("execution") or {}).get("device") != "cpu":
+    """The CPU a CPU-trained run ran on; None for a GPU run or a record without an environment."""
+    if (record.get("execution") or {}).get("device") != "cpu" or not record.get("environment"):
         return None
-    env = record.get("environment") or {}
-    name, kernels = env.get("processor"), env.get("cpu_kernels")
-    return f"{name or 'unknown CPU'} ({kernels})" if kernels else name
+    env = record["environment"]
+    return cpu_label(env.get("processor"), env.get("cpu_kernels"))
 
 
 def _importable(name: str) -> bool:
     from importlib.util import find_spec
 
     return find_spec(name) is not None
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def _git_state(path: Path) -> dict[str, Any]:

@@ -492,6 +492,7 @@ def teachers_used(bench: Benchmark, method: Method) -> dict[str, dict[str, Any]]
         validation = info.get("validation") or {}
         out[name] = {"model": info.get("model"), "key": info.get("key"), "params": info.get("params"),
                      "train_s": info.get("train_s"), "energy_kwh": info.get("energy_kwh"),
+                     "trained_on": (info.get("execution") or {}).get("cpu"),
                      "psds1": validation.get("psds1"),
                      "psds2": validation.get("psds2")}
     return out

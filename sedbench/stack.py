@@ -9,6 +9,7 @@ reports it together with the rest of the machine.
 
 from __future__ import annotations
 
+import platform
 import re
 import sys
 from importlib import metadata
@@ -99,3 +100,25 @@ def lock_drift(path: Path = LOCK_FILE) -> list[str]:
         if have is not None and Version(have).public != Version(locked).public:
             drift.append(f"{name} {have} (lock: {locked})")
     return drift
+
+
+def cpu_name() -> str:
+    """The processor's model name (/proc/cpuinfo), or what the platform says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def cpu_label(name: str | None = None, kernels: str | None = None) -> str:
+    """A CPU and the vector kernels torch uses on it ("AMD EPYC (AVX2)"): with the thread count, what
+    decides the bits of CPU training. Without arguments: this machine's."""
+    if name is None and kernels is None:
+        import torch
+
+        name, kernels = cpu_name(), torch.backends.cpu.get_cpu_capability()
+    name = name or "unknown CPU"
+    return f"{name} ({kernels})" if kernels else name

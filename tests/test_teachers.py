@@ -7,6 +7,7 @@ import torch
 from click.testing import CliRunner
 
 from sedbench.cli import cli
+from sedbench.stack import cpu_label
 from sedbench.teachers import TeacherBatch, TeacherCache, attention_rollout, load_teacher
 from sedbench.training.augment import freq_mixstyle
 from sedbench.training.mixup import Mix, draw_mix
@@ -21,6 +22,9 @@ def test_cached_outputs_cover_every_training_row(tiny_bench, tiny_teachers):
     assert transformer.info.embedding_dim == transformer.arrays["embedding"].shape[-1]
     assert "temporal_weights" not in tiny_teachers["crnn-large"].arrays  # a CRNN has no attention
     assert set(transformer.info.validation) >= {"psds1", "per_class_psds1"}
+    # the CPU that trained it is recorded (a cache shared across machines serves it elsewhere), not keyed
+    assert transformer.info.execution["cpu"] == cpu_label() and "(" in cpu_label()
+    assert "cpu" not in tiny_bench.execution
 
 
 def test_teacher_targets_are_mixed_like_the_inputs(tiny_bench, tiny_teachers):

@@ -27,6 +27,7 @@ from sedbench.energy import track_energy
 from sedbench.errors import TrainingError
 from sedbench.methods import Method, SetupContext, build_method, method_settings
 from sedbench.models import build_model
+from sedbench.stack import cpu_label
 from sedbench.teachers import (
     TeacherCache,
     TeacherInfo,
@@ -226,7 +227,9 @@ def _train_teacher(bench: Benchmark, name: str, path: Path, progress, run_seed: 
                     "history": result.partitions[0].history},
         embedding_dim=int(arrays["embedding"].shape[-1]) if "embedding" in arrays else None,
         params=sum(p.numel() for p in model.parameters()), train_s=result.train_s,
-        execution=dict(bench.execution), **energy,
+        # the CPU is recorded, not keyed (results.py says when runs differ in it): a cache shared across machines
+        # serves a teacher trained on another CPU, and its record says which
+        execution={**bench.execution, "cpu": cpu_label()}, **energy,
     )
     TeacherCache.write(path, arrays, info, state_dict=model.state_dict())
     cache = TeacherCache(path)

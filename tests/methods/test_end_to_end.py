@@ -42,6 +42,11 @@ def test_records_name_the_control_and_the_teachers(records, name):
     record, cls = records[name], get_method(name)
     assert record["control"] == cls.control and record["is_control"] == cls.is_control
     assert record["teachers"] == TEACHERS[name]
+    if TEACHERS[name]:  # each teacher read says which CPU trained it (a shared cache may serve another's)
+        from sedbench.stack import cpu_label
+
+        assert {t: info["trained_on"] for t, info in record["teacher_info"].items()} == (
+            dict.fromkeys(TEACHERS[name].split(","), cpu_label()))
     # one teacher per comparison: the profile's default, except where the formula needs a transformer
     expected = None if not TEACHERS[name] else name not in ("eefd", "temporal-attention")
     assert record["profile_teacher"] is expected
