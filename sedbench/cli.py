@@ -246,6 +246,10 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
         by_error.setdefault(str(s.get("error")), []).append(f"{s['method']} seed {s['seed']}")
     for error, pairs in by_error.items():
         err_console.print(f"[red]failed[/] {', '.join(pairs)}: {error}", highlight=False, soft_wrap=True)
+    traced = [s["run_dir"] for s in failed if s.get("run_dir") and _has_traceback(s["run_dir"])]
+    if traced:  # said once: where a plugin author finds the line that failed
+        err_console.print(f"the traceback of a failed run is in its run.json (`traceback`), e.g. "
+                          f"{Path(traced[0]) / 'run.json'}", highlight=False, soft_wrap=True)
     for teacher, error in bench.teacher_errors.items():  # when no pair above says it
         if not any(error in failure for failure in by_error):
             err_console.print(f"[red]failed[/] {teacher}: {error}", highlight=False, soft_wrap=True)
@@ -271,6 +275,16 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
         console.print(f"report: {report} (the newest also at {results / 'report.html'})", highlight=False,
                       soft_wrap=True)
     return 1 if failed else 0
+
+
+def _has_traceback(run_dir: str) -> bool:
+    from sedbench.errors import SedbenchError
+    from sedbench.results import record_or_none
+
+    try:
+        return bool((record_or_none(run_dir) or {}).get("traceback"))
+    except SedbenchError:  # a damaged record is said elsewhere
+        return False
 
 
 def _print_outcome(bench, summaries: list[dict]) -> None:

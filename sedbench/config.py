@@ -532,7 +532,8 @@ def _plain(tp: Any) -> Any:
 
 
 def check_dataclass(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]:
-    """Keys and types of ``values`` against a plain dataclass (a method's Params)."""
+    """Keys and types of ``values`` against a plain dataclass (a method's Params); returns them
+    normalised (``5e-1`` given as text, or ``4`` for a float, become the floats 0.5 and 4.0)."""
     hints = _hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     out = dict(values)
@@ -541,7 +542,11 @@ def check_dataclass(cls: type, values: dict[str, Any], where: str) -> dict[str, 
             raise ConfigError(f"{_join(where, name)}: unknown key; valid keys of {where}: "
                               f"{', '.join(sorted(names)) or 'none'}")
         f = next(f for f in dataclasses.fields(cls) if f.name == name)
-        out[name] = check_value(value, _plain(hints.get(name, Any)), _join(where, name), dict(f.metadata))
+        tp = _plain(hints.get(name, Any))
+        value = check_value(value, tp, _join(where, name), dict(f.metadata))
+        if isinstance(value, int) and not isinstance(value, bool) and tp in (float, float | None):
+            value = float(value)  # `tau=4` is the default 4.0: one value, one variant hash
+        out[name] = value
     return out
 
 

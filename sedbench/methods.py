@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sedbench.config import CONFIG_DIR, REPO_ROOT, load_yaml
+from sedbench.config import CONFIG_DIR, REPO_ROOT, check_dataclass, load_yaml
 from sedbench.errors import ConfigError, SedbenchError
 from sedbench.models import ModelOutput
 from sedbench.teachers import TeacherBatch, TeacherInfo
@@ -225,6 +225,7 @@ def register_method(name: str) -> Callable[[type[Method]], type[Method]]:
                 f"method {name!r} from {_loading_source} is already registered by {existing.source}; "
                 "rename the plugin's method, or pass --override-methods to replace the registered one"
             )
+        _warn_near_hooks(cls, name)
         cls.name = name
         cls.source = _loading_source
         cls.source_hash = source_hash(cls)
@@ -234,6 +235,26 @@ def register_method(name: str) -> Callable[[type[Method]], type[Method]]:
         return cls
 
     return decorator
+
+
+HOOKS = ("teachers", "partitions", "routes", "setup", "loss", "on_step_end")
+
+
+def _warn_near_hooks(cls: type[Method], name: str) -> None:
+    """A misspelt hook (``losses``, ``on_step_ends``) is never called: the method would train as the
+    recipe alone and still record its teachers. Said once, at registration."""
+    import warnings
+
+    from sedbench.errors import SedbenchWarning
+
+    own = {attr for klass in cls.__mro__ if klass is not Method and issubclass(klass, Method)
+           for attr, value in vars(klass).items() if callable(value) and not attr.startswith("_")}
+    for attr in sorted(own - set(HOOKS)):
+        near = difflib.get_close_matches(attr, HOOKS, n=1, cutoff=0.8)
+        if near:
+            warnings.warn(f"method {name} from {_loading_source}: {attr}() is no hook of Method, so it is never "
+                          f"called; did you mean {near[0]}()? (hooks: {', '.join(HOOKS)})", SedbenchWarning,
+                          stacklevel=3)
 
 
 def _load_file(path: Path, source: str) -> None:
@@ -307,7 +328,8 @@ def build_params(cls: type[Method], overrides: dict[str, Any] | None = None) -> 
         raise ConfigError(
             f"method {cls.name}: unknown hyperparameter(s) {unknown}; valid: {sorted(known) or 'none'}"
         )
-    return cls.Params(**values)
+    # typed and normalised: `--set methods.vanilla.tau=5e-1` arrives as the text '5e-1' (YAML 1.1)
+    return cls.Params(**check_dataclass(cls.Params, values, f"methods.{cls.name}"))
 
 
 def profile_teacher_values(cls: type[Method], config: dict[str, Any]) -> dict[str, Any]:

@@ -111,3 +111,23 @@ def test_the_methods_section_is_checked_against_each_methods_params():
                                ("methods.vanilla.steps=3", "methods.vanilla.steps: unknown key")]:
         with pytest.raises(ConfigError, match=expected.replace(".", r"\.")):
             check_method_settings(bench_with(override))
+
+
+def test_a_method_gets_its_set_values_as_typed_and_an_equal_value_is_the_same_variant():
+    """`--set methods.vanilla.tau=5e-1` reached the method as the text '5e-1' (a TypeError in its loss),
+    and `tau=2`, equal to the default 2.0, trained a new variant beside the cached runs."""
+    from sedbench.benchmark import Benchmark
+    from sedbench.methods import build_method, method_settings
+    from sedbench.runner import run_dir_for
+
+    def bench_with(*overrides):
+        return Benchmark(load_profile("tiny", list(overrides)), progress=False)
+
+    def params(*overrides):
+        return build_method("vanilla", method_settings(bench_with(*overrides).config, "vanilla")).params
+
+    assert params("methods.vanilla.tau=5e-1").tau == 0.5 and isinstance(params("methods.vanilla.tau=5e-1").tau, float)
+    assert repr(params("methods.vanilla.tau=2").tau) == "2.0"
+    default = run_dir_for(bench_with(), "vanilla", 0)
+    assert run_dir_for(bench_with("methods.vanilla.tau=2"), "vanilla", 0) == default
+    assert run_dir_for(bench_with("methods.vanilla.tau=2.5"), "vanilla", 0) != default

@@ -188,6 +188,21 @@ def test_a_changed_method_file_changes_its_identity(tmp_path, clean_registry):
     assert methods_module.discover((str(plugin),))["mine"].source_hash != first
 
 
+def test_a_misspelt_hook_is_said_at_registration(tmp_path, clean_registry):
+    """`losses()` for `loss()`: the method trained as the recipe alone, recorded its teacher, and said nothing."""
+    from sedbench.errors import SedbenchWarning
+
+    plugin = tmp_path / "typo.py"
+    plugin.write_text(PLUGIN.replace('register_method("vanilla")', 'register_method("typo")')
+                      + "    def losses(self, ctx):\n        return {}\n\n    def hint_loss(self, ctx):\n"
+                        "        return {}\n")
+    with pytest.warns(SedbenchWarning) as caught:
+        methods_module.discover((str(plugin),))
+    said = [str(w.message) for w in caught if "no hook" in str(w.message)]
+    assert len(said) == 1 and "losses() is no hook" in said[0] and "did you mean loss()?" in said[0], said
+    assert str(plugin) in said[0]  # hint_loss, a helper of its own, is not a near miss
+
+
 # --------------------------------------------------------------------------------- bad inputs
 def test_seeds_given_twice_run_once(tiny_bench):
     assert runner.resolve_seeds("1,1", tiny_bench) == [1]
@@ -254,17 +269,23 @@ class Broken(Method):
 '''
 
 
-def test_a_failed_run_then_the_table_says_why(tiny_bench, tmp_path, clean_registry):
+@pytest.mark.parametrize("failure", ["nan", "crash"])
+def test_a_failed_run_then_the_table_says_why(tiny_bench, tmp_path, clean_registry, failure):
     plugin = tmp_path / "broken.py"
-    plugin.write_text(BROKEN)
+    crash = 'return {"x": ctx.teachers["nope"]}'  # a plugin's bug: the record keeps its traceback
+    plugin.write_text(BROKEN if failure == "nan" else BROKEN.replace(BROKEN.splitlines()[-1].strip(), crash))
     result = CliRunner().invoke(cli, [
         "run", "--profile", "tiny", "--plugin", str(plugin), "--methods", "broken", "--seeds", "1", "--threads", "1",
         "--results", str(tmp_path / "results"), "--cache", str(tiny_bench.cache_root),
         "--set", f"data.root={tiny_bench.config['data']['root']}", *sum((["--set", o] for o in FAST), [])],
         standalone_mode=False)
     assert result.return_value == 1, result.output  # the exit code of `sedbench run`
-    assert "no run of benchmark tiny completed (1 failed); broken seed 0: loss is not finite" in result.output
+    why = "loss is not finite" if failure == "nan" else "KeyError: 'nope'"
+    assert f"no run of benchmark tiny completed (1 failed); broken seed 0: {why}" in result.output
     assert "no such column" not in result.output
+    # an expected failure says all in its message; a crash points to where its traceback is kept
+    said = "the traceback of a failed run is in its run.json (`traceback`)" in result.output
+    assert said == (failure == "crash"), result.output
 
 
 # -------------------------------------------------------------------------------- coordination

@@ -330,6 +330,10 @@ def training_step(*, step: int, batch: dict[str, torch.Tensor], student: nn.Modu
             ema_factor=ema_factor(step, cfg.ema_decay), class_mask=class_mask,
         )
         for name, value in method.loss(ctx).items():
+            if not isinstance(value, torch.Tensor) or value.dim() != 0:  # backward() would say only "scalar outputs"
+                got = f"shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
+                raise TrainingError(f"method {method.name}: loss term {name!r} is a {got}; Method.loss returns "
+                                    "0-dim tensors (reduce it, e.g. with .mean())")
             terms[f"{method.name}/{name}"] = value.float()
     return sum(terms.values()), terms, ctx
 
@@ -338,10 +342,13 @@ def check_finite(total: torch.Tensor, terms: dict[str, torch.Tensor], step: int,
     """The loss as a float (one host sync), or a TrainingError when it is not finite."""
     loss = float(total.detach())
     if not np.isfinite(loss):
-        bad = ", ".join(f"{k}={float(v.detach()):.4g}" for k, v in terms.items())
+        values = {k: float(v.detach()) for k, v in terms.items()}
+        bad = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
         when = f"at step {step}" if every == 1 else f"by step {step} (checked every {every} steps)"
-        raise TrainingError(f"loss is not finite {when} ({bad}); lower the learning rate or the method's "
-                            "loss weights")
+        own = [k for k, v in values.items() if "/" in k and not np.isfinite(v)]  # a method's own terms
+        fix = (f"check how the method computes {', '.join(own)} (a log or a division by 0?) or lower its weight"
+               if own else "lower the learning rate or the method's loss weights")
+        raise TrainingError(f"loss is not finite {when} ({bad}); {fix}")
     return loss
 
 

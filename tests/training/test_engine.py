@@ -49,9 +49,27 @@ class NanMethod(Method):
         return {"broken": ctx.student_out.frame_logits.sum() * float("nan")}
 
 
+@register_method("test-unreduced")
+class UnreducedMethod(Method):
+    """A loss term left per frame (test only): backward() said only 'scalar outputs'."""
+
+    Params = NoParams
+
+    def loss(self, ctx):
+        return {"frames": ctx.student_out.frame_logits.sigmoid().mean(-1)}
+
+
+def test_a_loss_term_that_is_not_a_scalar_is_named_with_its_method(tiny_bench):
+    with pytest.raises(TrainingError) as info:
+        train_and_select(tiny_bench, "test-unreduced", seed=0)
+    message = str(info.value)
+    assert message.startswith("method test-unreduced: loss term 'frames' is a shape (") and ".mean()" in message
+
+
 def test_nan_loss_fails_the_run_with_a_clear_message(tiny_bench):
-    with pytest.raises(TrainingError, match="not finite at step 1"):
+    with pytest.raises(TrainingError, match="not finite at step 1") as info:
         train_and_select(tiny_bench, "test-nan", seed=0)
+    assert "check how the method computes test-nan/broken" in str(info.value)  # its own term, not the lr
     record = run_one(tiny_bench, "test-nan", seed=0)
     assert record["status"] == "failed" and "not finite" in record["error"]
     on_disk = results.read_record(record["run_dir"])
