@@ -314,8 +314,11 @@ def method_defaults(name: str) -> dict[str, Any]:
 
 
 def build_params(cls: type[Method], overrides: dict[str, Any] | None = None) -> Any:
-    """Hyperparameters: dataclass defaults < configs/methods/<name>.yaml < profile/CLI overrides."""
-    values = {**method_defaults(cls.name), **(overrides or {})}
+    """Hyperparameters: dataclass defaults < configs/methods/<name>.yaml (built-in methods) < profile/CLI
+    overrides. A plugin's defaults are its dataclass's: one that replaces a built-in (--override-methods)
+    does not inherit the built-in's YAML, which named keys its Params may not have."""
+    defaults = method_defaults(cls.name) if cls.source == "built-in" else {}
+    values = {**defaults, **(overrides or {})}
     known = {f.name for f in dataclasses.fields(cls.Params)}
     unknown = sorted(set(values) - known)
     if unknown:

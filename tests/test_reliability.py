@@ -180,6 +180,18 @@ def test_a_plugin_may_not_silently_replace_a_method(tmp_path, clean_registry, ti
     assert methods_module.get_method("vanilla").source_hash != builtin.source_hash
 
 
+def test_a_replacing_plugin_keeps_its_own_defaults_not_the_builtins_yaml(tmp_path, clean_registry):
+    """--override-methods with other Params failed on configs/methods/vanilla.yaml's keys, and with the
+    same fields the YAML silently beat the plugin's own defaults."""
+    plugin = tmp_path / "collide.py"
+    plugin.write_text("from dataclasses import dataclass\nfrom sedbench.methods import Method, register_method\n\n"
+                      "@dataclass\nclass P:\n    tau: float = 3.0\n\n"
+                      '@register_method("vanilla")\nclass Mine(Method):\n    """mine"""\n    Params = P\n')
+    methods_module.allow_override(True)
+    methods_module.discover((str(plugin),))
+    assert methods_module.build_method("vanilla", {}, (str(plugin),)).params.tau == 3.0
+
+
 def test_a_changed_method_file_changes_its_identity(tmp_path, clean_registry):
     plugin = tmp_path / "mine.py"
     plugin.write_text(PLUGIN.replace('register_method("vanilla")', 'register_method("mine")'))

@@ -23,6 +23,7 @@ class FitNets(Method):
     """FitNets hint loss: regress the teacher's frame embeddings from the student's context."""
 
     Params = FitNetsParams
+    control = "scratch"  # the same recipe without the hint term: `sedbench table --against control`
 
     def teachers(self) -> list[str]:
         return [self.params.teacher]

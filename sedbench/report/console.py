@@ -73,8 +73,9 @@ def describe_method(name: str, plugins: tuple[str | Path, ...] = ()) -> Group:
         hyper.add_row(key, escape(repr(value)))
     parts = [Text(name, style="bold"), Text(doc), Text(""), facts]
     if params:
-        parts += [Text(""), Text(f"hyperparameters (defaults; configs/methods/{name}.yaml and a profile's "
-                                 f"methods.{name} override them):", style="dim"), hyper]
+        where = f"configs/methods/{name}.yaml, " if cls.source == "built-in" else ""  # a plugin's are its own
+        parts += [Text(""), Text(f"hyperparameters (defaults; {where}a profile's methods.{name} and "
+                                 f"--set methods.{name}.KEY=VALUE override them):", style="dim"), hyper]
     return Group(*parts)
 
 
