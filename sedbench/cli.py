@@ -221,6 +221,7 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
     methods = runner.resolve_methods(methods_spec, plugins)
     seed_list = runner.resolve_seeds(seeds, bench)
     runner.check_method_settings(bench, plugins)
+    runner.teachers_needed(methods, bench, plugins)  # a teacher the profile lacks: one line, before anything
     if dry_run:
         _print_matrix(bench, methods, seed_list, plugins)
         _print_estimate(bench, methods, seed_list, jobs, plugins, force)

@@ -287,12 +287,30 @@ def discover(plugins: list[str | Path] | tuple[str | Path, ...] = ()) -> dict[st
             previous, _loading_source = _loading_source, f"entry point ({ep.value})"
             try:
                 ep.load()
+            except SedbenchError:
+                raise
+            except Exception as exc:
+                raise SedbenchError(f"entry point {ep.value} (group {ENTRY_POINT_GROUP}): the method plugin failed "
+                                    f"to import ({type(exc).__name__}: {exc})") from exc
             finally:
                 _loading_source = previous
         _discovered = True
     for plugin in plugins:
         _load_file(Path(plugin), f"file ({plugin})")
+    _check_references()
     return dict(_REGISTRY)
+
+
+def _check_references() -> None:
+    """A control or trains_as must name a registered method: said where the name was written, when
+    the registry is complete, not as an unknown method later in a run."""
+    for name, cls in _REGISTRY.items():
+        for attr in ("control", "trains_as"):
+            target = getattr(cls, attr)
+            if target is not None and target not in _REGISTRY:
+                close = difflib.get_close_matches(target, _REGISTRY, n=1, cutoff=0.6)
+                raise ConfigError(f"method {name} from {cls.source}: {attr} = {target!r} is not a registered method"
+                                  + (f"; did you mean {close[0]!r}?" if close else ""))
 
 
 def method_names(plugins: tuple[str | Path, ...] = ()) -> list[str]:

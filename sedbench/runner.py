@@ -572,11 +572,18 @@ def check_method_settings(bench: Benchmark, plugins: tuple[str, ...] = ()) -> No
 
 
 def teachers_needed(methods: list[str], bench: Benchmark, plugins: tuple[str, ...] = ()) -> list[str]:
+    from sedbench.errors import ConfigError
+
+    defined = bench.config.get("teachers") or {}
     needed: list[str] = []
     for name in methods:
         method = build_method(name, method_overrides(bench, name, plugins), plugins)
         for t in method.teachers():
             for part in t.split("+"):
+                if part not in defined:  # before any work, naming the method that reads it
+                    raise ConfigError(f"method {name} reads teacher {part!r}, which profile {bench.name} does not "
+                                      f"define (teachers: {', '.join(defined) or 'none'}); set the method's teacher "
+                                      f"with --set methods.{name}.<param>=NAME or add it under the profile's teachers:")
                 if part not in needed:
                     needed.append(part)
     return needed

@@ -131,3 +131,12 @@ def test_a_method_gets_its_set_values_as_typed_and_an_equal_value_is_the_same_va
     default = run_dir_for(bench_with(), "vanilla", 0)
     assert run_dir_for(bench_with("methods.vanilla.tau=2"), "vanilla", 0) == default
     assert run_dir_for(bench_with("methods.vanilla.tau=2.5"), "vanilla", 0) != default
+
+
+def test_a_teacher_the_profile_lacks_is_named_with_the_method_that_reads_it(tmp_path):
+    result = CliRunner().invoke(cli, ["run", "--profile", "tiny", "--methods", "vanilla", "--dry-run",
+                                      "--set", "methods.vanilla.teacher=nope", "--results", str(tmp_path / "r"),
+                                      "--cache", str(tmp_path / "c")])
+    assert result.exit_code != 0
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "method vanilla reads teacher 'nope', which profile tiny does not define" in lines[0]

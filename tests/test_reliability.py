@@ -192,6 +192,17 @@ def test_a_replacing_plugin_keeps_its_own_defaults_not_the_builtins_yaml(tmp_pat
     assert methods_module.build_method("vanilla", {}, (str(plugin),)).params.tau == 3.0
 
 
+def test_a_control_that_names_no_method_is_refused_where_it_is_declared(tmp_path, clean_registry):
+    """control = "scrach" listed fine, then failed a run with "unknown method 'scrach'" and no file named."""
+    plugin = tmp_path / "badctrl.py"
+    plugin.write_text(PLUGIN.replace('register_method("vanilla")', 'register_method("badctrl")')
+                      + '    control = "scrach"\n')
+    result = CliRunner().invoke(cli, ["methods", "--plugin", str(plugin)])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    assert f"method badctrl from file ({plugin}): control = 'scrach' is not a registered method" in result.output
+    assert "did you mean 'scratch'?" in result.output
+
+
 def test_a_changed_method_file_changes_its_identity(tmp_path, clean_registry):
     plugin = tmp_path / "mine.py"
     plugin.write_text(PLUGIN.replace('register_method("vanilla")', 'register_method("mine")'))
