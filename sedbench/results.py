@@ -302,6 +302,7 @@ def flatten_record(record: dict, directory: str | os.PathLike | None = None) -> 
     row["recorded"] = record.get("finished") or record.get("started") or _mtime(directory)
     row.update({k: record[k] for k in COMPARISON_COLUMNS if k in record})
     row["threads"] = record.get("threads")
+    row["method_source"] = record.get("method_source")
     row["cpu"] = _training_cpu(record)
     lent = record.get("trained_by") or {}  # a run that deploys another run's network (Method.trains_as)
     row["lender_config_hash"], row["lender_finished"] = lent.get("config_hash"), lent.get("finished")
@@ -411,6 +412,15 @@ def rerun_command(runs: pd.DataFrame, *args: str) -> str:
     threads = pd.to_numeric(runs["threads"], errors="coerce").dropna().unique() if "threads" in runs else []
     if len(threads) == 1:
         parts.append(f"--threads {int(threads[0])}")
+    # the results folder (a run sits at ROOT/benchmark/settings/method/variant/seed-N) and the plugin
+    # files of the methods shown: without them the command trains elsewhere, or without the plugin
+    roots = {str(Path(d).parents[4]) for d in runs.get("run_dir", pd.Series(dtype=object)).dropna()
+             if len(Path(d).parents) > 4}
+    if len(roots) == 1 and Path(next(iter(roots))) != Path("results"):
+        parts.append(f"--results {next(iter(roots))}")
+    sources = runs.get("method_source", pd.Series(dtype=object)).dropna()
+    for source in sorted({str(v) for v in sources if str(v).startswith("file (")}):
+        parts.append(f"--plugin {source.removeprefix('file (').removesuffix(')')}")
     return " ".join([*parts, *args])
 
 

@@ -311,7 +311,8 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
     record: dict[str, Any] = {
         "schema_version": 1, "benchmark": bench.name, "benchmark_hash": bench.benchmark_hash,
         "config_hash": run_hash, "variant_hash": identity.variant, "method": method_name, "seed": seed,
-        "config": config, "method_source_hash": getattr(method, "source_hash", ""), "threads": bench.threads,
+        "config": config, "method_source_hash": getattr(method, "source_hash", ""),
+        "method_source": getattr(method, "source", ""), "threads": bench.threads,
         "execution": bench.execution, **comparison_fields(bench, method, seed),
         "status": "running", "error": None, "started": results.now_iso(), "environment": results.environment_info(),
     }

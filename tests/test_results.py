@@ -171,6 +171,11 @@ def test_a_rebuild_hint_repeats_the_profile_and_thread_count():
     assert rerun_command(runs, "--methods vanilla", "--seeds 0,") == (
         "sedbench run --profile tiny --threads 1 --methods vanilla --seeds 0,")
     assert rerun_command(runs.assign(threads=[1, 2]), "--seeds 3") == "sedbench run --profile tiny --seeds 3"
+    # a results folder of its own and a plugin's method: without them the hint trained elsewhere, or failed
+    elsewhere = runs.assign(run_dir=["/tmp/r/tiny/abc/hint/v1/seed-0", "/tmp/r/tiny/abc/scratch/v1/seed-0"],
+                            method_source=["file (/tmp/p/hint.py)", "built-in"])
+    assert rerun_command(elsewhere, "--seeds 3") == (
+        "sedbench run --profile tiny --threads 1 --results /tmp/r --plugin /tmp/p/hint.py --seeds 3")
 
 
 def test_a_rerun_with_another_thread_count_does_not_swap_a_methods_row():

@@ -242,7 +242,7 @@ def comparison_tables(
             effect=effect,
             ci=ci,
         )
-        table.attrs["notes"] = notes + _explain(table, long, metrics, clip)
+        table.attrs["notes"] = notes + _explain(table, long, metrics, clip, rerun_command(runs, "--seeds 3"))
         table.attrs["verdicts"] = list(dict.fromkeys(  # a control that is the reference: one sentence
             v for col in ("verdict", "ctrl_verdict") if col in table for v in table[col] if isinstance(v, str)
         ))
@@ -348,7 +348,8 @@ def _wide(runs: pd.DataFrame, long: pd.DataFrame, metric: str, reference: str, c
     return table[[c for c in order if c in table]]
 
 
-def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], clip: bool) -> list[str]:
+def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], clip: bool, more_seeds: str
+             ) -> list[str]:
     """The lines under a table: the test, the family, the CI, power, what is missing and why."""
     a = table.attrs
     alpha, power, pct = a["alpha"], a["power"], int(round(100 * a["confidence"]))
@@ -422,7 +423,7 @@ def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], cl
         notes.append(
             f"{', '.join(sorted(set(few['method'])))}: fewer than {MIN_PAIRS} seeds in common with the baseline, "
             "so no method-level p-value (a paired test over seeds needs >= 2 seeds of each); the clip bootstrap "
-            f"does not stand in for it. `sedbench run --profile {a['benchmark']} --seeds 3` adds seeds"
+            f"does not stand in for it. `{more_seeds}` adds seeds"
         )
     if clip and "clip_delta" in table:
         notes.append(
