@@ -120,16 +120,22 @@ def plugin_option(fn):
 
 @cli.command("methods")
 @click.argument("name", required=False)
+@click.option("--profile", default=None, help="The profile whose teachers and method settings are shown "
+              "[default: full with a GPU, quick without, as `sedbench run`].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a profile value (repeatable).")
 @plugin_option
-def methods_cmd(name: str | None, plugins: tuple[Path, ...]) -> None:
+def methods_cmd(name: str | None, profile: str | None, overrides: tuple[str, ...], plugins: tuple[Path, ...]) -> None:
     """List the registered distillation methods, or describe one in full (NAME).
 
     The list fits 80 columns and a pipe: one line per name, descriptions wrap at words;
-    `sedbench methods NAME` shows the whole docstring and every hyperparameter.
+    `sedbench methods NAME` shows the whole docstring and every hyperparameter. Teachers and
+    hyperparameters are those a run of the profile uses (its `teacher:`, `teacher_set:`, `methods:`).
     """
+    from sedbench.config import default_profile, load_profile
     from sedbench.report.console import describe_method, methods_table
 
-    console.print(describe_method(name, plugins) if name else methods_table(plugins))
+    config = load_profile(profile or default_profile(), overrides)
+    console.print(describe_method(name, plugins, config) if name else methods_table(plugins, config))
 
 
 @cli.command("doctor")

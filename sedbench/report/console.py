@@ -20,15 +20,17 @@ from rich.text import Text
 from sedbench.errors import SedbenchWarning
 
 
-def methods_table(plugins: tuple[str | Path, ...] = ()) -> Table:
-    """One row per registered method: name and deployed network whole, the description wrapping."""
+def methods_table(plugins: tuple[str | Path, ...] = (), config: dict | None = None) -> Table:
+    """One row per registered method: name and deployed network whole, the description wrapping.
+    ``config``: a loaded profile, whose teachers the column shows (None: each method's own defaults)."""
     from sedbench.methods import discover
 
     registry = discover(plugins)
     sources = {cls.source for cls in registry.values()}
-    teachers = {name: _teachers_of(cls) for name, cls in registry.items()}
+    teachers = {name: _teachers_of(cls, config) for name, cls in registry.items()}
     longest_teacher = max((len(t) + 1 for v in teachers.values() for t in v.split(", ") if t), default=8)
-    table = Table(title="sedbench methods", caption="`sedbench methods NAME` shows a method's docstring and "
+    title = "sedbench methods" + (f" (teachers of profile {config['name']})" if config else "")
+    table = Table(title=title, caption="`sedbench methods NAME` shows a method's docstring and "
                   "hyperparameters.", caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                   collapse_padding=True)
     table.add_column("method", no_wrap=True, style="bold")
@@ -48,19 +50,20 @@ def methods_table(plugins: tuple[str | Path, ...] = ()) -> Table:
     return table
 
 
-def describe_method(name: str, plugins: tuple[str | Path, ...] = ()) -> Group:
-    """Everything about one method: docstring, source, deployed network, teachers, hyperparameters."""
-    from sedbench.methods import build_params, get_method
+def describe_method(name: str, plugins: tuple[str | Path, ...] = (), config: dict | None = None) -> Group:
+    """Everything about one method: docstring, source, deployed network, teachers, hyperparameters
+    (as a run of ``config``, a loaded profile, sets them; None: the method's own defaults)."""
+    from sedbench.methods import build_params, get_method, method_settings
 
     cls = get_method(name, plugins)
-    params = dataclasses.asdict(build_params(cls))
+    params = dataclasses.asdict(build_params(cls, method_settings(config, name, plugins) if config else None))
     doc = inspect.cleandoc(cls.__doc__ or cls.description or "")
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="dim", no_wrap=True)
     facts.add_column(overflow="fold")
     facts.add_row("source", escape(str(cls.source)))
     facts.add_row("deploys", cls.deploy)
-    facts.add_row("teachers", escape(_teachers_of(cls) or "none"))
+    facts.add_row("teachers", escape(_teachers_of(cls, config) or "none"))
     facts.add_row("relative cost", f"{cls.relative_cost:g} x scratch's training step")
     for attr, label in (("control", "its control"), ("is_control", "is a control")):
         value = getattr(cls, attr, None)  # attributes of the controls layer; absent in older registries
@@ -74,17 +77,20 @@ def describe_method(name: str, plugins: tuple[str | Path, ...] = ()) -> Group:
     parts = [Text(name, style="bold"), Text(doc), Text(""), facts]
     if params:
         where = f"configs/methods/{name}.yaml, " if cls.source == "built-in" else ""  # a plugin's are its own
-        parts += [Text(""), Text(f"hyperparameters (defaults; {where}a profile's methods.{name} and "
-                                 f"--set methods.{name}.KEY=VALUE override them):", style="dim"), hyper]
+        shown = f"as profile {config['name']} sets them" if config else "defaults"
+        parts += [Text(""), Text(f"hyperparameters ({shown}; {where}a profile's teacher:, methods.{name} and "
+                                 f"--set methods.{name}.KEY=VALUE override the defaults):", style="dim"), hyper]
     return Group(*parts)
 
 
-def _teachers_of(cls) -> str:
-    """The teachers a method reads with its default hyperparameters ('' when none or undecidable)."""
-    from sedbench.methods import build_params
+def _teachers_of(cls, config: dict | None = None) -> str:
+    """The teachers a method reads with its default hyperparameters, or as a run of ``config`` sets
+    them ('' when none or undecidable)."""
+    from sedbench.methods import build_params, method_settings
 
     try:
-        return ", ".join(cls(build_params(cls)).teachers())
+        overrides = method_settings(config, cls.name) if config else None
+        return ", ".join(cls(build_params(cls, overrides)).teachers())
     except Exception:  # a method may need a profile's settings to name its teachers
         return ""
 

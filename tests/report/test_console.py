@@ -103,3 +103,16 @@ def test_a_full_or_read_only_disk_is_one_line_naming_the_file():
     assert result.exit_code == 2 and result.exception is None or isinstance(result.exception, SystemExit)
     assert "/results/quick/run.json: No space left on device; free some disk space" in result.output
     assert "Traceback" not in result.output
+
+
+def test_methods_show_the_teachers_a_run_of_the_profile_uses():
+    """quick's comparisons distil from `cnn` (its `teacher:`); the list showed each method's own default
+    (crnn-large), which no run of quick uses."""
+    quick = CliRunner().invoke(cli, ["methods", "vanilla", "--profile", "quick"])
+    assert quick.exit_code == 0, quick.output
+    assert "teacher    'cnn'" in quick.output and "as profile quick sets them" in quick.output
+    full = CliRunner().invoke(cli, ["methods", "vanilla", "--profile", "full"])
+    assert "teacher    'crnn-large'" in full.output
+    listed = CliRunner().invoke(cli, ["methods", "--profile", "quick", "--set", "teacher=transformer"])
+    row = next(line for line in listed.output.splitlines() if line.split()[:1] == ["vanilla"])
+    assert "transformer" in row, row
