@@ -253,10 +253,10 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
         by_error.setdefault(str(s.get("error")), []).append(f"{s['method']} seed {s['seed']}")
     for error, pairs in by_error.items():
         err_console.print(f"[red]failed[/] {', '.join(pairs)}: {error}", highlight=False, soft_wrap=True)
-    traced = [s["run_dir"] for s in failed if s.get("run_dir") and _has_traceback(s["run_dir"])]
+    traced = next((s["run_dir"] for s in failed if s.get("run_dir") and _has_traceback(s["run_dir"])), None)
     if traced:  # said once: where a plugin author finds the line that failed
         err_console.print(f"the traceback of a failed run is in its run.json (`traceback`), e.g. "
-                          f"{Path(traced[0]) / 'run.json'}", highlight=False, soft_wrap=True)
+                          f"{Path(traced) / 'run.json'}", highlight=False, soft_wrap=True)
     for teacher, error in bench.teacher_errors.items():  # when no pair above says it
         if not any(error in failure for failure in by_error):
             err_console.print(f"[red]failed[/] {teacher}: {error}", highlight=False, soft_wrap=True)

@@ -88,6 +88,7 @@ class PairedTest:
     note: str = ""
     sd: float | None = None  # sample std of the paired differences
     seeds: tuple[int, ...] = ()
+    n_common: int = 0  # seeds both sides ran, with a value or not (n counts those with values)
 
 
 def paired_test(method: Mapping[int, float], reference: Mapping[int, float], confidence: float = 0.95) -> PairedTest:
@@ -103,11 +104,12 @@ def paired_test(method: Mapping[int, float], reference: Mapping[int, float], con
                                         f"not paired: {' and '.join(unpaired)}" if unpaired else ""]))
     d = np.array([method[s] - reference[s] for s in seeds], dtype=np.float64)
     if len(d) == 0:
-        return PairedTest(0, None, None, None, None, None, lost_note if common else "no common seeds")
+        return PairedTest(0, None, None, None, None, None, lost_note if common else "no common seeds",
+                          n_common=len(common))
     s = summarize(d, confidence)
     if len(d) < MIN_PAIRS:
         note = "; ".join(filter(None, [f"{len(d)} seed: {TOO_FEW_SEEDS}", lost_note]))
-        return PairedTest(len(d), s.mean, None, None, None, None, note, None, seeds)
+        return PairedTest(len(d), s.mean, None, None, None, None, note, None, seeds, len(common))
     scale = max(abs(v) for s_ in seeds for v in (method[s_], reference[s_]))
     if bool(no_spread(d, scale)):
         # zero variance: the t statistic is 0/0 (identical) or infinite (a constant shift), and the
@@ -127,7 +129,7 @@ def paired_test(method: Mapping[int, float], reference: Mapping[int, float], con
     if len(d) >= MIN_WILCOXON:
         p_w = 1.0 if np.all(d == 0) else float(sps.wilcoxon(d).pvalue)
     note = "; ".join(filter(None, [note, lost_note]))
-    return PairedTest(len(d), s.mean, ci_low, ci_high, p_t, p_w, note, sd, seeds)
+    return PairedTest(len(d), s.mean, ci_low, ci_high, p_t, p_w, note, sd, seeds, len(common))
 
 
 # metric values that went through float32 (scores, JSON round trips) carry ~1e-7 of their own size
@@ -422,6 +424,7 @@ COMPARE_COLUMNS = [
     "baseline",
     "kind",
     "n_pairs",
+    "n_common",
     "seeds",
     "delta",
     "ci_low",
@@ -552,6 +555,7 @@ def compare(
             baseline=cmp.baseline,
             kind=cmp.kind,
             n_pairs=t.n,
+            n_common=t.n_common,
             seeds=",".join(str(s) for s in t.seeds),
             delta=t.delta,
             ci_low=t.ci_low,

@@ -24,7 +24,7 @@ from sedbench.data.desed import DesedDataset, Split, read_dataset
 from sedbench.errors import DataError, unreadable_audio
 
 TOLERANCE_S = 0.1  # event offsets may overshoot the clip by this much (rounding in DESED TSVs)
-TRAINING_LENGTH_S = 10.0  # every profile's features.clip_duration (DESED's 10 s clips)
+TRAINING_LENGTH_S = 10.0  # FeatureConfig.clip_duration (DESED's 10 s clips), kept here so data check needs no torch
 
 
 @dataclass

@@ -165,7 +165,7 @@ class PsdsStatistics:
             points.append(parts)
         if s.alpha_ct == 0:
             return self._area_on_fp_grid(points, n_ref, duration, kmax)
-        return self._area_merged(points, n_ref, t_ref)
+        return self._area_merged(points, n_ref)
 
     def _class_points(self, w_t, rows, c: int, win: _Window, duration, t_ref, kmax):
         """Class c's operating points for the batch rows ``rows``, as ``psd_roc`` computes them.
@@ -256,7 +256,7 @@ class PsdsStatistics:
         width = np.where(k <= kmax[None, :], nxt - efpr, 0.0)
         return (etpr * width).sum(axis=0) / s.max_efpr
 
-    def _area_merged(self, points, n_ref, t_ref) -> np.ndarray:
+    def _area_merged(self, points, n_ref) -> np.ndarray:
         """General case: merge every class's kept operating points of a resample by eFPR (one sort)."""
         s = self.settings
         b_rows, n_classes = n_ref.shape

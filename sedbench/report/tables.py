@@ -417,8 +417,8 @@ def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], cl
     if gaps:
         notes.append("seeds a comparison leaves out (its mean ± std above may count them): "
                      + "; ".join(f"{m} vs {b}: {part}" for m, b, part in gaps))
-    short = here["n_pairs"].fillna(0).astype(int) + here["note"].fillna("").map(_seeds_without_value) < MIN_PAIRS
-    few = here[short]  # rows that share seeds but lack the metric on them are said above, not here
+    # rows that share seeds but lack the metric on them are said above, not here
+    few = here[here["n_common"].fillna(0).astype(int) < MIN_PAIRS]
     if len(few):
         notes.append(
             f"{', '.join(sorted(set(few['method'])))}: fewer than {MIN_PAIRS} seeds in common with the baseline, "
@@ -433,14 +433,6 @@ def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], cl
             "not whether the method trains better students"
         )
     return notes
-
-
-def _seeds_without_value(note: str) -> int:
-    """How many shared seeds a comparison lost to a missing metric value ("no value on seed(s) 0,2")."""
-    for part in note.split("; "):
-        if part.startswith("no value on seed(s) "):
-            return len(part.removeprefix("no value on seed(s) ").split(","))
-    return 0
 
 
 def _by_mean(runs: pd.DataFrame, metric: str) -> list[str]:

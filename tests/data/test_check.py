@@ -123,3 +123,11 @@ def test_clips_of_another_length_than_training_are_said_once_per_split(synth_roo
     assert not any(n.startswith(("validation:", "train_strong:")) for n in report.notes)
     assert report.summary.loc["eval", "clip_s"] == "7.24-10"
     assert report.summary.loc["validation", "clip_s"] == "10"
+
+
+def test_the_training_length_data_check_reports_against_is_the_feature_default() -> None:
+    # data check stays free of torch, so it keeps its own copy of the number; this keeps them one number
+    from sedbench.data.check import TRAINING_LENGTH_S
+    from sedbench.data.features import FeatureConfig
+
+    assert TRAINING_LENGTH_S == FeatureConfig().clip_duration
