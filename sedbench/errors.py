@@ -30,6 +30,17 @@ class TrainingError(SedbenchError):
     """Training stopped for a reason the user should know about (NaN loss, budget violation)."""
 
 
+class MethodError(TrainingError):
+    """A method's own hook (setup, loss, on_step_end) raised: said in one line naming the method and the
+    hook; the original exception is its ``__cause__`` and its traceback is kept in the run's record."""
+
+    @classmethod
+    def from_hook(cls, method: str, hook: str, exc: BaseException) -> "MethodError":
+        # torch's argument errors (e.g. nn.Linear(64, None)) span many lines: the first says what failed
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        return cls(f"method {method}: {hook}() raised {type(exc).__name__}: {reason}")
+
+
 class SedbenchWarning(UserWarning):
     """A condition the user should hear about once, in words (the CLI prints it as one `note:` line).
 

@@ -14,6 +14,7 @@ given with ``--plugin path/to/file.py``.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import difflib
 import hashlib
@@ -190,7 +191,27 @@ def source_hash(cls: type) -> str:
             h.update(Path(path).read_bytes() if path else inspect.getsource(klass).encode())
         except (OSError, TypeError):  # defined interactively: its name is all there is
             h.update(klass.__qualname__.encode())
+        for helper in _helper_files(klass, path):
+            h.update(helper.read_bytes())
     return h.hexdigest()[:16]
+
+
+def _helper_files(klass: type, path: str | None) -> list[Path]:
+    """Modules beside a method's file that it imports (a plugin's helpers): their code is the method's
+    code too. Read from the file's import statements, so a constant counts as much as a function. One
+    level: a helper's own imports are not followed."""
+    if not path or not Path(path).is_file():
+        return []
+    own = Path(path).resolve()
+    try:
+        tree = ast.parse(own.read_bytes())
+    except (SyntaxError, ValueError):
+        return []
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    names |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+              and node.level == 0}
+    found = {own.parent / f"{name.split('.')[0]}.py" for name in names}
+    return sorted(f for f in found if f.is_file() and f != own)
 
 
 def register_method(name: str) -> Callable[[type[Method]], type[Method]]:
@@ -265,6 +286,11 @@ def _load_file(path: Path, source: str) -> None:
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     previous, _loading_source = _loading_source, source
+    # a plugin may import helper modules beside it (`from my_helpers import hint_loss`), as a script
+    # run with `python` may; appended, so a helper cannot shadow an installed package
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.append(folder)
     try:
         sys.modules[module_name] = module
         spec.loader.exec_module(module)

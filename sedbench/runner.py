@@ -369,6 +369,8 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
         raise
     except SedbenchError as exc:
         record.update(status="failed", error=str(exc))
+        if exc.__cause__ is not None:  # a method's hook crashed (MethodError): keep where, as for any crash
+            record["traceback"] = "".join(traceback.format_exception(exc.__cause__, limit=8))
     except Exception as exc:  # a crash in one run must not stop the matrix; keep the reason
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}",
                       traceback=traceback.format_exc(limit=8))

@@ -203,6 +203,21 @@ def test_a_control_that_names_no_method_is_refused_where_it_is_declared(tmp_path
     assert "did you mean 'scratch'?" in result.output
 
 
+def test_a_plugin_imports_a_helper_beside_it_and_the_helper_is_part_of_its_identity(tmp_path, clean_registry):
+    helper = tmp_path / "sedbench_test_hint_helpers.py"
+    helper.write_text("SCALE = 2.0\n")
+    plugin = tmp_path / "helped.py"
+    plugin.write_text("from sedbench_test_hint_helpers import SCALE\n"
+                      + PLUGIN.replace('register_method("vanilla")', 'register_method("helped")'))
+    try:
+        first = methods_module.discover((str(plugin),))["helped"].source_hash
+        helper.write_text("SCALE = 3.0  # the formula changed in the helper, not in the plugin file\n")
+        assert methods_module.discover((str(plugin),))["helped"].source_hash != first
+    finally:
+        sys.modules.pop("sedbench_test_hint_helpers", None)
+        sys.path.remove(str(tmp_path.resolve()))
+
+
 def test_a_changed_method_file_changes_its_identity(tmp_path, clean_registry):
     plugin = tmp_path / "mine.py"
     plugin.write_text(PLUGIN.replace('register_method("vanilla")', 'register_method("mine")'))
@@ -292,23 +307,47 @@ class Broken(Method):
 '''
 
 
-@pytest.mark.parametrize("failure", ["nan", "crash"])
-def test_a_failed_run_then_the_table_says_why(tiny_bench, tmp_path, clean_registry, failure):
+# FitNets on a teacher without frame embeddings: nn.Linear(dim, None) raises torch's many-line TypeError
+SETUP_CRASH = """
+    def teachers(self):
+        return ["cnn"]
+
+    def setup(self, ctx):
+        from torch import nn
+        return nn.ModuleDict({"regressor": nn.Linear(4, ctx.teachers["cnn"].embedding_dim)})
+"""
+
+
+@pytest.mark.parametrize("failure", ["nan", "crash", "setup"])
+def test_a_failed_run_then_the_table_says_why(tiny_bench, tiny_teachers, tmp_path, clean_registry, failure):
     plugin = tmp_path / "broken.py"
     crash = 'return {"x": ctx.teachers["nope"]}'  # a plugin's bug: the record keeps its traceback
-    plugin.write_text(BROKEN if failure == "nan" else BROKEN.replace(BROKEN.splitlines()[-1].strip(), crash))
+    plugin.write_text({"nan": BROKEN, "crash": BROKEN.replace(BROKEN.splitlines()[-1].strip(), crash),
+                       "setup": BROKEN + SETUP_CRASH}[failure])
     result = CliRunner().invoke(cli, [
         "run", "--profile", "tiny", "--plugin", str(plugin), "--methods", "broken", "--seeds", "1", "--threads", "1",
         "--results", str(tmp_path / "results"), "--cache", str(tiny_bench.cache_root),
         "--set", f"data.root={tiny_bench.config['data']['root']}", *sum((["--set", o] for o in FAST), [])],
         standalone_mode=False)
     assert result.return_value == 1, result.output  # the exit code of `sedbench run`
-    why = "loss is not finite" if failure == "nan" else "KeyError: 'nope'"
-    assert f"no run of benchmark tiny completed (1 failed); broken seed 0: {why}" in result.output
-    assert "no such column" not in result.output
+    why = {"nan": "loss is not finite", "crash": "method broken: loss() raised KeyError: 'nope'",
+           "setup": "method broken: setup() raised TypeError: "}[failure]
+    line = next(x for x in result.output.splitlines() if "no run of benchmark tiny completed" in x)
+    assert f"no run of benchmark tiny completed (1 failed); broken seed 0: {why}" in line
+    assert "no such column" not in result.output and "but expected one of" not in result.output
     # an expected failure says all in its message; a crash points to where its traceback is kept
     said = "the traceback of a failed run is in its run.json (`traceback`)" in result.output
-    assert said == (failure == "crash"), result.output
+    assert said == (failure != "nan"), result.output
+
+
+def test_the_docs_plugin_on_a_teacher_without_embeddings_says_so(tiny_bench, tiny_teachers, tmp_path, clean_registry):
+    plugin = tmp_path / "fitnets_cnn.py"
+    text = (REPO / "docs" / "examples" / "fitnets.py").read_text()
+    plugin.write_text(text.replace('register_method("fitnets")', 'register_method("fitnets-cnn")')
+                      .replace('teacher: str = "transformer"', 'teacher: str = "cnn"'))
+    record = runner.run_one(bench_at(tiny_bench, tmp_path / "results"), "fitnets-cnn", 0, plugins=(str(plugin),))
+    assert record["status"] == "failed"
+    assert record["error"] == "fitnets: teacher cnn has no frame embeddings; use the transformer"
 
 
 # -------------------------------------------------------------------------------- coordination

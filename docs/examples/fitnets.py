@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 from torch import nn
 
+from sedbench.errors import ConfigError
 from sedbench.methods import Method, SetupContext, StepContext, register_method
 
 
@@ -31,6 +32,8 @@ class FitNets(Method):
     def setup(self, ctx: SetupContext) -> nn.ModuleDict:
         student_dim = ctx.example_output.features["context"].shape[-1]
         teacher_dim = ctx.teachers[self.params.teacher].embedding_dim
+        if teacher_dim is None:  # only the transformer teacher caches frame embeddings
+            raise ConfigError(f"fitnets: teacher {self.params.teacher} has no frame embeddings; use the transformer")
         return nn.ModuleDict({"regressor": nn.Linear(student_dim, teacher_dim)})
 
     def loss(self, ctx: StepContext) -> dict:

@@ -9,7 +9,8 @@ is fixed here so that every method is trained under the same conditions.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -18,7 +19,7 @@ import torch
 from torch import nn
 
 from sedbench.data.batches import DEFAULT_BATCH_SIZES, EvalData, MixedBatchSampler, TrainingData
-from sedbench.errors import ConfigError, SedbenchError, TrainingError
+from sedbench.errors import ConfigError, MethodError, SedbenchError, TrainingError
 from sedbench.methods import Method, Partition, SetupContext, StepContext
 from sedbench.models import ModelOutput
 from sedbench.teachers import TeacherCache
@@ -95,6 +96,17 @@ class TrainedPartition:
     best_step: int
     best_score: Any  # what validate() returned for the chosen checkpoint
     history: list[dict[str, float]]
+
+
+@contextmanager
+def hook_errors(method: str, hook: str) -> Iterator[None]:
+    """A plugin's crash in one of its hooks says which method and hook, in one line (MethodError)."""
+    try:
+        yield
+    except (SedbenchError, torch.OutOfMemoryError):  # already said in words; memory is no bug of the hook
+        raise
+    except Exception as exc:
+        raise MethodError.from_hook(method, hook, exc) from exc
 
 
 def class_mask_for(classes: tuple[str, ...], subset: tuple[str, ...] | None) -> torch.Tensor | None:
@@ -199,7 +211,8 @@ def train_partition(
     class_mask_dev = class_mask.to(device) if class_mask is not None else None
 
     setup.student, setup.partition = student, partition
-    modules = method.setup(setup).to(device)
+    with hook_errors(method.name, "setup"):
+        modules = method.setup(setup).to(device)
     if architecture_signature(student) != signature:
         raise TrainingError(
             f"method {method.name} changed the student's architecture in setup(); add training-only "
@@ -229,7 +242,8 @@ def train_partition(
             torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad)
         optimizer.step()
         update_mean_student(mean_student, student, ctx.ema_factor)
-        method.on_step_end(ctx)
+        with hook_errors(method.name, "on_step_end"):
+            method.on_step_end(ctx)
         validating = validate is not None and (step % cfg.val_every == 0 or step == cfg.steps)
         loss = None
         if step % sync_every == 0 or validating or step == cfg.steps:
@@ -329,7 +343,9 @@ def training_step(*, step: int, batch: dict[str, torch.Tensor], student: nn.Modu
             student=student, mean_student=mean_student, modules=modules,
             ema_factor=ema_factor(step, cfg.ema_decay), class_mask=class_mask,
         )
-        for name, value in method.loss(ctx).items():
+        with hook_errors(method.name, "loss"):
+            method_terms = method.loss(ctx)
+        for name, value in method_terms.items():
             if not isinstance(value, torch.Tensor) or value.dim() != 0:  # backward() would say only "scalar outputs"
                 got = f"shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
                 raise TrainingError(f"method {method.name}: loss term {name!r} is a {got}; Method.loss returns "
