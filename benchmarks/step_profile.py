@@ -11,6 +11,7 @@ For the student (and optionally a teacher) of a profile, on random features of t
     python benchmarks/step_profile.py --profile quick --model transformer   # a teacher's step
     python benchmarks/step_profile.py --profile quick --compare   # today's step against issue 14's
     python benchmarks/step_profile.py --profile quick --compare --compile   # and torch.compile's
+    python benchmarks/step_profile.py --profile quick --compare --candidate stem_stride=2,rnn_layers=1
 
 ``--compare`` times issue 14's step (the quick student of 2bc4b46: NCHW weights, dropout 0.2) and
 today's (channels-last weights from ``sedbench.models.build_model``, the profile's dropout) in
@@ -18,6 +19,8 @@ alternating rounds of one process, so machine noise hits both alike, and prints 
 ``--compile`` adds today's step with the student and its mean student under ``torch.compile``
 (inductor) and prints its start-up (the first step, compilation included): cold the first time on a
 machine, warm once inductor's on-disk cache (``TORCHINDUCTOR_CACHE_DIR``) holds the kernels.
+``--candidate`` adds today's step with the student's options changed (model options, as a profile's
+``student:`` section takes them): a change that alters results, measured before a profile adopts it.
 
 Time it with nothing else running: a figure taken beside a test run is not a figure.
 """
@@ -30,6 +33,7 @@ from collections import defaultdict
 
 import numpy as np
 import torch
+import yaml
 from torch.profiler import ProfilerActivity, profile, record_function
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -58,7 +62,7 @@ BEFORE = {"layout": torch.contiguous_format, "dropout": 0.2}
 
 
 def make_step(config: dict, model_name: str | None, layout: torch.memory_format | None = None,
-              dropout: float | None = None, compile: bool = False):
+              dropout: float | None = None, compile: bool = False, options: dict | None = None):
     feat, train = config["features"], config["training"]
     n_frames = int(feat["clip_duration"] * feat["sample_rate"] / feat["hop_length"]) + 1
     sizes = train["batch_size"]
@@ -67,6 +71,7 @@ def make_step(config: dict, model_name: str | None, layout: torch.memory_format 
     kwargs = {k: v for k, v in student_cfg.items() if k not in ("model", "max_params", "max_macs")}
     if dropout is not None:
         kwargs["dropout"] = dropout
+    kwargs.update(options or {})
     net = build_model(student_cfg["model"], n_mels=feat["n_mels"], n_classes=10, **kwargs).train()
     if layout is not None:
         net = net.to(memory_format=layout)
@@ -117,6 +122,9 @@ def main() -> None:
     parser.add_argument("--compare", action="store_true", help="issue 14's step against today's, side by side")
     parser.add_argument("--rounds", type=int, default=3, help="with --compare: alternating rounds")
     parser.add_argument("--compile", action="store_true", help="with --compare: add today's step under torch.compile")
+    parser.add_argument("--candidate", default=None, metavar="KEY=VALUE,...",
+                        help="with --compare: add today's step with these model options, "
+                             "e.g. stem_stride=2,rnn_layers=1")
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
@@ -157,6 +165,13 @@ def compare(config: dict, args: argparse.Namespace) -> None:
     steps = {"issue 14 (NCHW)": make_step(config, args.model, **BEFORE)[0], "today": make_step(config, args.model)[0]}
     if args.compile:
         steps["torch.compile"] = make_step(config, args.model, compile=True)[0]
+    candidate = None
+    if args.candidate:
+        options = {k.strip(): yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in args.candidate.split(","))}
+        step, params, _ = make_step(config, args.model, options=options)
+        candidate = f"candidate ({params // 1000}k params)"
+        print(f"{candidate}: {', '.join(f'{k}={v}' for k, v in options.items())}")
+        steps[candidate] = step
     times: dict[str, list[float]] = defaultdict(list)
     for name, step in steps.items():  # warm-up: allocator, kernels (and compilation)
         start = time.perf_counter()
@@ -172,20 +187,23 @@ def compare(config: dict, args: argparse.Namespace) -> None:
                 step(4 + i)
             times[name].append((time.perf_counter() - start) / args.steps)
     peak = matmul_roofline(args.threads)
-    with FlopCounterMode(display=False) as counter:
-        steps["today"](99)
-    flops = counter.get_total_flops()
     print(f"profile {args.profile}, {args.threads} thread(s), torch {torch.__version__}, "
           f"CPU kernels {torch.backends.cpu.get_cpu_capability()}; fp32 matmul roofline {peak:.1f} GFLOP/s")
     for name, ts in times.items():
+        with FlopCounterMode(display=False) as counter:  # a candidate does less work than today's step
+            steps[name if name != "torch.compile" else "today"](99)
+        flops = counter.get_total_flops()
         wall = float(np.median(ts))
-        print(f"{name:<16} {1000 * wall:7.1f} ms/step  {flops / wall / 1e9:5.1f} GFLOP/s  "
+        print(f"{name:<22} {1000 * wall:7.1f} ms/step  {flops / wall / 1e9:5.1f} GFLOP/s  "
               f"roofline ratio {flops / wall / 1e9 / peak:.2f}")
     before, today = (float(np.median(times[name])) for name in ("issue 14 (NCHW)", "today"))
     print(f"speed-up today / issue 14: {before / today:.2f}x")
     if args.compile:
         compiled = float(np.median(times["torch.compile"]))
         print(f"speed-up torch.compile / today: {today / compiled:.2f}x; / issue 14: {before / compiled:.2f}x")
+    if candidate:
+        changed = float(np.median(times[candidate]))
+        print(f"speed-up candidate / today: {today / changed:.2f}x; / issue 14: {before / changed:.2f}x")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from sedbench.errors import ConfigError
 from sedbench.models.base import GLU, Dropout, ModelOutput, SEDHead, freq_pools, register_model
 
 BASELINE_CHANNELS = (16, 32, 64, 128, 128, 128, 128)
@@ -67,24 +68,36 @@ class TFWSE(nn.Module):
         return x * ((self.channel(x) + self.freq(x)) / 3 + self.time(x) / 3)
 
 
+# time pooling of the first two blocks for each stride of the first convolution: time / 4 overall
+TIME_POOLS_BY_STEM_STRIDE = {1: (2, 2), 2: (2, 1)}
+
+
 class CNN(nn.Module):
     """DESED_task's CNN: blocks conv -> BN -> GLU -> [tfwSE] -> dropout -> AvgPool(time, freq).
 
     Input (B, 1, T, F); output (B, C_last, T / 4, 1). Module names follow DESED_task (conv0, ...).
+    ``stem_stride`` > 1 strides the first convolution in time and pools the next blocks less, so
+    the output keeps T / 4 frames while the first blocks, whose full-resolution activations cost
+    most of a CPU step, see fewer frames.
     """
 
-    def __init__(self, n_mels: int, channels: tuple[int, ...], dropout: float, se: bool = False):
+    def __init__(self, n_mels: int, channels: tuple[int, ...], dropout: float, se: bool = False,
+                 stem_stride: int = 1):
         super().__init__()
         if len(channels) < 2:
             raise ValueError("a CRNN needs at least 2 conv blocks (each of the first two pools time by 2)")
+        if stem_stride not in TIME_POOLS_BY_STEM_STRIDE:
+            raise ConfigError(f"stem_stride must be one of {', '.join(map(str, TIME_POOLS_BY_STEM_STRIDE))}, "
+                              f"not {stem_stride!r}")
         # time / 4 overall (626 -> 156 frames) in the first two blocks, as DESED_task
-        time_pools = (2, 2) + (1,) * (len(channels) - 2)
+        time_pools = TIME_POOLS_BY_STEM_STRIDE[stem_stride] + (1,) * (len(channels) - 2)
         layers = nn.Sequential()
         for i, (c_out, t_pool, f_pool) in enumerate(
             zip(channels, time_pools, freq_pools(n_mels, len(channels)), strict=True)
         ):
             c_in = 1 if i == 0 else channels[i - 1]
-            layers.add_module(f"conv{i}", nn.Conv2d(c_in, c_out, 3, 1, 1))
+            stride = (stem_stride, 1) if i == 0 else 1
+            layers.add_module(f"conv{i}", nn.Conv2d(c_in, c_out, 3, stride, 1))
             layers.add_module(f"batchnorm{i}", nn.BatchNorm2d(c_out, eps=0.001, momentum=0.99))
             layers.add_module(f"glu{i}", GLU(c_out))
             if se:
@@ -111,9 +124,10 @@ class CRNN(nn.Module):
         dropout: float = 0.5,
         se: bool = False,
         skip: bool = False,
+        stem_stride: int = 1,
     ):
         super().__init__()
-        self.cnn = CNN(n_mels, tuple(channels), dropout, se=se)
+        self.cnn = CNN(n_mels, tuple(channels), dropout, se=se, stem_stride=stem_stride)
         # a linear path from the CNN to the heads, added to the BiGRU's output (see se_crnn)
         self.skip = nn.Linear(self.cnn.out_channels, 2 * rnn_hidden) if skip else None
         self.rnn = nn.GRU(
@@ -149,7 +163,10 @@ def crnn_small(n_mels: int = 128, n_classes: int = 10, dropout: float = 0.5) -> 
 
 
 @register_model("se-crnn")
-def se_crnn(n_mels: int = 128, n_classes: int = 10, dropout: float = 0.5, skip: bool = True) -> CRNN:
+def se_crnn(
+    n_mels: int = 128, n_classes: int = 10, dropout: float = 0.5, skip: bool = True, stem_stride: int = 1,
+    rnn_layers: int = 2,
+) -> CRNN:
     """Student SE-CRNN of dual KD (Xiao & Das, "Dual Knowledge Distillation for Efficient Sound Event
     Detection", ICASSP 2024 workshops, arXiv:2402.02781): the baseline made compact (64 channels in
     blocks 3-7, BiGRU(64)) with squeeze-excitation in every conv block and time-frequency-wise SE
@@ -161,10 +178,15 @@ def se_crnn(n_mels: int = 128, n_classes: int = 10, dropout: float = 0.5, skip: 
     the recurrence must first learn to pass frame-local evidence through before the heads see it.
     ``python benchmarks/student_ablation.py`` measures both on ``quick``; ``skip=False`` is the
     plain SE-CRNN.
+
+    ``stem_stride=2, rnn_layers=1`` is a cheaper student (266k parameters): the first convolution
+    strides time by 2 and one BiGRU layer is left. ``python benchmarks/step_profile.py --compare
+    --student stem_stride=2,rnn_layers=1`` measures its step; quick keeps the defaults (see
+    docs/datasheet.md, "The training step").
     """
     return CRNN(
-        n_mels, n_classes, (16, 32, 64, 64, 64, 64, 64), rnn_hidden=64, rnn_layers=2, dropout=dropout, se=True,
-        skip=skip,
+        n_mels, n_classes, (16, 32, 64, 64, 64, 64, 64), rnn_hidden=64, rnn_layers=rnn_layers, dropout=dropout,
+        se=True, skip=skip, stem_stride=stem_stride,
     )
 
 

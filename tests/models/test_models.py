@@ -175,3 +175,19 @@ def test_se_crnn_skip_path_reaches_the_heads_around_the_bigru():
         varies = out.frame_logits.std(dim=1).max().item() > 1e-6  # frame logits change over time
         assert varies == expect_signal
     assert n_params(built("se-crnn", 64)) - n_params(built("se-crnn", 64, skip=False)) == 64 * 128 + 128
+
+
+@pytest.mark.parametrize("n_mels,frames,frames_out", RESOLUTIONS)
+def test_se_crnn_stem_stride_keeps_the_output_frames_and_halves_the_first_blocks(n_mels, frames, frames_out):
+    seen = {}
+    default, cheap = built("se-crnn", n_mels), built("se-crnn", n_mels, stem_stride=2, rnn_layers=1)
+    assert default.cnn.cnn.conv0.stride == (1, 1) and default.rnn.num_layers == 2  # the default student
+    for model in (default, cheap):
+        model.cnn.cnn.glu0.register_forward_hook(lambda m, i, out, model=model: seen.__setitem__(id(model), out.shape))
+        with torch.no_grad():
+            out = model(torch.rand(1, n_mels, frames))
+        assert out.frame_logits.shape == (1, frames_out, 10)
+    assert seen[id(cheap)][2] == (frames + 1) // 2 and seen[id(default)][2] == frames
+    assert 250_000 <= n_params(cheap) < n_params(default)
+    with pytest.raises(ConfigError, match="stem_stride must be one of 1, 2"):
+        built("se-crnn", n_mels, stem_stride=4)
