@@ -128,6 +128,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
+    if args.candidate and not args.compare:
+        parser.error("--candidate is timed beside today's step: add --compare")
+    if args.candidate and any("=" not in kv for kv in args.candidate.split(",")):
+        parser.error(f"--candidate {args.candidate}: give KEY=VALUE pairs separated by commas")
     config = load_profile(args.profile)
     if args.compare:
         compare(config, args)
@@ -194,7 +198,7 @@ def compare(config: dict, args: argparse.Namespace) -> None:
             steps[name if name != "torch.compile" else "today"](99)
         flops = counter.get_total_flops()
         wall = float(np.median(ts))
-        print(f"{name:<22} {1000 * wall:7.1f} ms/step  {flops / wall / 1e9:5.1f} GFLOP/s  "
+        print(f"{name:<24} {1000 * wall:7.1f} ms/step  {flops / wall / 1e9:5.1f} GFLOP/s  "
               f"roofline ratio {flops / wall / 1e9 / peak:.2f}")
     before, today = (float(np.median(times[name])) for name in ("issue 14 (NCHW)", "today"))
     print(f"speed-up today / issue 14: {before / today:.2f}x")

@@ -37,8 +37,8 @@ class MethodError(TrainingError):
     @classmethod
     def from_hook(cls, method: str, hook: str, exc: BaseException) -> "MethodError":
         # torch's argument errors (e.g. nn.Linear(64, None)) span many lines: the first says what failed
-        reason = (str(exc).strip().splitlines() or [""])[0]
-        return cls(f"method {method}: {hook}() raised {type(exc).__name__}: {reason}")
+        reason = (str(exc).strip().splitlines() or [""])[0].strip()
+        return cls(f"method {method}: {hook}() raised {type(exc).__name__}" + (f": {reason}" if reason else ""))
 
 
 class SedbenchWarning(UserWarning):

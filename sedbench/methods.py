@@ -197,9 +197,9 @@ def source_hash(cls: type) -> str:
 
 
 def _helper_files(klass: type, path: str | None) -> list[Path]:
-    """Modules beside a method's file that it imports (a plugin's helpers): their code is the method's
-    code too. Read from the file's import statements, so a constant counts as much as a function. One
-    level: a helper's own imports are not followed."""
+    """Modules beside a method's file that it imports (a plugin's helpers, a package's files): their
+    code is the method's code too. Read from the file's import statements, so a constant counts as
+    much as a function. One level: a helper's own imports outside its folder are not followed."""
     if not path or not Path(path).is_file():
         return []
     own = Path(path).resolve()
@@ -210,8 +210,18 @@ def _helper_files(klass: type, path: str | None) -> list[Path]:
     names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     names |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
               and node.level == 0}
-    found = {own.parent / f"{name.split('.')[0]}.py" for name in names}
-    return sorted(f for f in found if f.is_file() and f != own)
+    files: list[Path] = []
+    for name in sorted({n.split(".")[0] for n in names}):
+        module_file, package = own.parent / f"{name}.py", own.parent / name / "__init__.py"
+        local = module_file if module_file.is_file() else package if package.is_file() else None
+        if local is None or local == own:
+            continue
+        where = getattr(sys.modules.get(name), "__file__", None)
+        if where and Path(where).resolve() != local.resolve():  # another plugin's helper of the same name
+            raise ConfigError(f"{own}: imports {name!r}, which is {local} beside it, but a module {name!r} from "
+                              f"{where} is already loaded; rename the helper")
+        files += [local] if local is module_file else sorted(local.parent.rglob("*.py"))
+    return files
 
 
 def register_method(name: str) -> Callable[[type[Method]], type[Method]]:
@@ -287,10 +297,12 @@ def _load_file(path: Path, source: str) -> None:
     module = importlib.util.module_from_spec(spec)
     previous, _loading_source = _loading_source, source
     # a plugin may import helper modules beside it (`from my_helpers import hint_loss`), as a script
-    # run with `python` may; appended, so a helper cannot shadow an installed package
+    # run with `python` may; its folder is searched first, and only while the plugin loads (a helper
+    # of the same name from another folder is refused by _helper_files)
     folder = str(path.resolve().parent)
-    if folder not in sys.path:
-        sys.path.append(folder)
+    searched = source != "built-in" and folder not in sys.path
+    if searched:
+        sys.path.insert(0, folder)
     try:
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
@@ -300,6 +312,8 @@ def _load_file(path: Path, source: str) -> None:
         raise SedbenchError(f"{path}: the method plugin failed to import ({type(exc).__name__}: {exc})") from exc
     finally:
         _loading_source = previous
+        if searched:
+            sys.path.remove(folder)
 
 
 def discover(plugins: list[str | Path] | tuple[str | Path, ...] = ()) -> dict[str, type[Method]]:

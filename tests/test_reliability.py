@@ -209,13 +209,19 @@ def test_a_plugin_imports_a_helper_beside_it_and_the_helper_is_part_of_its_ident
     plugin = tmp_path / "helped.py"
     plugin.write_text("from sedbench_test_hint_helpers import SCALE\n"
                       + PLUGIN.replace('register_method("vanilla")', 'register_method("helped")'))
+    other = tmp_path / "other"  # another plugin's helper of the same name: refused, not silently shared
+    other.mkdir()
+    (other / "sedbench_test_hint_helpers.py").write_text("SCALE = 5.0\n")
+    (other / "mine.py").write_text(plugin.read_text().replace('"helped"', '"mine"'))
     try:
         first = methods_module.discover((str(plugin),))["helped"].source_hash
+        assert str(tmp_path.resolve()) not in sys.path  # searched only while the plugin loads
         helper.write_text("SCALE = 3.0  # the formula changed in the helper, not in the plugin file\n")
         assert methods_module.discover((str(plugin),))["helped"].source_hash != first
+        with pytest.raises(ConfigError, match="already loaded; rename the helper"):
+            methods_module.discover((str(other / "mine.py"),))
     finally:
         sys.modules.pop("sedbench_test_hint_helpers", None)
-        sys.path.remove(str(tmp_path.resolve()))
 
 
 def test_a_changed_method_file_changes_its_identity(tmp_path, clean_registry):
@@ -338,6 +344,15 @@ def test_a_failed_run_then_the_table_says_why(tiny_bench, tiny_teachers, tmp_pat
     # an expected failure says all in its message; a crash points to where its traceback is kept
     said = "the traceback of a failed run is in its run.json (`traceback`)" in result.output
     assert said == (failure != "nan"), result.output
+
+
+def test_a_hook_error_is_one_line_and_names_the_method_and_the_hook():
+    from sedbench.errors import MethodError
+
+    assert str(MethodError.from_hook("m", "loss", AssertionError())) == "method m: loss() raised AssertionError"
+    many = TypeError("empty() received an invalid combination of arguments\n * (tuple of ints size, ...)")
+    assert str(MethodError.from_hook("m", "setup", many)) == (
+        "method m: setup() raised TypeError: empty() received an invalid combination of arguments")
 
 
 def test_the_docs_plugin_on_a_teacher_without_embeddings_says_so(tiny_bench, tiny_teachers, tmp_path, clean_registry):

@@ -106,9 +106,12 @@ class CNN(nn.Module):
             layers.add_module(f"pooling{i}", nn.AvgPool2d((t_pool, f_pool)))
         self.cnn = layers
         self.out_channels = channels[-1]
+        self.stem_stride = stem_stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.cnn(x)
+        out = self.cnn(x)
+        # a strided stem rounds up (ceil(T / 2) frames), so T = 3 mod 4 leaves one frame over T // 4
+        return out[:, :, : x.shape[2] // 4] if self.stem_stride > 1 else out
 
 
 class CRNN(nn.Module):
@@ -181,7 +184,7 @@ def se_crnn(
 
     ``stem_stride=2, rnn_layers=1`` is a cheaper student (266k parameters): the first convolution
     strides time by 2 and one BiGRU layer is left. ``python benchmarks/step_profile.py --compare
-    --student stem_stride=2,rnn_layers=1`` measures its step; quick keeps the defaults (see
+    --candidate stem_stride=2,rnn_layers=1`` measures its step; quick keeps the defaults (see
     docs/datasheet.md, "The training step").
     """
     return CRNN(

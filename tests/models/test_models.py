@@ -189,5 +189,7 @@ def test_se_crnn_stem_stride_keeps_the_output_frames_and_halves_the_first_blocks
         assert out.frame_logits.shape == (1, frames_out, 10)
     assert seen[id(cheap)][2] == (frames + 1) // 2 and seen[id(default)][2] == frames
     assert 250_000 <= n_params(cheap) < n_params(default)
+    for t in (frames + 1, frames + 2, frames + 3):  # any length: T // 4 frames, as the labels have
+        assert cheap(torch.rand(1, n_mels, t)).frame_logits.shape[1] == t // 4
     with pytest.raises(ConfigError, match="stem_stride must be one of 1, 2"):
         built("se-crnn", n_mels, stem_stride=4)
