@@ -13,7 +13,13 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from sedbench.data.features import DCASE, FeatureConfig
-from sedbench.errors import DataError
+from sedbench.errors import ConfigError, DataError
+
+
+def _near_hop(cfg: FeatureConfig, pooling: int) -> int:
+    """The hop closest to cfg's whose frames agree with the labels (for the error message)."""
+    return min((h for h in range(max(1, cfg.hop_length - 64), cfg.hop_length + 65)
+                if (cfg.n_samples // h) % pooling != pooling - 1), key=lambda h: abs(h - cfg.hop_length))
 
 
 class LabelEncoder:
@@ -23,6 +29,12 @@ class LabelEncoder:
         self.cfg, self.pooling = cfg, pooling
         # the same double truncation as ManyHotEncoder.n_frames
         self.n_out_frames = int(int(cfg.n_samples / cfg.hop_length) / pooling)
+        if cfg.n_frames // pooling != self.n_out_frames:  # the models give n_frames // pooling frames
+            raise ConfigError(
+                f"features: hop_length {cfg.hop_length} gives {cfg.n_frames} frames per clip, so the models' "
+                f"{cfg.n_frames // pooling} output frames do not match the labels' {self.n_out_frames} "
+                f"(DESED_task's encoder); choose a hop_length for which {cfg.n_samples} // hop_length is not "
+                f"{pooling - 1} more than a multiple of {pooling} (e.g. {_near_hop(cfg, pooling)})")
         self._frames_per_s = cfg.sample_rate / cfg.hop_length / pooling
 
     @property

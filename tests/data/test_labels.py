@@ -6,7 +6,7 @@ import pytest
 from sedbench.data.classes import CLASSES
 from sedbench.data.features import DCASE, FeatureConfig
 from sedbench.data.labels import LabelEncoder
-from sedbench.errors import DataError
+from sedbench.errors import ConfigError, DataError
 
 
 def test_output_resolution() -> None:
@@ -44,3 +44,11 @@ def test_weak_and_time_conversion() -> None:
 def test_unknown_label() -> None:
     with pytest.raises(DataError, match="'Kettle'.*Alarm_bell_ringing"):
         LabelEncoder(CLASSES).weak(["Kettle"])
+
+
+def test_a_hop_whose_model_frames_miss_the_labels_is_one_line_with_a_hop_that_fits():
+    # 160000 // 334 = 479 = 3 mod 4: 480 feature frames, models give 120 output frames, labels 119
+    with pytest.raises(ConfigError, match=r"features: hop_length 334 gives 480 frames .* \(e\.g\. 333\)"):
+        LabelEncoder(CLASSES, FeatureConfig(hop_length=334))
+    fits = FeatureConfig(hop_length=333)
+    assert fits.n_frames // 4 == LabelEncoder(CLASSES, fits).n_out_frames
