@@ -73,6 +73,10 @@ class Benchmark:
         teacher = {k: v for k, v in (config.get("teacher_training") or {}).items()
                    if k not in ("freq_mixstyle", "seed")}  # the teacher zoo's own options
         TrainConfig.from_dict({**(config.get("training") or {}), **teacher})
+        from sedbench.data.features import FeatureConfig
+        from sedbench.data.labels import output_frames
+
+        output_frames(FeatureConfig.from_dict(config["features"]))  # and a front end the labels cannot follow
         return cls(config, **kwargs)
 
     # ------------------------------------------------------------------------------ data

@@ -301,6 +301,13 @@ def test_a_bad_device_is_one_line_before_any_work(device, says, tmp_path):
     assert "Traceback" not in result.output and not (tmp_path / "r").exists()
 
 
+def test_a_hop_the_labels_cannot_follow_is_one_line_before_any_work(tmp_path):
+    result = CliRunner().invoke(cli, ["run", "--profile", "tiny", "--dry-run", "--set", "features.hop_length=334",
+                                      "--results", str(tmp_path / "r"), "--cache", str(tmp_path / "c")])
+    assert result.exit_code != 0 and "features: hop_length 334 gives 480 frames per clip" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "r").exists() and not (tmp_path / "c").exists()
+
+
 BROKEN = '''
 from sedbench.methods import Method, register_method
 

@@ -22,19 +22,26 @@ def _near_hop(cfg: FeatureConfig, pooling: int) -> int:
                 if (cfg.n_samples // h) % pooling != pooling - 1), key=lambda h: abs(h - cfg.hop_length))
 
 
+def output_frames(cfg: FeatureConfig, pooling: int = 4) -> int:
+    """Label frames per clip, with the same double truncation as ManyHotEncoder.n_frames; a ConfigError
+    when the models' n_frames // pooling output frames would not match them."""
+    n_out = int(int(cfg.n_samples / cfg.hop_length) / pooling)
+    if cfg.n_frames // pooling != n_out:
+        raise ConfigError(
+            f"features: hop_length {cfg.hop_length} gives {cfg.n_frames} frames per clip, so the models' "
+            f"{cfg.n_frames // pooling} output frames do not match the labels' {n_out} (DESED_task's encoder); "
+            f"choose a hop_length for which {cfg.n_samples} // hop_length is not {pooling - 1} more than a "
+            f"multiple of {pooling} (e.g. {_near_hop(cfg, pooling)})")
+    return n_out
+
+
 class LabelEncoder:
     def __init__(self, classes: Sequence[str], cfg: FeatureConfig = DCASE, pooling: int = 4):
         self.classes = list(classes)
         self.index = {c: i for i, c in enumerate(self.classes)}
         self.cfg, self.pooling = cfg, pooling
         # the same double truncation as ManyHotEncoder.n_frames
-        self.n_out_frames = int(int(cfg.n_samples / cfg.hop_length) / pooling)
-        if cfg.n_frames // pooling != self.n_out_frames:  # the models give n_frames // pooling frames
-            raise ConfigError(
-                f"features: hop_length {cfg.hop_length} gives {cfg.n_frames} frames per clip, so the models' "
-                f"{cfg.n_frames // pooling} output frames do not match the labels' {self.n_out_frames} "
-                f"(DESED_task's encoder); choose a hop_length for which {cfg.n_samples} // hop_length is not "
-                f"{pooling - 1} more than a multiple of {pooling} (e.g. {_near_hop(cfg, pooling)})")
+        self.n_out_frames = output_frames(cfg, pooling)
         self._frames_per_s = cfg.sample_rate / cfg.hop_length / pooling
 
     @property
