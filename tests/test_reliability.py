@@ -331,12 +331,18 @@ SETUP_CRASH = """
 """
 
 
-@pytest.mark.parametrize("failure", ["nan", "crash", "setup"])
+PARTITIONS_CRASH = """
+    def partitions(self, classes, environments, clip_environments):
+        raise RuntimeError("no partition today")
+"""
+
+
+@pytest.mark.parametrize("failure", ["nan", "crash", "setup", "partitions"])
 def test_a_failed_run_then_the_table_says_why(tiny_bench, tiny_teachers, tmp_path, clean_registry, failure):
     plugin = tmp_path / "broken.py"
     crash = 'return {"x": ctx.teachers["nope"]}'  # a plugin's bug: the record keeps its traceback
     plugin.write_text({"nan": BROKEN, "crash": BROKEN.replace(BROKEN.splitlines()[-1].strip(), crash),
-                       "setup": BROKEN + SETUP_CRASH}[failure])
+                       "setup": BROKEN + SETUP_CRASH, "partitions": BROKEN + PARTITIONS_CRASH}[failure])
     result = CliRunner().invoke(cli, [
         "run", "--profile", "tiny", "--plugin", str(plugin), "--methods", "broken", "--seeds", "1", "--threads", "1",
         "--results", str(tmp_path / "results"), "--cache", str(tiny_bench.cache_root),
@@ -344,7 +350,8 @@ def test_a_failed_run_then_the_table_says_why(tiny_bench, tiny_teachers, tmp_pat
         standalone_mode=False)
     assert result.return_value == 1, result.output  # the exit code of `sedbench run`
     why = {"nan": "loss is not finite", "crash": "method broken: loss() raised KeyError: 'nope'",
-           "setup": "method broken: setup() raised TypeError: "}[failure]
+           "setup": "method broken: setup() raised TypeError: ",
+           "partitions": "method broken: partitions() raised RuntimeError: no partition today"}[failure]
     line = next(x for x in result.output.splitlines() if "no run of benchmark tiny completed" in x)
     assert f"no run of benchmark tiny completed (1 failed); broken seed 0: {why}" in line
     assert "no such column" not in result.output and "tuple of ints size" not in result.output

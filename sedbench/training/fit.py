@@ -45,6 +45,7 @@ from sedbench.training.engine import (
     TrainConfig,
     TrainedPartition,
     class_mask_for,
+    hook_errors,
     predict,
     predict_routed,
     train_partition,
@@ -88,7 +89,9 @@ def deployment_routes(method: Method, trained: list[TrainedPartition], classes: 
     """Each trained student behind the routes its method deploys it with (``Method.routes``)."""
     routed: list[TrainedPartition] = []
     for part in trained:
-        for route in method.routes(part.partition, environments):
+        with hook_errors(method.name, "routes"):
+            routes = method.routes(part.partition, environments)
+        for route in routes:
             if route is part.partition:
                 routed.append(part)
                 continue
@@ -139,7 +142,8 @@ def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model
         from sedbench.training.selection import dcase_validator
 
         validate = dcase_validator(bench, cfg)  # noqa: F811 - DESED_task's objective replaces PSDS1
-    partitions = method.partitions(bench.classes, bench.environments, bench.clip_environments())
+    with hook_errors(method.name, "partitions"):
+        partitions = method.partitions(bench.classes, bench.environments, bench.clip_environments())
     if sum(p.share for p in partitions) > 1.0 + 1e-6:
         raise TrainingError(f"method {method.name}: its partitions' schedule shares add up to more than 1; "
                             "a method may not train for longer than the benchmark's schedule")
