@@ -16,9 +16,15 @@ class DataError(SedbenchError):
     """A dataset file is missing, unreadable or inconsistent."""
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to its first line, for a one-line error (torch's argument errors
+    and libsndfile's span many lines); its type's name when it has no message."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0].strip()
+
+
 def unreadable_audio(path: object, exc: BaseException) -> DataError:
     """The one message for an audio file soundfile cannot read (reader, feature cache and check)."""
-    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    reason = first_line(exc)
     return DataError(f"{path}: unreadable audio ({reason}); replace or remove the file")
 
 
@@ -31,14 +37,15 @@ class TrainingError(SedbenchError):
 
 
 class MethodError(TrainingError):
-    """A method's own hook (setup, loss, on_step_end) raised: said in one line naming the method and the
-    hook; the original exception is its ``__cause__`` and its traceback is kept in the run's record."""
+    """A method's own hook (setup, loss, on_step_end, partitions, routes) raised: said in one line naming
+    the method and the hook; the original exception is its ``__cause__`` and its traceback is kept in the
+    run's record."""
 
     @classmethod
     def from_hook(cls, method: str, hook: str, exc: BaseException) -> "MethodError":
-        # torch's argument errors (e.g. nn.Linear(64, None)) span many lines: the first says what failed
-        reason = (str(exc).strip().splitlines() or [""])[0].strip()
-        return cls(f"method {method}: {hook}() raised {type(exc).__name__}" + (f": {reason}" if reason else ""))
+        reason = first_line(exc)  # e.g. nn.Linear(64, None): torch's many-line TypeError
+        return cls(f"method {method}: {hook}() raised {type(exc).__name__}"
+                   + (f": {reason}" if reason != type(exc).__name__ else ""))
 
 
 class SedbenchWarning(UserWarning):

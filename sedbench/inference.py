@@ -30,7 +30,7 @@ import torchaudio
 
 from sedbench.data.features import FeatureConfig, logmel
 from sedbench.data.labels import LabelEncoder
-from sedbench.errors import SedbenchError, unreadable_audio
+from sedbench.errors import SedbenchError, first_line, unreadable_audio
 
 MODEL_FILE = "model.pt"
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
@@ -73,7 +73,7 @@ class RunDetector:
         try:
             saved = torch.load(weights, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise SedbenchError(f"{weights}: unreadable checkpoint ({str(exc).splitlines()[0]}); "
+            raise SedbenchError(f"{weights}: unreadable checkpoint ({first_line(exc)}); "
                                 "re-run that method and seed") from exc
         if not isinstance(saved, dict) or "partitions" not in saved:
             raise SedbenchError(f"{weights}: not a sedbench run checkpoint (no 'partitions')")

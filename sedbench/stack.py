@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 from sedbench.config import REPO_ROOT
-from sedbench.errors import SedbenchError
+from sedbench.errors import SedbenchError, first_line
 
 LOCK_FILE = REPO_ROOT / "requirements.lock"
 
@@ -44,7 +44,7 @@ def torchaudio_problem() -> str | None:
         import torchaudio  # noqa: F401
         import torchaudio.functional  # noqa: F401
     except (ImportError, OSError, RuntimeError) as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        reason = first_line(exc)
         return (f"torchaudio {installed_version('torchaudio')} does not load against torch "
                 f"{installed_version('torch')} ({reason})")
     return None

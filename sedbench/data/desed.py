@@ -27,7 +27,7 @@ import soundfile as sf
 
 from sedbench.config import load_yaml
 from sedbench.data.classes import CLASSES, SPLIT_KINDS, SPLITS
-from sedbench.errors import DataError, unreadable_audio
+from sedbench.errors import DataError, first_line, unreadable_audio
 from sedbench.io import atomic_write_json
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
@@ -356,7 +356,7 @@ def read_tsv(path: Path, columns: Iterable[str], problems: list[str]) -> pd.Data
         # shift every column left (then no listed file is found)
         df = pd.read_csv(path, sep="\t", dtype={"filename": str}, keep_default_na=True, index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        problems.append(f"{path}: unreadable TSV ({str(exc).splitlines()[0]}); fix or regenerate it")
+        problems.append(f"{path}: unreadable TSV ({first_line(exc)}); fix or regenerate it")
         return None
     if len(df.columns) > 1 and "filename" in df.columns:
         # a row typed with spaces reads as one long file name with the other columns empty

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sedbench.errors import SedbenchError
+from sedbench.errors import SedbenchError, first_line
 from sedbench.evaluation.metrics import GroundTruth, collar_f1, intersection_f1
 from sedbench.evaluation.scores import _clip_id
 
@@ -27,7 +27,7 @@ def read_detections(path: str | os.PathLike) -> dict[str, list[tuple[float, floa
         df = pd.read_csv(path, sep="\t", keep_default_na=False, na_values={"onset": [""], "offset": [""]},
                          index_col=False)  # a trailing tab must not turn the first column into the index
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise SedbenchError(f"{path}: unreadable detections TSV ({str(exc).splitlines()[0]})") from exc
+        raise SedbenchError(f"{path}: unreadable detections TSV ({first_line(exc)})") from exc
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise SedbenchError(f"{path}: missing column(s) {', '.join(missing)}; expected {' '.join(COLUMNS)}")

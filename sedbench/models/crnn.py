@@ -185,7 +185,7 @@ def se_crnn(
     ``stem_stride=2, rnn_layers=1`` is a cheaper student (266k parameters): the first convolution
     strides time by 2 and one BiGRU layer is left. ``python benchmarks/step_profile.py --compare
     --candidate stem_stride=2,rnn_layers=1`` measures its step; quick keeps the defaults (see
-    docs/datasheet.md, "The training step").
+    docs/datasheet.md, "What `quick` can and cannot tell").
     """
     return CRNN(
         n_mels, n_classes, (16, 32, 64, 64, 64, 64, 64), rnn_hidden=64, rnn_layers=rnn_layers, dropout=dropout,
