@@ -22,6 +22,15 @@ def first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0].strip()
 
 
+def one_line(exc: BaseException) -> str:
+    """A failure said in one line: a SedbenchError's own message (it names the file or option); any
+    other exception as ``Type: first line``, since its type is often the only clue (``RuntimeError``)."""
+    reason = first_line(exc)
+    if isinstance(exc, SedbenchError) or reason == type(exc).__name__:
+        return reason
+    return f"{type(exc).__name__}: {reason}"
+
+
 def unreadable_audio(path: object, exc: BaseException) -> DataError:
     """The one message for an audio file soundfile cannot read (reader, feature cache and check)."""
     reason = first_line(exc)

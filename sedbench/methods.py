@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from sedbench.config import CONFIG_DIR, REPO_ROOT, check_dataclass, load_yaml
-from sedbench.errors import ConfigError, SedbenchError
+from sedbench.errors import ConfigError, SedbenchError, one_line
 from sedbench.models import ModelOutput
 from sedbench.teachers import TeacherBatch, TeacherInfo
 
@@ -309,7 +309,7 @@ def _load_file(path: Path, source: str) -> None:
     except SedbenchError:
         raise
     except Exception as exc:
-        raise SedbenchError(f"{path}: the method plugin failed to import ({type(exc).__name__}: {exc})") from exc
+        raise SedbenchError(f"{path}: the method plugin failed to import ({one_line(exc)})") from exc
     finally:
         _loading_source = previous
         if searched:
@@ -331,7 +331,7 @@ def discover(plugins: list[str | Path] | tuple[str | Path, ...] = ()) -> dict[st
                 raise
             except Exception as exc:
                 raise SedbenchError(f"entry point {ep.value} (group {ENTRY_POINT_GROUP}): the method plugin failed "
-                                    f"to import ({type(exc).__name__}: {exc})") from exc
+                                    f"to import ({one_line(exc)})") from exc
             finally:
                 _loading_source = previous
         _discovered = True

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sedbench.errors import Terminated, ignore_sigint, spawn_without_sigint, terminate_as_interrupt
+from sedbench.errors import Terminated, ignore_sigint, one_line, spawn_without_sigint, terminate_as_interrupt
 
 
 @dataclass
@@ -275,7 +275,7 @@ def run_in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
                     broken = True
                     continue  # stays in `running`: recorded below, once the pool has stopped
                 except Exception as exc:  # a task that raised still counts as a failed run
-                    finish(running[future], failure(running[future], f"{type(exc).__name__}: {exc}"))
+                    finish(running[future], failure(running[future], one_line(exc)))
                 del running[future]
             if broken or pool.lost_a_worker():
                 # the tasks beside the dead worker end as interrupted (SIGTERM); once their workers are gone

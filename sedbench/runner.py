@@ -27,7 +27,7 @@ from sedbench import results
 from sedbench.benchmark import Benchmark
 from sedbench.config import config_hash
 from sedbench.energy import track_energy
-from sedbench.errors import SedbenchError, Terminated, first_line
+from sedbench.errors import SedbenchError, Terminated, one_line
 from sedbench.io import replace_dir
 from sedbench.locks import run_lock
 from sedbench.methods import Method, build_method, method_settings, params_dict
@@ -372,7 +372,7 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
         if exc.__cause__ is not None:  # a method's hook crashed (MethodError): keep where, as for any crash
             record["traceback"] = "".join(traceback.format_exception(exc.__cause__, limit=8))
     except Exception as exc:  # a crash in one run must not stop the matrix; keep the reason
-        record.update(status="failed", error=f"{type(exc).__name__}: {first_line(exc)}",  # the rest: traceback
+        record.update(status="failed", error=one_line(exc),  # the rest: traceback
                       traceback=traceback.format_exc(limit=8))
     finally:
         record["finished"] = results.now_iso()

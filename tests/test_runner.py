@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -387,6 +388,28 @@ def test_the_runs_of_a_failed_teacher_record_why_they_did_not_train(tiny_bench, 
     record = results.read_record(runner.run_dir_for(bench, "vanilla", 0))
     assert record["status"] == "failed" and record["error"] == summaries["vanilla"]["error"]
     assert runner.pair_status(bench, "vanilla", 0) == "failed"
+
+
+def test_a_teacher_that_crashes_fails_its_runs_in_one_line_and_keeps_its_traceback(tiny_bench, tmp_path,
+                                                                                  monkeypatch):
+    # a crash (not a diverged loss) inside a teacher's training, e.g. CUDA running out of memory
+    from sedbench.training import fit
+
+    def crashing(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB\nGPU 0 has a total capacity of 80 GiB")
+
+    monkeypatch.setattr(fit, "_train_teacher", crashing)
+    config = copy.deepcopy(tiny_bench.config)
+    config["teacher_training"] = {**config.get("teacher_training", {}), "lr": 0.0123}  # a teacher not yet cached
+    bench = Benchmark(config, results_root=tmp_path / "results", cache_root=tiny_bench.cache_root, device="cpu",
+                      progress=False)
+    summaries = {s["method"]: s for s in runner.run_matrix(bench, ["scratch", "vanilla"], [0], jobs=1)}
+    assert summaries["scratch"]["status"] == "complete"  # the matrix went on
+    error = summaries["vanilla"]["error"]
+    assert error.startswith("teacher cnn failed: teacher cnn: training raised RuntimeError: CUDA out of memory.")
+    assert "\n" not in error and "GPU 0" not in error
+    log = Path(error.split("(traceback: ")[1].rstrip(")"))
+    assert "GPU 0 has a total capacity" in log.read_text() and "crashing" in log.read_text()
 
 
 def test_a_lender_comes_first_in_every_executors_order(tiny_bench):

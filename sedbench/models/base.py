@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from sedbench.errors import ConfigError
+from sedbench.errors import ConfigError, SedbenchError, one_line
 
 # DESED_task clamps the attention weights and we clamp probabilities before logit() with the same eps.
 EPS = 1e-7
@@ -56,7 +56,14 @@ def build_model(name: str, n_mels: int = 128, n_classes: int = 10, **kwargs) -> 
             raise ConfigError(
                 f"model {name!r} has no option {', '.join(unknown)}; its options are {', '.join(allowed)}"
             )
-    model = factory(n_mels=n_mels, n_classes=n_classes, **kwargs)
+    try:
+        model = factory(n_mels=n_mels, n_classes=n_classes, **kwargs)
+    except SedbenchError:
+        raise
+    except Exception as exc:  # a value torch refuses (a negative width, heads not dividing dim) ...
+        given = ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) or "its defaults"
+        raise ConfigError(f"model {name!r} cannot be built with {given}: {one_line(exc)}; "
+                          "change these options") from exc  # ... in one line
     # 2-D convolution weights in channels-last (NHWC) layout: oneDNN's native layout on CPU (no
     # reorder around every conv, and the GLU's channel Linear reads contiguous rows); on a GPU it
     # is what cuDNN's tensor-core kernels want. benchmarks/step_profile.py --compare measures it.

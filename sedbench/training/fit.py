@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,8 @@ from torch import nn
 
 from sedbench.config import merge
 from sedbench.energy import track_energy
-from sedbench.errors import TrainingError
+from sedbench.errors import SedbenchError, TrainingError, one_line
+from sedbench.io import atomic_write_text
 from sedbench.methods import Method, SetupContext, build_method, method_settings
 from sedbench.models import build_model
 from sedbench.stack import cpu_label
@@ -204,7 +206,19 @@ def train_teacher(bench: Benchmark, name: str, progress=None, force: bool = Fals
     with claim(teacher_lock(bench, name, run_seed), on_wait=waiting), bench.torch_threads():
         if (path / "info.json").is_file() and not force:
             return TeacherCache(path)  # trained by the process we waited for
-        return _train_teacher(bench, name, path, progress, run_seed)
+        crash_log = path.with_name(f"{path.name}.traceback.txt")
+        try:
+            cache = _train_teacher(bench, name, path, progress, run_seed)
+        except SedbenchError:
+            raise
+        except Exception as exc:
+            # a crash (a CUDA out-of-memory, a bug in a model) fails the runs that read this teacher in one
+            # line, as a diverged one does, and the matrix goes on; a teacher has no run record, so its
+            # traceback goes beside its cache entry
+            atomic_write_text(crash_log, "".join(traceback.format_exception(exc)))
+            raise TrainingError(f"teacher {name}: training raised {one_line(exc)} (traceback: {crash_log})") from exc
+        crash_log.unlink(missing_ok=True)  # an earlier attempt's
+        return cache
 
 
 def _train_teacher(bench: Benchmark, name: str, path: Path, progress, run_seed: int | None) -> TeacherCache:

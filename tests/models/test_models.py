@@ -120,6 +120,20 @@ def test_unknown_model_and_option_are_config_errors():
         build_model("crnn-large", widht=2)
 
 
+@pytest.mark.parametrize("kwargs, reason", [
+    ({"dim": -4}, "RuntimeError: Trying to create tensor with negative dimension -4"),
+    ({"dim": 32, "heads": 3}, "ValueError: transformer width 32 is not divisible by 3 heads"),
+])
+def test_a_value_torch_refuses_is_one_line_naming_the_options(kwargs, reason):
+    # torch's own error (many lines for some) would otherwise surface as a traceback from the CLI
+    with pytest.raises(ConfigError) as err:
+        build_model("transformer", n_mels=32, **kwargs)
+    message = str(err.value)
+    assert message.startswith("model 'transformer' cannot be built with ")
+    assert reason in message and "\n" not in message
+    assert all(f"{k}={v!r}" in message for k, v in kwargs.items())
+
+
 @pytest.mark.parametrize("name", ["se-crnn", "transformer", "cnn"])
 def test_deterministic_on_cpu(name):
     kwargs = {"stem_channels": (8, 16), "dim": 32, "depth": 1} if name == "transformer" else {}
