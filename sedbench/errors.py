@@ -52,9 +52,8 @@ class MethodError(TrainingError):
 
     @classmethod
     def from_hook(cls, method: str, hook: str, exc: BaseException) -> "MethodError":
-        reason = first_line(exc)  # e.g. nn.Linear(64, None): torch's many-line TypeError
-        return cls(f"method {method}: {hook}() raised {type(exc).__name__}"
-                   + (f": {reason}" if reason != type(exc).__name__ else ""))
+        # e.g. nn.Linear(64, None): torch's many-line TypeError; a SedbenchError is never wrapped (hook_errors)
+        return cls(f"method {method}: {hook}() raised {one_line(exc)}")
 
 
 class SedbenchWarning(UserWarning):
