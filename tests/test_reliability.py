@@ -337,12 +337,16 @@ PARTITIONS_CRASH = """
 """
 
 
-@pytest.mark.parametrize("failure", ["nan", "crash", "setup", "partitions"])
+@pytest.mark.parametrize("failure", ["nan", "crash", "setup", "partitions", "device"])
 def test_a_failed_run_then_the_table_says_why(tiny_bench, tiny_teachers, tmp_path, clean_registry, failure):
     plugin = tmp_path / "broken.py"
     crash = 'return {"x": ctx.teachers["nope"]}'  # a plugin's bug: the record keeps its traceback
+    # a CUDA kernel's error as torch reports it, at the next synchronisation: here inside loss(), which
+    # need not have launched it, so the hook is not blamed and the user is told how to find the kernel
+    device = 'import torch; raise torch.AcceleratorError("CUDA error: an illegal memory access was encountered")'
     plugin.write_text({"nan": BROKEN, "crash": BROKEN.replace(BROKEN.splitlines()[-1].strip(), crash),
-                       "setup": BROKEN + SETUP_CRASH, "partitions": BROKEN + PARTITIONS_CRASH}[failure])
+                       "setup": BROKEN + SETUP_CRASH, "partitions": BROKEN + PARTITIONS_CRASH,
+                       "device": BROKEN.replace(BROKEN.splitlines()[-1].strip(), device)}[failure])
     result = CliRunner().invoke(cli, [
         "run", "--profile", "tiny", "--plugin", str(plugin), "--methods", "broken", "--seeds", "1", "--threads", "1",
         "--results", str(tmp_path / "results"), "--cache", str(tiny_bench.cache_root),
@@ -351,7 +355,10 @@ def test_a_failed_run_then_the_table_says_why(tiny_bench, tiny_teachers, tmp_pat
     assert result.return_value == 1, result.output  # the exit code of `sedbench run`
     why = {"nan": "loss is not finite", "crash": "method broken: loss() raised KeyError: 'nope'",
            "setup": "method broken: setup() raised TypeError: ",
-           "partitions": "method broken: partitions() raised RuntimeError: no partition today"}[failure]
+           "partitions": "method broken: partitions() raised RuntimeError: no partition today",
+           "device": "AcceleratorError: CUDA error: an illegal memory access was encountered; a device error "
+                     "surfaces where the device next synchronises, not where it happened: rerun this pair with "
+                     "CUDA_LAUNCH_BLOCKING=1 to find the operation"}[failure]
     line = next(x for x in result.output.splitlines() if "no run of benchmark tiny completed" in x)
     assert f"no run of benchmark tiny completed (1 failed); broken seed 0: {why}" in line
     assert "no such column" not in result.output and "tuple of ints size" not in result.output

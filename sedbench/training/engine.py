@@ -103,7 +103,9 @@ def hook_errors(method: str, hook: str) -> Iterator[None]:
     """A plugin's crash in one of its hooks says which method and hook, in one line (MethodError)."""
     try:
         yield
-    except (SedbenchError, torch.OutOfMemoryError):  # already said in words; memory is no bug of the hook
+    except (SedbenchError, torch.OutOfMemoryError, torch.AcceleratorError):
+        # already said in words; memory is no bug of the hook; and a CUDA kernel's error surfaces at the
+        # device's next synchronisation, often in a hook that did not launch it: naming the hook would mislead
         raise
     except Exception as exc:
         raise MethodError.from_hook(method, hook, exc) from exc
