@@ -1,6 +1,7 @@
 """User-facing errors: the CLI prints them as one line, without a traceback."""
 
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -28,7 +29,17 @@ def one_line(exc: BaseException) -> str:
     reason = first_line(exc)
     if isinstance(exc, SedbenchError) or reason == type(exc).__name__:
         return reason
-    return f"{type(exc).__name__}: {reason}"
+    return f"{type(exc).__name__}: {reason}" + ("; " + ASYNC_DEVICE_ERROR if _is_device_error(exc) else "")
+
+
+# CUDA reports a kernel's error asynchronously: its traceback points at the next synchronisation
+ASYNC_DEVICE_ERROR = ("a device error surfaces where the device next synchronises, not where it happened: "
+                      "rerun with CUDA_LAUNCH_BLOCKING=1 to find the operation")
+
+
+def _is_device_error(exc: BaseException) -> bool:
+    torch = sys.modules.get("torch")  # not imported here (the CLI starts without it): unloaded, no error is torch's
+    return torch is not None and isinstance(exc, torch.AcceleratorError)
 
 
 def unreadable_audio(path: object, exc: BaseException) -> DataError:

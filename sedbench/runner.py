@@ -37,11 +37,6 @@ from sedbench.training.fit import TrainResult, routed_predict, train_and_select,
 __all__ = ["TrainResult", "routed_predict", "run_matrix", "run_one", "train_and_select", "train_teacher"]
 
 
-# CUDA reports a kernel's error asynchronously: the traceback points at the next synchronisation
-ASYNC_DEVICE_ERROR = ("; a device error surfaces where the device next synchronises, not where it happened: "
-                      "rerun this pair with CUDA_LAUNCH_BLOCKING=1 to find the operation")
-
-
 def method_overrides(bench: Benchmark, name: str, plugins: tuple[str, ...] = ()) -> dict[str, Any]:
     """A method's hyperparameter overrides in this benchmark (profile teacher defaults, then its section)."""
     return method_settings(bench.config, name, plugins)
@@ -377,8 +372,8 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
         if exc.__cause__ is not None:  # a method's hook crashed (MethodError): keep where, as for any crash
             record["traceback"] = "".join(traceback.format_exception(exc.__cause__, limit=8))
     except Exception as exc:  # a crash in one run must not stop the matrix; keep the reason
-        record.update(status="failed", error=one_line(exc) + (ASYNC_DEVICE_ERROR if isinstance(
-            exc, torch.AcceleratorError) else ""), traceback=traceback.format_exc(limit=8))  # the rest: traceback
+        record.update(status="failed", error=one_line(exc),  # the rest: traceback
+                      traceback=traceback.format_exc(limit=8))
     finally:
         record["finished"] = results.now_iso()
         record.setdefault("timings", {})

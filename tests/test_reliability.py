@@ -357,7 +357,7 @@ def test_a_failed_run_then_the_table_says_why(tiny_bench, tiny_teachers, tmp_pat
            "setup": "method broken: setup() raised TypeError: ",
            "partitions": "method broken: partitions() raised RuntimeError: no partition today",
            "device": "AcceleratorError: CUDA error: an illegal memory access was encountered; a device error "
-                     "surfaces where the device next synchronises, not where it happened: rerun this pair with "
+                     "surfaces where the device next synchronises, not where it happened: rerun with "
                      "CUDA_LAUNCH_BLOCKING=1 to find the operation"}[failure]
     line = next(x for x in result.output.splitlines() if "no run of benchmark tiny completed" in x)
     assert f"no run of benchmark tiny completed (1 failed); broken seed 0: {why}" in line
@@ -368,12 +368,16 @@ def test_a_failed_run_then_the_table_says_why(tiny_bench, tiny_teachers, tmp_pat
 
 
 def test_a_hook_error_is_one_line_and_names_the_method_and_the_hook():
-    from sedbench.errors import MethodError
+    from sedbench.errors import MethodError, one_line
 
     assert str(MethodError.from_hook("m", "loss", AssertionError())) == "method m: loss() raised AssertionError"
     many = TypeError("empty() received an invalid combination of arguments\n * (tuple of ints size, ...)")
     assert str(MethodError.from_hook("m", "setup", many)) == (
         "method m: setup() raised TypeError: empty() received an invalid combination of arguments")
+    # a teacher's training or a pool worker crashed by a CUDA error says the same hint as a run
+    cuda = one_line(torch.AcceleratorError("CUDA error: device-side assert triggered"))
+    assert cuda.startswith("AcceleratorError: CUDA error: device-side assert triggered; a device error surfaces")
+    assert "CUDA_LAUNCH_BLOCKING=1" in cuda and "CUDA_LAUNCH_BLOCKING" not in one_line(RuntimeError("CUDA"))
 
 
 def test_the_docs_plugin_on_a_teacher_without_embeddings_says_so(tiny_bench, tiny_teachers, tmp_path, clean_registry):
