@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from sedbench import __version__
 from sedbench.errors import SedbenchError
@@ -41,7 +42,8 @@ class SedbenchGroup(click.Group):
                     where = where.parent
                 exc = SedbenchError(f"{where or 'a file'}: {exc.strerror}; {_WRITE_REFUSED[exc.errno]} and "
                                     "run the command again (what was written before is unchanged)")
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            # escaped: a message quotes what the user typed, and "[/x]" in it is no markup
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             sys.exit(2)
 
 
@@ -942,7 +944,7 @@ def main() -> None:
     except click.ClickException as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(exc.format_message())}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

@@ -85,6 +85,16 @@ def test_the_cli_says_one_line_and_does_nothing(tmp_path, monkeypatch):
     assert "Traceback" not in result.output and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("value", ["[/x]", "[a,b]"])
+def test_an_error_quoting_brackets_says_them_as_typed(tmp_path, monkeypatch, value):
+    """The error printer is rich: unescaped, "[/x]" crashed it (MarkupError) and "[a,b]" vanished as a tag."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["run", "--profile", "tiny", "--set", f"seeds={value}", "--methods", "scratch"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and f"--set seeds={value}" in lines[0], result.output
+
+
 def test_the_schema_covers_what_the_code_reads():
     """Adding a training or feature option to the code without its schema line fails here."""
     from sedbench.data.features import FeatureConfig

@@ -54,6 +54,9 @@ def test_an_interrupted_process_pool_stops_its_workers_and_leaves_none_behind(tm
 
     markers = [tmp_path / f"t{i}" for i in range(3)]
     tasks = [pool.ProcessTask(f"t{i}", _sleeping_task, {"marker": str(m)}) for i, m in enumerate(markers)]
+    # a shell's background job (`cmd &`) starts with SIGINT ignored, and Python then installs no handler:
+    # the Ctrl-C below would never arrive and the tasks would run their 120 s (a false failure)
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
     handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     before = set(multiprocessing.active_children())  # earlier tests' processes are not this pool's
     interrupted_at: list[float] = []
@@ -76,10 +79,12 @@ def test_an_interrupted_process_pool_stops_its_workers_and_leaves_none_behind(tm
     finally:
         done.set()
         watcher.join()
+        restored = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGINT, inherited)
     assert interrupted_at and time.monotonic() - interrupted_at[0] < 30  # not the tasks' 120 s
     assert no_process_left(before)
     assert sorted(m.name for m in markers if m.is_file()) == ["t0", "t1"]  # the third never started
-    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
+    assert restored == handlers
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
 
 
