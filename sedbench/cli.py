@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from sedbench import __version__
 from sedbench.errors import SedbenchError
+from sedbench.report.console import say
 
 console = Console()
 err_console = Console(stderr=True)
@@ -42,8 +43,7 @@ class SedbenchGroup(click.Group):
                     where = where.parent
                 exc = SedbenchError(f"{where or 'a file'}: {exc.strerror}; {_WRITE_REFUSED[exc.errno]} and "
                                     "run the command again (what was written before is unchanged)")
-            # escaped: a message quotes what the user typed, and "[/x]" in it is no markup
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            say(err_console, "[bold red]error:[/]", exc)
             sys.exit(2)
 
 
@@ -163,7 +163,7 @@ def doctor_cmd(data: Path, cache: Path, results: Path, quiet: bool) -> None:
             table.add_row(f"[{style[c.status]}]{c.status}[/]", c.name, c.detail)
         console.print(table)
     for c in failed:
-        err_console.print(f"[bold red]error:[/] {c.name}: {c.detail}; {c.fix}", highlight=False, soft_wrap=True)
+        say(err_console, "[bold red]error:[/]", f"{c.name}: {c.detail}; {c.fix}")
     if failed:
         sys.exit(1)
 
@@ -234,18 +234,18 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
         _print_matrix(bench, methods, seed_list, plugins)
         _print_estimate(bench, methods, seed_list, jobs, plugins, force)
         return 0
-    console.print(f"[bold]sedbench[/] profile [cyan]{bench.name}[/] on {bench.device} "
+    console.print(f"[bold]sedbench[/] profile [cyan]{escape(bench.name)}[/] on {bench.device} "
                   f"({bench.threads} thread(s) per process): "
-                  f"{len(methods)} method(s) x {len(seed_list)} seed(s) -> {results}")
+                  f"{len(methods)} method(s) x {len(seed_list)} seed(s) -> {escape(str(results))}")
     for note in runner.control_notes(bench, methods, seed_list, plugins):
-        console.print(f"[yellow]note[/] {note}", highlight=False)
+        say(console, "[yellow]note[/]", note)
     if bench.dataset_exists:
         for status, pairs in runner.unfinished_pairs(bench, methods, seed_list, plugins).items():
             again = f"{'they train' if len(pairs) > 1 else 'it trains'} again"
             why = (f"{again}; the damaged folder is kept aside, hidden (.seed-N.damaged-<time>)"
                    if status == "damaged" else f"{again} from step 0 (a run keeps no mid-training checkpoint)")
             label = "damaged run record" if status == "damaged" else f"{status} earlier"
-            console.print(f"[yellow]note[/] {label}: {', '.join(pairs)}; {why}", highlight=False, soft_wrap=True)
+            say(console, "[yellow]note[/]", f"{label}: {', '.join(pairs)}; {why}")
     _print_expected_time(bench, methods, seed_list, jobs, plugins, force)
     summaries = runner.run_matrix(bench, methods, seed_list, jobs=jobs, executor=executor, address=address,
                                   force=force, gpus_per_run=gpus_per_run, plugins=plugins, console=console)
@@ -254,16 +254,16 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
     for s in failed:
         by_error.setdefault(str(s.get("error")), []).append(f"{s['method']} seed {s['seed']}")
     for error, pairs in by_error.items():
-        err_console.print(f"[red]failed[/] {', '.join(pairs)}: {error}", highlight=False, soft_wrap=True)
+        say(err_console, "[red]failed[/]", f"{', '.join(pairs)}: {error}")
     traced = next((s["run_dir"] for s in failed if s.get("run_dir") and _has_traceback(s["run_dir"])), None)
     if traced:  # said once: where a plugin author finds the line that failed
         err_console.print(f"the traceback of a failed run is in its run.json (`traceback`), e.g. "
                           f"{Path(traced) / 'run.json'}", highlight=False, soft_wrap=True)
     for teacher, error in bench.teacher_errors.items():  # when no pair above says it
         if not any(error in failure for failure in by_error):
-            err_console.print(f"[red]failed[/] {teacher}: {error}", highlight=False, soft_wrap=True)
+            say(err_console, "[red]failed[/]", f"{teacher}: {error}")
     for note in dict.fromkeys(n for s in summaries for n in (s.get("notes") or [])):  # each said once
-        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+        say(console, "[yellow]note:[/]", note)
     _print_outcome(bench, summaries)
     if not no_table:
         from sedbench.errors import SedbenchError
@@ -278,7 +278,7 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
             print_table(results, metric="psds1", benchmark=bench.name, benchmark_hash=bench.benchmark_hash,
                         reference=reference, against=("reference", "control"), console=console)
         except SedbenchError as exc:  # e.g. no run completed: say why instead of a table
-            err_console.print(f"[bold red]no table:[/] {exc}", highlight=False, soft_wrap=True)
+            say(err_console, "[bold red]no table:[/]", exc)
             return 1
         report = write_report(results, benchmark=bench.name, benchmark_hash=bench.benchmark_hash, reference=reference)
         console.print(f"report: {report} (the newest also at {results / 'report.html'})", highlight=False,
@@ -391,7 +391,7 @@ def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[st
             label = runner.teacher_label(bench, name, run_seed)
             console.print(f"{label}: {'will train' if missing is None or label in missing else 'cached'}")
     for note in runner.control_notes(bench, methods, seeds, plugins):
-        console.print(f"[yellow]note[/] {note}", highlight=False)
+        say(console, "[yellow]note[/]", note)
 
 
 
@@ -508,9 +508,9 @@ def _evaluate_on_data(target: Path, data: Path, split: str, name: str | None, ca
                               *[f"{_fmt(r.metrics.get(m), 3)} ({_fmt(own.get(m), 3)})" for m in metrics])
             console.print(table)
     for note in notes:
-        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+        say(err_console, "[yellow]note:[/]", note)
     for run, why in skipped:
-        err_console.print(f"[yellow]skipped[/] {run}: {why}", highlight=False, soft_wrap=True)
+        say(err_console, "[yellow]skipped[/]", f"{run}: {why}")
     if runs and not as_json:
         where = runs[0].out_dir if len(runs) == 1 else f"RUN/evaluations/{runs[0].name}/ of each run"
         console.print(f"wrote {where}; compare with `sedbench table --data {runs[0].name}`", highlight=False,
@@ -944,7 +944,7 @@ def main() -> None:
     except click.ClickException as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]error:[/] {escape(exc.format_message())}", highlight=False, soft_wrap=True)
+        say(err_console, "[bold red]error:[/]", exc.format_message())
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

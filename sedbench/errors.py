@@ -23,18 +23,20 @@ def first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0].strip()
 
 
-def one_line(exc: BaseException) -> str:
-    """A failure said in one line: a SedbenchError's own message (it names the file or option); any
-    other exception as ``Type: first line``, since its type is often the only clue (``RuntimeError``)."""
-    reason = first_line(exc)
-    if isinstance(exc, SedbenchError) or reason == type(exc).__name__:
-        return reason
-    return f"{type(exc).__name__}: {reason}" + ("; " + ASYNC_DEVICE_ERROR if _is_device_error(exc) else "")
-
-
 # CUDA reports a kernel's error asynchronously: its traceback points at the next synchronisation
 ASYNC_DEVICE_ERROR = ("a device error surfaces where the device next synchronises, not where it happened: "
                       "rerun with CUDA_LAUNCH_BLOCKING=1 to find the operation")
+
+
+def one_line(exc: BaseException) -> str:
+    """A failure said in one line: a SedbenchError's own message (it names the file or option); any
+    other exception as ``Type: first line``, since its type is often the only clue (``RuntimeError``);
+    a CUDA error with how to find where it happened."""
+    reason = first_line(exc)
+    if isinstance(exc, SedbenchError):
+        return reason
+    said = reason if reason == type(exc).__name__ else f"{type(exc).__name__}: {reason}"
+    return f"{said}; {ASYNC_DEVICE_ERROR}" if _is_device_error(exc) else said
 
 
 def _is_device_error(exc: BaseException) -> bool:

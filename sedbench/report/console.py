@@ -95,6 +95,12 @@ def _teachers_of(cls, config: dict | None = None) -> str:
         return ""
 
 
+def say(console: Console, label: str, text: object) -> None:
+    """One line ``label text`` on ``console``: ``label`` is rich markup, ``text`` is shown as it is (it quotes
+    paths, options and values a user typed, and "[/x]" in them is no markup: unescaped, it crashed rich)."""
+    console.print(f"{label} {escape(str(text))}", highlight=False, soft_wrap=True)
+
+
 def one_line_warnings(console: Console | None = None, debug: bool = False) -> None:
     """Show every warning as one line, each distinct text once (no source lines on a user's screen).
 
@@ -112,10 +118,10 @@ def one_line_warnings(console: Console | None = None, debug: bool = False) -> No
             return
         seen.add((category, text))
         if issubclass(category, SedbenchWarning):
-            console.print(f"[yellow]note:[/] {escape(text)}", highlight=False, soft_wrap=True)
+            say(console, "[yellow]note:[/]", text)
         else:
             origin = _library(filename)
-            console.print(f"[yellow]warning[/] ({escape(origin)}): {escape(text)}", highlight=False, soft_wrap=True)
+            say(console, f"[yellow]warning[/] ({escape(origin)}):", text)
 
     warnings.showwarning = show
 
