@@ -7,6 +7,7 @@ stderr with a non-zero exit code; ``--debug`` shows the full traceback instead.
 from __future__ import annotations
 
 import errno
+import math
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from sedbench import __version__
+from sedbench.config import MAX_SEED
 from sedbench.errors import SedbenchError
 from sedbench.report.console import say
 
@@ -47,6 +49,31 @@ class SedbenchGroup(click.Group):
             sys.exit(2)
 
 
+# a folder option (results, cache, data): a file there is said as one line before any work
+FOLDER = click.Path(file_okay=False, path_type=Path)
+
+
+class OutputFile(click.Path):
+    """A file a command writes, checked before the work: not a folder, its folder not a file, and (for
+    plots) a name whose suffix says a format the writer knows."""
+
+    def __init__(self, example: str, suffixes: tuple[str, ...] = ()) -> None:
+        super().__init__(path_type=Path)
+        self.example, self.suffixes = example, suffixes
+
+    def convert(self, value, param, ctx) -> Path:
+        path = super().convert(value, param, ctx)
+        if path.is_dir():
+            self.fail(f"{path} is a folder; give a file name, e.g. {path / self.example}", param, ctx)
+        blocked = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocked is not None:
+            self.fail(f"{path}: {blocked} is a file, not a folder; give a path in a folder", param, ctx)
+        if self.suffixes and path.suffix.lower() not in self.suffixes:
+            formats = f"{', '.join(self.suffixes[:-1])} or {self.suffixes[-1]}"
+            self.fail(f"{path}: give a name ending in {formats}, e.g. {self.example}", param, ctx)
+        return path
+
+
 @click.group(cls=SedbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sedbench")
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
@@ -69,7 +96,7 @@ SYNTH_PRESETS = ("tiny", "quick", "full")
 @data.command("synth")
 @click.option("--preset", type=click.Choice(SYNTH_PRESETS), default="quick", show_default=True,
               help="Dataset size: tiny (tests), quick (CPU benchmark) or full (DESED sizes).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Generator seed.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True, help="Generator seed.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output folder [default: data/desed-synth/<preset>-seed<seed>].")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
@@ -141,11 +168,11 @@ def methods_cmd(name: str | None, profile: str | None, overrides: tuple[str, ...
 
 
 @cli.command("doctor")
-@click.option("--data", type=click.Path(path_type=Path), default=Path("data"), show_default=True,
+@click.option("--data", type=FOLDER, default=Path("data"), show_default=True,
               help="Where datasets are generated.")
-@click.option("--cache", type=click.Path(path_type=Path), default=Path("cache"), show_default=True,
+@click.option("--cache", type=FOLDER, default=Path("cache"), show_default=True,
               help="Cache folder (features, teacher zoo).")
-@click.option("--results", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+@click.option("--results", type=FOLDER, default=Path("results"), show_default=True,
               help="Results folder.")
 @click.option("--quiet", is_flag=True, help="Print only problems (for scripts: `make benchmark` runs this).")
 def doctor_cmd(data: Path, cache: Path, results: Path, quiet: bool) -> None:
@@ -183,9 +210,9 @@ profile_options = [
                  "[default: full with a GPU, quick without]."),
     click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                  help="Override a profile value, e.g. --set training.steps=200 (repeatable)."),
-    click.option("--results", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+    click.option("--results", type=FOLDER, default=Path("results"), show_default=True,
                  help="Results folder."),
-    click.option("--cache", type=click.Path(path_type=Path), default=Path("cache"), show_default=True,
+    click.option("--cache", type=FOLDER, default=Path("cache"), show_default=True,
                  help="Cache folder (features, teacher zoo)."),
     click.option("--device", default=None, help="torch device [default: cuda when available, else cpu]."),
     click.option("--threads", type=click.IntRange(1), default=None,
@@ -208,7 +235,7 @@ def with_profile_options(fn):
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Parallel local processes.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
-@click.option("--gpus-per-run", type=float, default=None,
+@click.option("--gpus-per-run", type=click.FloatRange(0, min_open=True), default=None,
               help="With --executor ray: the GPU share of one run [default: 0.25 when the cluster has GPUs].")
 @click.option("--force", is_flag=True, help="Re-run pairs whose results are already complete.")
 @click.option("--dry-run", is_flag=True, help="Print the run matrix and what is cached; train nothing.")
@@ -406,7 +433,7 @@ def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[st
               "data-config YAML); RUN_DIR may then be a results folder (every complete run).")
 @click.option("--split", default="eval", show_default=True, help="Split of --data to score.")
 @click.option("--name", default=None, help="Name of the evaluation [default: the data set's name].")
-@click.option("--cache", type=click.Path(path_type=Path), default=Path("cache"), show_default=True,
+@click.option("--cache", type=FOLDER, default=Path("cache"), show_default=True,
               help="Cache folder (features of --data).")
 @click.option("--device", default=None, help="torch device [default: cuda when available, else cpu].")
 def evaluate_cmd(run_dir: Path, which: str | None, update: bool, as_json: bool, data: Path | None, split: str,
@@ -519,11 +546,17 @@ def _evaluate_on_data(target: Path, data: Path, split: str, name: str | None, ca
         raise SedbenchError(f"no run under {target} could be evaluated on {data}")
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):  # FloatRange lets nan through (nan < 0 is False)
+        raise click.BadParameter(f"{value} is not a number; give a difference > 0, e.g. 0.05", ctx, param)
+    return value
+
+
 # -------------------------------------------------------------------------------------- predict
 @cli.command("predict")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.argument("audio", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), default=Path("detections.tsv"), show_default=True,
+@click.option("--out", type=OutputFile("detections.tsv"), default=Path("detections.tsv"), show_default=True,
               help="Detections TSV (DCASE format: filename onset offset event_label).")
 @click.option("--threshold", type=float, default=0.5, show_default=True, help="Score above which a class is on.")
 @click.option("--scores", "scores_dir", type=click.Path(path_type=Path), default=None,
@@ -542,9 +575,6 @@ def predict_cmd(run_dir: Path, audio: tuple[Path, ...], out: Path, threshold: fl
     from sedbench.evaluation.scores import write_scores
     from sedbench.inference import predict_files, write_detections
 
-    if out.is_dir():  # checked before the work: the detections would have nowhere to go
-        raise click.BadParameter(f"{out} is a folder; give a file name, e.g. {out / 'detections.tsv'}",
-                                 param_hint="--out")
     _refuse_to_overwrite_inputs(out, scores_dir, audio)
     result = predict_files(run_dir, audio, threshold=threshold, environment=environment, device=device,
                            console=err_console)
@@ -556,6 +586,8 @@ def predict_cmd(run_dir: Path, audio: tuple[Path, ...], out: Path, threshold: fl
         console.print(f"{len(result.detections)} event(s) in {len(result.scores)} file(s) -> {out}{extra}",
                       highlight=False)
     if result.errors:
+        if not result.scores and len(result.errors) == 1:  # its one line was said: no echo of it
+            sys.exit(2)
         err_console.print(f"{len(result.errors)} file(s) not processed", highlight=False)
         if not result.scores:
             raise SedbenchError("no file could be processed")
@@ -669,12 +701,14 @@ def _print_teachers(bench) -> None:
 
 
 # -------------------------------------------------------------------------------------- profile
+POSITIVE = click.IntRange(1)
+
 @cli.command("profile")
 @click.argument("target")
-@click.option("--n-mels", default=128, show_default=True, help="Mel bands (model name only).")
-@click.option("--hop-length", default=256, show_default=True, help="STFT hop (model name only).")
-@click.option("--n-fft", default=2048, show_default=True, help="STFT size = window (model name only).")
-@click.option("--n-classes", default=10, show_default=True, help="Classes (model name only).")
+@click.option("--n-mels", default=128, type=POSITIVE, show_default=True, help="Mel bands (model name only).")
+@click.option("--hop-length", default=256, type=POSITIVE, show_default=True, help="STFT hop (model name only).")
+@click.option("--n-fft", default=2048, type=POSITIVE, show_default=True, help="STFT size = window (model name only).")
+@click.option("--n-classes", default=10, type=POSITIVE, show_default=True, help="Classes (model name only).")
 @click.option("--runs", default=50, show_default=True, type=click.IntRange(1), help="Timed runs per setting.")
 @click.option("--warmup", default=10, show_default=True, type=click.IntRange(0), help="Untimed runs first.")
 @click.option("--no-latency", is_flag=True, help="Count parameters and MACs only.")
@@ -706,7 +740,7 @@ def profile_cmd(target: str, n_mels: int, hop_length: int, n_fft: int, n_classes
 # -------------------------------------------------------------------------------- table / plot
 def results_options(fn):
     for option in reversed([
-        click.option("--results", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+        click.option("--results", type=FOLDER, default=Path("results"), show_default=True,
                      help="Results folder."),
         click.option("--benchmark", default=None, help="Benchmark name (needed when results hold several)."),
         click.option("--hash", "benchmark_hash", default=None,
@@ -732,7 +766,7 @@ def stats_options(fn):
                           "score files exist, or the paired t interval."),
         click.option("--resamples", default=10_000, show_default=True, type=click.IntRange(10),
                      help="Bootstrap resamples (hierarchical and clip bootstrap)."),
-        click.option("--effect", type=float, default=None,
+        click.option("--effect", type=click.FloatRange(0, min_open=True), default=None, callback=_finite,
                      help="Report the seeds needed to detect this difference [default: the observed one]."),
         click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
                      show_default=True, help="Significance level of the verdicts (Holm-adjusted p)."),
@@ -749,7 +783,7 @@ def stats_options(fn):
 @click.option("--clip-bootstrap", "--bootstrap", "clip_bootstrap", is_flag=True,
               help="Add the clip-level bootstrap of the same checkpoints (eval-set uncertainty; psds1/psds2). "
                    "It describes trained models, not methods.")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
+@click.option("--out", type=OutputFile("table.md"), default=None,
               help="Write to this file instead (rich becomes markdown).")
 @click.option("--data", default=None,
               help="Compare on another data set: the metrics of `sedbench evaluate RUN --data` with this name.")
@@ -781,7 +815,8 @@ def plot() -> None:
     """PNG plots: metric vs cost (Pareto), ranked methods, forest plot of deltas, PSD-ROC curves, per-class PSDS."""
 
 
-plot_out_option = click.option("--out", type=click.Path(path_type=Path), default=None,
+# the formats matplotlib writes without extra packages that a paper or a page takes
+plot_out_option = click.option("--out", type=OutputFile("plot.png", (".png", ".pdf", ".svg")), default=None,
                                help="PNG path [default: RESULTS/BENCHMARK/HASH/plots/NAME.png, the group's own].")
 
 
@@ -901,7 +936,7 @@ def plot_ranked(metric: str, reference: str, out: Path | None, results: Path, be
 
 
 @cli.command("report")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
+@click.option("--out", type=OutputFile("report.html"), default=None,
               help="HTML file to write [default: RESULTS/BENCHMARK/HASH/report.html, copied to RESULTS/report.html].")
 @click.option("--reference", default=None, help="Method every other is compared with [default: scratch].")
 @click.option("--resamples", default=10_000, show_default=True, type=click.IntRange(10),

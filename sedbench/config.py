@@ -23,6 +23,10 @@ from typing import Any, ClassVar, Literal, Union
 import yaml
 
 from sedbench.errors import ConfigError
+from sedbench.io import FOLDER_NAME_RULE, is_folder_name
+
+# the largest seed (numpy's legacy seeding and most tools take 32-bit seeds; a bigger one overflows somewhere)
+MAX_SEED = 2**31 - 1
 
 # The repository's configs/ folder (sedbench is installed editable from the clone).
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +40,8 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: no such config file; check the path")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" (line {line + 1})" if line is not None else ""
@@ -62,21 +68,29 @@ def load_profile(name_or_path: str, overrides: list[str] | tuple[str, ...] = ())
     return validate_config(config, origin=f"profile {path}", overrides=overrides)
 
 
-def _load_unvalidated(name_or_path: str) -> tuple[dict[str, Any], Path]:
+def _load_unvalidated(name_or_path: str, named_by: str = "--profile",
+                      chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], Path]:
+    """The profile's values merged over its ``base:`` chain; ``named_by`` is what named it (the option,
+    or the file whose ``base:`` did), so an unknown name blames what the user wrote."""
     path = Path(name_or_path)
     if not path.suffix:
         path = CONFIG_DIR / "benchmarks" / f"{name_or_path}.yaml"
         if not path.is_file():
             raise ConfigError(
-                f"--profile {name_or_path}: unknown profile; choose one of {', '.join(profile_names())} "
+                f"{named_by} {name_or_path}: unknown profile; choose one of {', '.join(profile_names())} "
                 "or give a path to a YAML file"
             )
+    if path.resolve() in chain:
+        loop = " -> ".join(str(p) for p in (*chain, path.resolve()))
+        raise ConfigError(f"{chain[-1]}: `base:` goes round in a circle ({loop}); name a profile without one")
     config = load_yaml(path)
+    if not config:
+        raise ConfigError(f"{path}: empty profile; give its keys, or `base: quick` and the keys it changes")
     base = config.pop("base", None)
     if base:
         if not isinstance(base, str):
             raise ConfigError(f"{path}: `base:` must name a profile (e.g. quick), not {base!r}")
-        config = merge(_load_unvalidated(base)[0], config)
+        config = merge(_load_unvalidated(base, f"{path}: base:", (*chain, path.resolve()))[0], config)
     config.setdefault("name", path.stem)
     return config, path
 
@@ -303,7 +317,7 @@ class Profile(Section):
     teacher_training: TeacherTraining = key()
     complexity: Complexity = key()
     postprocess: Postprocess = key()
-    seeds: list[int] = key(ge=0)
+    seeds: list[int] = key(ge=0, le=MAX_SEED)
     reference: str = key()
     environments: dict[str, list[str]] | None = key(doc="environment -> its classes")
     # per-method hyperparameters: checked against each method's Params by validate_methods()
@@ -312,6 +326,15 @@ class Profile(Section):
     teacher: str = key(doc="the default teacher of every single-teacher method")
     teacher_set: list[str] = key(doc="the default teacher set of ensemble methods")
     teacher_seeds: Literal["shared", "per_run"] = key()
+
+    @classmethod
+    def check(cls, values: dict[str, Any], where: str) -> None:
+        # the profile's and teachers' names become folders of the results and the cache
+        for what, name in [("name", values.get("name")), *(("teachers", t) for t in values.get("teachers") or {})]:
+            if not is_folder_name(name):
+                raise ConfigError(f"{_join(where, what)}: {name!r} is not {FOLDER_NAME_RULE}")
+        if values.get("seeds") == []:
+            raise ConfigError(f"{_join(where, 'seeds')}: empty; list at least one seed, e.g. [0, 1, 2]")
 
 
 def validate_config(config: dict[str, Any], origin: str = "profile",
@@ -539,7 +562,7 @@ def check_dataclass(cls: type, values: dict[str, Any], where: str) -> dict[str, 
     out = dict(values)
     for name, value in values.items():
         if name not in names:
-            raise ConfigError(f"{_join(where, name)}: unknown key; valid keys of {where}: "
+            raise ConfigError(f"{_join(where, name)}: unknown key; valid keys{f' of {where}' if where else ''}: "
                               f"{', '.join(sorted(names)) or 'none'}")
         f = next(f for f in dataclasses.fields(cls) if f.name == name)
         tp = _plain(hints.get(name, Any))

@@ -295,7 +295,8 @@ def predict_files(run_dir: str | os.PathLike, paths: Sequence[str | os.PathLike]
     detector.student_for(environment)  # an unknown environment fails before any audio is read
     files = audio_inputs(paths)
     if not files:
-        raise SedbenchError("no audio files given (WAV, FLAC or OGG, or folders holding them)")
+        given = ", ".join(str(p) for p in paths) or "none"
+        raise SedbenchError(f"{given}: no audio files there; give WAV, FLAC or OGG files, or folders holding them")
     scores: dict[str, pd.DataFrame] = {}
     durations: dict[str, float] = {}
     names: dict[str, str] = {}

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+# a name that becomes one folder of a path (profile, method, teacher, evaluation): `..` or `a/b` would
+# write outside the folder meant for it, a leading dot would hide it
+FOLDER_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*")
+FOLDER_NAME_RULE = "one folder name of letters, digits and ._+- (not starting with a dot)"
+
+
+def is_folder_name(name: object) -> bool:
+    return isinstance(name, str) and FOLDER_NAME.fullmatch(name) is not None
 
 
 def _umask() -> int:

@@ -33,6 +33,7 @@ from torch import nn
 
 from sedbench.config import CONFIG_DIR, REPO_ROOT, check_dataclass, load_yaml
 from sedbench.errors import ConfigError, SedbenchError, one_line
+from sedbench.io import FOLDER_NAME_RULE, is_folder_name
 from sedbench.models import ModelOutput
 from sedbench.teachers import TeacherBatch, TeacherInfo
 
@@ -228,6 +229,8 @@ def register_method(name: str) -> Callable[[type[Method]], type[Method]]:
     """Class decorator: ``@register_method("vanilla") class Vanilla(Method): ...``."""
 
     def decorator(cls: type[Method]) -> type[Method]:
+        if not is_folder_name(name):  # it names the runs' folders
+            raise ConfigError(f"@register_method({name!r}): a method's name is {FOLDER_NAME_RULE}")
         if not (isinstance(cls, type) and issubclass(cls, Method)):
             raise TypeError(f"@register_method({name!r}) must decorate a subclass of sedbench.methods.Method")
         bad = {f.name for f in dataclasses.fields(cls.Params)} & FORBIDDEN_PARAMS
@@ -292,6 +295,8 @@ def _load_file(path: Path, source: str) -> None:
     global _loading_source
     if not path.is_file():
         raise SedbenchError(f"--plugin {path}: no such file; give the path to a Python file")
+    if path.suffix != ".py":  # importlib finds no loader for another suffix
+        raise SedbenchError(f"--plugin {path}: not a .py file; give the path to a Python file")
     module_name = f"sedbench_plugin_{path.stem.replace('-', '_')}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)

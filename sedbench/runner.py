@@ -25,7 +25,7 @@ from torch import nn
 
 from sedbench import results
 from sedbench.benchmark import Benchmark
-from sedbench.config import config_hash
+from sedbench.config import MAX_SEED, config_hash
 from sedbench.energy import track_energy
 from sedbench.errors import SedbenchError, Terminated, one_line
 from sedbench.io import replace_dir
@@ -535,6 +535,9 @@ def resolve_methods(spec: str, plugins: tuple[str, ...] = ()) -> list[str]:
             get_method(part, plugins)  # raises with close matches when unknown
             if part not in chosen:
                 chosen.append(part)
+    if not chosen:
+        raise SedbenchError(f"--methods {spec!r}: names no method; give all, a comma list or a glob (*kd); "
+                            "see `sedbench methods`")
     return chosen
 
 
@@ -544,18 +547,25 @@ def _reference_first(names: list[str]) -> list[str]:
     return [n for n in order if n in names] + sorted(n for n in names if n not in order)
 
 
+MAX_SEED_COUNT = 1000
+
+
 def resolve_seeds(seeds: str | None, bench: Benchmark) -> list[int]:
     """``3`` -> 0, 1, 2; ``0,4,7`` -> those seeds; None -> the profile's seeds. A seed given twice is
     run once (``1,1`` -> 1)."""
     if seeds is None:
         return list(dict.fromkeys(int(s) for s in bench.config.get("seeds", [0])))
     try:
-        chosen = [int(s) for s in seeds.split(",") if s.strip()] if "," in seeds else list(range(int(seeds)))
+        if "," in seeds:
+            chosen = [int(s) for s in seeds.split(",") if s.strip()]
+        else:  # a count; more than MAX_SEED_COUNT is a typo, not a benchmark (and would not fit in memory)
+            count = int(seeds)
+            chosen = list(range(count)) if count <= MAX_SEED_COUNT else []
     except ValueError:
         chosen = []
-    if not chosen or min(chosen) < 0:
-        raise SedbenchError(f"--seeds {seeds}: give a count >= 1 (3 -> 0,1,2) or a comma list of seeds >= 0 "
-                            "(0,4,7; one seed alone with a trailing comma: 2,)")
+    if not chosen or min(chosen) < 0 or max(chosen) > MAX_SEED:
+        raise SedbenchError(f"--seeds {seeds}: give a count from 1 to {MAX_SEED_COUNT} (3 -> 0,1,2) or a comma list "
+                            f"of seeds from 0 to {MAX_SEED} (0,4,7; one seed alone with a trailing comma: 2,)")
     return list(dict.fromkeys(chosen))
 
 
@@ -583,13 +593,32 @@ def teachers_needed(methods: list[str], bench: Benchmark, plugins: tuple[str, ..
         method = build_method(name, method_overrides(bench, name, plugins), plugins)
         for t in method.teachers():
             for part in t.split("+"):
-                if part not in defined:  # before any work, naming the method that reads it
+                if part not in defined:  # before any work, naming the key the name came from
+                    known = f"teachers: {', '.join(defined) or 'none'}"
+                    key = _profile_teacher_key(bench, name, part, plugins)
+                    if key is not None:
+                        raise ConfigError(f"{key}: teacher {part!r} is not defined in profile {bench.name} ({known}); "
+                                          "choose one of those or add it under the profile's teachers:")
                     raise ConfigError(f"method {name} reads teacher {part!r}, which profile {bench.name} does not "
-                                      f"define (teachers: {', '.join(defined) or 'none'}); set the method's teacher "
+                                      f"define ({known}); set the method's teacher "
                                       f"with --set methods.{name}.<param>=NAME or add it under the profile's teachers:")
                 if part not in needed:
                     needed.append(part)
     return needed
+
+
+def _profile_teacher_key(bench: Benchmark, method: str, teacher: str, plugins: tuple[str, ...]) -> str | None:
+    """``teacher`` or ``teacher_set`` when the method took ``teacher`` from that profile default (its own
+    ``methods.<name>`` section does not set the hyperparameter), else None."""
+    from sedbench.methods import get_method
+
+    section = (bench.config.get("methods") or {}).get(method) or {}
+    for param, kind in get_method(method, plugins).profile_teachers.items():
+        value = bench.config.get(kind)
+        names = [value] if isinstance(value, str) else list(value or [])
+        if param not in section and teacher in names:
+            return kind
+    return None
 
 
 def control_notes(bench: Benchmark, methods: list[str], seeds: list[int] | None = None,

@@ -70,6 +70,25 @@ def test_a_bad_profile_file_names_the_file(tmp_path):
         load_profile(str(path))
 
 
+@pytest.mark.parametrize("text, said", [
+    ("base: mine.yaml\n", "`base:` goes round in a circle"),  # was a RecursionError
+    ("base: nosuch\n", "mine.yaml: base: nosuch: unknown profile"),  # was blamed on --profile
+    ("base: tiny\nname: ../../elsewhere\n", "name: '../../elsewhere' is not one folder name"),  # wrote outside
+    ("base: tiny\nteachers: {../up: {model: cnn}}\n", "teachers: '../up' is not one folder name"),
+    ("base: tiny\nseeds: []\n", "seeds: empty; list at least one seed"),  # ran nothing and exited 0
+    ("base: tiny\nseeds: [2147483648]\n", "seeds[0]: 2147483648 is out of range"),
+    ("# nothing yet\n", "mine.yaml: empty profile"),  # said "features: missing"
+    ("name: caf\xe9\n".encode("latin-1"), "mine.yaml: not UTF-8 text (byte 9); save it as UTF-8"),
+])
+def test_a_bad_profile_file_is_one_line_naming_it(tmp_path, monkeypatch, text, said):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "mine.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ConfigError) as info:
+        load_profile("mine.yaml")
+    assert said in str(info.value) and "\n" not in str(info.value), str(info.value)
+
+
 def test_yaml_float_quirk_is_a_number():
     # PyYAML reads 1e-3 (no dot) as text; a float key takes it as the number it means
     assert load_profile("tiny", ["training.lr=1e-3"])["training"]["lr"] == 0.001
@@ -150,3 +169,13 @@ def test_a_teacher_the_profile_lacks_is_named_with_the_method_that_reads_it(tmp_
     assert result.exit_code != 0
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "method vanilla reads teacher 'nope', which profile tiny does not define" in lines[0]
+
+
+@pytest.mark.parametrize("override, said", [("teacher=nope", "teacher: teacher 'nope' is not defined"),
+                                            ("teacher_set=[cnn,nope]", "teacher_set: teacher 'nope' is not defined")])
+def test_a_default_teacher_the_profile_lacks_is_blamed_on_its_key(tmp_path, override, said):
+    """Not on `methods.multi-teacher`, a section the user never wrote."""
+    result = CliRunner().invoke(cli, ["run", "--profile", "tiny", "--methods", "vanilla,multi-teacher", "--dry-run",
+                                      "--set", override, "--results", str(tmp_path / "r"),
+                                      "--cache", str(tmp_path / "c")])
+    assert result.exit_code == 2 and said in result.output, result.output

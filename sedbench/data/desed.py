@@ -16,19 +16,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from sedbench.config import load_yaml
+from sedbench.config import check_dataclass, load_yaml
 from sedbench.data.classes import CLASSES, SPLIT_KINDS, SPLITS
-from sedbench.errors import DataError, first_line, unreadable_audio
-from sedbench.io import atomic_write_json
+from sedbench.errors import ConfigError, DataError, first_line, unreadable_audio
+from sedbench.io import FOLDER_NAME_RULE, atomic_write_json, is_folder_name
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 STRONG_COLUMNS = ("filename", "onset", "offset", "event_label")
@@ -244,7 +245,27 @@ def _from_synth_root(root: Path) -> dict[str, Any]:
     }
 
 
+@dataclass
+class DataConfig:
+    """The keys of a data config (configs/data/desed.yaml says what each is for); a misspelt key is
+    refused rather than ignored (``clases:`` would silently mean the 10 DESED classes)."""
+
+    root: str | None = None
+    name: str | None = None
+    classes: list[str] | None = None
+    missing_audio: Literal["error", "drop"] = "error"
+    splits: dict[str, dict[str, str | None] | None] | None = None
+    environments: str | None = None
+    environment_classes: dict[str, list[str]] | None = None
+
+
 def _from_config(config: dict[str, Any], base: Path, origin: str) -> dict[str, Any]:
+    try:
+        check_dataclass(DataConfig, config, "")
+    except ConfigError as exc:
+        raise DataError(f"{origin}: {exc}") from exc
+    if config.get("name") is not None and not is_folder_name(str(config["name"])):
+        raise DataError(f"{origin}: name {config['name']!r} is not {FOLDER_NAME_RULE} (it names the evaluations)")
     if "root" not in config:
         raise DataError(f"{origin}: missing `root:` (the dataset folder); add it")
     root = (base / Path(os.path.expanduser(str(config["root"])))).resolve()
@@ -267,8 +288,6 @@ def _from_config(config: dict[str, Any], base: Path, origin: str) -> dict[str, A
         splits[name] = {k: root / os.path.expanduser(str(v)) for k, v in spec.items() if v}
     env = config.get("environments")
     missing_audio = config.get("missing_audio", "error")
-    if missing_audio not in ("error", "drop"):
-        raise DataError(f"{origin}: missing_audio must be 'error' or 'drop', not {missing_audio!r}")
     return {
         "name": str(config.get("name") or root.name),
         "root": root,
@@ -354,10 +373,18 @@ def read_tsv(path: Path, columns: Iterable[str], problems: list[str]) -> pd.Data
     try:
         # index_col=False: a trailing tab on a row would otherwise make the file names the index and
         # shift every column left (then no listed file is found)
-        df = pd.read_csv(path, sep="\t", dtype={"filename": str}, keep_default_na=True, index_col=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            df = pd.read_csv(path, sep="\t", dtype={"filename": str}, keep_default_na=True, index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         problems.append(f"{path}: unreadable TSV ({first_line(exc)}); fix or regenerate it")
         return None
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        row = _row_with_extra_fields(path, len(df.columns))  # pandas dropped them, naming no file
+        if row is not None:
+            problems.append(f"{path} (row {row}): more tab-separated fields than the header's {len(df.columns)}; "
+                            "fix the row (a label with a tab in it?)")
+            return None
     if len(df.columns) > 1 and "filename" in df.columns:
         # a row typed with spaces reads as one long file name with the other columns empty
         spaced = df.index[df["filename"].astype(str).str.contains(r"\s") & df.iloc[:, 1:].isna().all(axis=1)]
@@ -373,6 +400,16 @@ def read_tsv(path: Path, columns: Iterable[str], problems: list[str]) -> pd.Data
         )
         return None
     return df
+
+
+def _row_with_extra_fields(path: Path, n_columns: int) -> int | None:
+    """The first row (1-based, the header is row 1) with a non-empty field past the header's columns;
+    trailing tabs alone are fine (index_col=False reads them)."""
+    with open(path, encoding="utf-8") as f:
+        for row, line in enumerate(f, start=1):
+            if any(field.strip() for field in line.rstrip("\r\n").split("\t")[n_columns:]):
+                return row
+    return None
 
 
 def _unknown_label(path: Path, row: int, label: str, classes: list[str]) -> str:
@@ -401,6 +438,12 @@ def _read_strong(
         return None
     # DESED lists clips without events as a row with an empty label (and empty onset/offset).
     labelled = df["event_label"].notna() & (df["event_label"].astype(str).str.strip() != "")
+    timed = df["onset"].notna() | df["offset"].notna()
+    unlabelled = np.flatnonzero((timed & ~labelled).to_numpy())
+    if len(unlabelled):  # an event with times but no class: dropping it would score its sound as a false alarm
+        problems.append(f"{path} (row {unlabelled[0] + 2}): onset/offset without an event_label; add the label "
+                        "or, for a clip without events, leave onset and offset empty too")
+        return None
     valid = set(classes)
     for i in np.flatnonzero(labelled.to_numpy()):
         label = str(df["event_label"].iat[i]).strip()

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sedbench.errors import SedbenchError
+from sedbench.io import FOLDER_NAME_RULE, is_folder_name
 
 EVALUATIONS_DIR = "evaluations"
 EVALUATION_FILE = "evaluation.json"
@@ -61,9 +62,8 @@ def evaluation_name(dataset: Any, split: str) -> str:
 def evaluation_dir(run_dir: str | os.PathLike, name: str) -> Path:
     """RUN/evaluations/NAME; a name that is not one plain folder name (``..``, ``a/b``) is refused:
     it would write over the run's own record or outside its evaluations."""
-    if not re.fullmatch(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*", name):
-        raise SedbenchError(f"--name {name!r}: an evaluation's name is one folder name of letters, digits and "
-                            "._+- (not starting with a dot), e.g. desed-public")
+    if not is_folder_name(name):
+        raise SedbenchError(f"--name {name!r}: an evaluation's name is {FOLDER_NAME_RULE}, e.g. desed-public")
     return Path(run_dir) / EVALUATIONS_DIR / name
 
 

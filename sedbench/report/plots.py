@@ -162,7 +162,7 @@ def pareto(
         if unknown:
             notes.append(f"training cost of {', '.join(unknown)} unknown (a teacher's time is missing): not drawn")
     else:
-        cost_col = resolve_metric(runs, cost_col)
+        cost_col = resolve_metric(runs, cost_col, option="--x")
     g = runs.assign(
         _y=pd.to_numeric(runs[metric], errors="coerce"),
         _x=pd.to_numeric(runs[cost_col], errors="coerce"),

@@ -54,7 +54,9 @@ def lower_is_better(column: str) -> bool:
     return column.startswith(_LOWER_PREFIXES) or column.endswith("_s") or column.endswith("_ms")
 
 
-def resolve_metric(df: pd.DataFrame, metric: str) -> str:
+def resolve_metric(df: pd.DataFrame, metric: str, option: str = "--metric") -> str:
+    """The results' column ``metric`` names (an alias or the column itself); ``option`` is what the user
+    wrote it in, for the error when there is none."""
     name = ALIASES.get(metric, metric)
     if name not in df.columns or not pd.api.types.is_numeric_dtype(pd.to_numeric(df[name], errors="coerce")):
         numeric = [c for c in df.columns
@@ -63,7 +65,7 @@ def resolve_metric(df: pd.DataFrame, metric: str) -> str:
         headline = [c for c in numeric if c in HEADLINE]
         close = difflib.get_close_matches(name, numeric, n=1)
         raise SedbenchError(
-            f"--metric {metric}: no such metric in the results"
+            f"{option} {metric}: no such column in the results"
             + (f" (did you mean {close[0]}?)" if close else "")
             + f"; choose from {', '.join(headline)} or one of {len(numeric) - len(headline)} more columns "
             "(val_*, per_class_*.<class>, complexity detail: `sedbench table --format csv` lists them)"
@@ -74,7 +76,10 @@ def resolve_metric(df: pd.DataFrame, metric: str) -> str:
 def resolve_metrics(df: pd.DataFrame, metrics: str | Sequence[str]) -> list[str]:
     """Each asked metric resolved once: one named twice, or by an alias, is one table and one set of
     tests in Holm, not two."""
-    return list(dict.fromkeys(resolve_metric(df, m) for m in parse_metrics(metrics)))
+    asked = parse_metrics(metrics)
+    if not asked:
+        raise SedbenchError(f"--metric {metrics!r}: names no metric; give one or a comma list, e.g. psds1,psds2")
+    return list(dict.fromkeys(resolve_metric(df, m) for m in asked))
 
 
 # numeric columns of a run record that describe how it ran, not what it scored or cost

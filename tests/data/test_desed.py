@@ -115,6 +115,13 @@ BAD_TSVS = {
                            ["row 3", "onset 5.0 > offset 3.0"]),
     "nan onset": ("eval", ["filename", "onset", "offset", "event_label"],
                   [["eval_0000.wav", None, 2.0, "Dog"]], []),
+    # dropped as "a clip without events", its sound would be scored as a false alarm
+    "times without a label": ("eval", ["filename", "onset", "offset", "event_label"],
+                              [["eval_0000.wav", 1.0, 2.0, "Dog"], ["eval_0001.wav", 3.0, 4.0, None]],
+                              ["row 3", "onset/offset without an event_label"]),
+    # pandas dropped the extra field with a warning naming no file
+    "a field past the header": ("eval", ["filename", "onset", "offset", "event_label"],
+                                [["eval_0000.wav", 1.0, 2.0, "Dog\tBark"]], ["row 2", "more tab-separated fields"]),
 }
 
 
@@ -164,6 +171,20 @@ def test_missing_root_and_bad_source(tmp_path: Path, make_wav) -> None:
     assert str(tmp_path / "nothing") in _error(tmp_path / "nothing")
     make_wav(tmp_path / "plain" / "a.wav", seconds=0.1)
     assert "dataset.json" in _error(tmp_path / "plain")
+
+
+@pytest.mark.parametrize("key, value, said", [
+    ("clases", ["Dog"], "clases: unknown key; valid keys: classes,"),  # would have meant the 10 DESED classes
+    ("classes", "Speech", "classes: expected a list of names, got 'Speech'"),
+    ("missing_audio", "skip", "missing_audio: 'skip' is not one of error, drop"),
+    ("name", "../elsewhere", "name '../elsewhere' is not one folder name"),  # it names the evaluations' folders
+])
+def test_a_data_config_key_is_checked_and_the_file_named(desed_config: dict, tmp_path: Path, key, value,
+                                                         said) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump({**desed_config, key: value}))
+    msg = _error(path)
+    assert msg.startswith(f"{path}: ") and said in msg, msg
 
 
 def test_a_row_typed_with_spaces_is_named_not_a_missing_file(synth_root: Path) -> None:

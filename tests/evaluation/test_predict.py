@@ -95,6 +95,10 @@ def test_predict_errors_are_one_line(scratch_run, tmp_path):
     _, run_dir = scratch_run
     result = CliRunner().invoke(cli, ["predict", str(run_dir), str(tmp_path / "missing.wav")])
     assert result.exit_code == 2 and "no such file" in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output  # not echoed as "no file could be ..."
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(cli, ["predict", str(run_dir), str(tmp_path / "empty")])
+    assert result.exit_code == 2 and f"{tmp_path / 'empty'}: no audio files there" in result.output
     result = CliRunner().invoke(cli, ["predict", str(run_dir), str(tmp_path), "--threshold", "1.5"])
     assert result.exit_code == 2 and "--threshold" in result.output
     result = CliRunner().invoke(cli, ["predict", str(run_dir), str(tmp_path), "--environment", "kitchen"])

@@ -129,6 +129,16 @@ def test_a_method_may_not_declare_benchmark_settings():
         register_method("sneaky")(Bad)
 
 
+@pytest.mark.parametrize("name", ["../../escape", "a/b", ".hidden", ""])
+def test_a_method_name_is_one_folder_name(name):
+    """It names its runs' folders: `../../escape` wrote outside --results."""
+    class Named(Method):
+        pass
+
+    with pytest.raises(ConfigError, match="a method's name is one folder name"):
+        register_method(name)(Named)
+
+
 def test_unknown_method_suggests_close_matches():
     from sedbench.errors import SedbenchError
 

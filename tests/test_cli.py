@@ -1,0 +1,45 @@
+"""Options the CLI checks before any work: a bad value is one line naming the option, exit 2, and
+nothing is written."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import warnings
+
+import pytest
+
+from sedbench.cli import main
+
+BAD = [
+    # (arguments, what the line says); "FILE" and "DIR" are a file and a folder that exist
+    (["table", "--out", "DIR"], "'--out': DIR is a folder; give a file name, e.g. DIR/table.md"),  # IsADirectoryError
+    (["report", "--out", "FILE/report.html"], "FILE is a file, not a folder"),  # FileExistsError
+    (["plot", "ranked", "--out", "ranked.xyz"], "ending in .png, .pdf or .svg"),  # matplotlib's ValueError
+    (["plot", "ranked", "--out", "ranked"], "ending in .png"),  # wrote ranked.png, said "wrote ranked"
+    (["doctor", "--results", "FILE"], "'--results': Directory 'FILE' is a file"),  # said "ok"
+    (["run", "--profile", "tiny", "--methods", ",", "--dry-run"], "--methods ',': names no method"),  # exit 0
+    (["run", "--profile", "tiny", "--seeds", "99999999999999999999", "--dry-run"], "--seeds"),  # OverflowError
+    (["run", "--profile", "tiny", "--seeds", "1000000", "--dry-run"], "a count from 1 to 1000"),
+    (["run", "--profile", "tiny", "--plugin", "FILE", "--dry-run"], "--plugin FILE: not a .py file"),
+    (["run", "--profile", "tiny", "--executor", "ray", "--gpus-per-run", "-1", "--dry-run"], "'--gpus-per-run'"),
+    (["data", "synth", "--seed", "-1"], "'--seed': -1 is not in the range"),
+    (["table", "--effect", "nan"], "'--effect': nan is not a number"),  # FloatRange lets nan through
+    (["profile", "se-crnn", "--n-mels", "0"], "'--n-mels': 0 is not in the range"),  # torch RuntimeError
+]
+
+
+@pytest.mark.parametrize("args, said", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_a_bad_option_is_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys, args, said):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "FILE").write_text("x")
+    (tmp_path / "DIR").mkdir()
+    monkeypatch.setattr(sys, "argv", ["sedbench", *args])  # main(), as the console script runs it
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() sets both for the process
+    monkeypatch.setattr(signal, "signal", lambda *a: None)
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    out = capsys.readouterr()
+    lines = (out.out + out.err).strip().splitlines()
+    assert exit_.value.code == 2 and len(lines) == 1 and said in lines[0], lines
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["DIR", "FILE"]
