@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -55,11 +56,12 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
 
 class OutputFile(click.Path):
     """A file a command writes, checked before the work: not a folder, its folder not a file, and (for
-    plots) a name whose suffix says a format the writer knows."""
+    plots) a suffix naming a format the writer knows (``formats``: called only then, matplotlib is slow to
+    import)."""
 
-    def __init__(self, example: str, suffixes: tuple[str, ...] = ()) -> None:
+    def __init__(self, example: str, formats: Callable[[], list[str]] | None = None) -> None:
         super().__init__(path_type=Path)
-        self.example, self.suffixes = example, suffixes
+        self.example, self.formats = example, formats
 
     def convert(self, value, param, ctx) -> Path:
         path = super().convert(value, param, ctx)
@@ -68,9 +70,9 @@ class OutputFile(click.Path):
         blocked = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
         if blocked is not None:
             self.fail(f"{path}: {blocked} is a file, not a folder; give a path in a folder", param, ctx)
-        if self.suffixes and path.suffix.lower() not in self.suffixes:
-            formats = f"{', '.join(self.suffixes[:-1])} or {self.suffixes[-1]}"
-            self.fail(f"{path}: give a name ending in {formats}, e.g. {self.example}", param, ctx)
+        if self.formats is not None and path.suffix.lower().lstrip(".") not in self.formats():
+            self.fail(f"{path}: give a name ending in one of {', '.join(self.formats())}, e.g. {self.example}",
+                      param, ctx)
         return path
 
 
@@ -815,8 +817,13 @@ def plot() -> None:
     """PNG plots: metric vs cost (Pareto), ranked methods, forest plot of deltas, PSD-ROC curves, per-class PSDS."""
 
 
-# the formats matplotlib writes without extra packages that a paper or a page takes
-plot_out_option = click.option("--out", type=OutputFile("plot.png", (".png", ".pdf", ".svg")), default=None,
+def _plot_formats() -> list[str]:
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return sorted(FigureCanvasBase.get_supported_filetypes())
+
+
+plot_out_option = click.option("--out", type=OutputFile("plot.png", _plot_formats), default=None,
                                help="PNG path [default: RESULTS/BENCHMARK/HASH/plots/NAME.png, the group's own].")
 
 
