@@ -51,7 +51,7 @@ def parse_seeds(spec: str) -> list[int]:
 
 
 def train(args) -> None:
-    seeds = ",".join(str(s) for s in parse_seeds(args.seeds))
+    seeds = ",".join(str(s) for s in parse_seeds(args.seeds)) + ","  # "5," is seed 5; "5" would be a count
     cmd = [
         sys.executable,
         "-m",

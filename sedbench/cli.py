@@ -237,7 +237,7 @@ def with_profile_options(fn):
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Parallel local processes.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
-@click.option("--gpus-per-run", type=click.FloatRange(0, min_open=True), default=None,
+@click.option("--gpus-per-run", type=click.FloatRange(0), default=None, callback=lambda c, p, v: _finite(c, p, v),
               help="With --executor ray: the GPU share of one run [default: 0.25 when the cluster has GPUs].")
 @click.option("--force", is_flag=True, help="Re-run pairs whose results are already complete.")
 @click.option("--dry-run", is_flag=True, help="Print the run matrix and what is cached; train nothing.")
@@ -548,9 +548,17 @@ def _evaluate_on_data(target: Path, data: Path, split: str, name: str | None, ca
         raise SedbenchError(f"no run under {target} could be evaluated on {data}")
 
 
-def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
-    if value is not None and not math.isfinite(value):  # FloatRange lets nan through (nan < 0 is False)
-        raise click.BadParameter(f"{value} is not a number; give a difference > 0, e.g. 0.05", ctx, param)
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None, nonzero: bool = False) -> float | None:
+    """A finite number (click's float takes nan and inf; FloatRange lets nan through, nan < 0 being False)."""
+    if value is not None and (not math.isfinite(value) or (nonzero and value == 0)):
+        what = "finite non-zero" if nonzero else "finite"
+        raise click.BadParameter(f"{value} is not a {what} number, e.g. 0.05", ctx, param)
+    return value
+
+
+def _some_metric(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value.replace(",", "").strip():  # "" or ",": no table, no family, exit 0 before
+        raise click.BadParameter(f"{value!r} names no metric; give one or a comma list, e.g. psds1,psds2", ctx, param)
     return value
 
 
@@ -742,8 +750,8 @@ def profile_cmd(target: str, n_mels: int, hop_length: int, n_fft: int, n_classes
 # -------------------------------------------------------------------------------- table / plot
 def results_options(fn):
     for option in reversed([
-        click.option("--results", type=FOLDER, default=Path("results"), show_default=True,
-                     help="Results folder."),
+        click.option("--results", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+                     help="Results folder (or one run.json)."),
         click.option("--benchmark", default=None, help="Benchmark name (needed when results hold several)."),
         click.option("--hash", "benchmark_hash", default=None,
                      help="Benchmark settings hash (prefix) [default: the newest]."),
@@ -755,7 +763,7 @@ def results_options(fn):
 def stats_options(fn):
     """Options shared by `table` and `plot forest`: what is compared and how it is tested."""
     for option in reversed([
-        click.option("--metric", default="psds1", show_default=True,
+        click.option("--metric", default="psds1", show_default=True, callback=_some_metric,
                      help="Metric column, or a comma list tested as one family: psds1, psds2, event_f1, weak_map, "
                           "params, macs, latency, train_s..."),
         click.option("--reference", default="scratch", show_default=True,
@@ -768,7 +776,7 @@ def stats_options(fn):
                           "score files exist, or the paired t interval."),
         click.option("--resamples", default=10_000, show_default=True, type=click.IntRange(10),
                      help="Bootstrap resamples (hierarchical and clip bootstrap)."),
-        click.option("--effect", type=click.FloatRange(0, min_open=True), default=None, callback=_finite,
+        click.option("--effect", type=float, default=None, callback=lambda c, p, v: _finite(c, p, v, nonzero=True),
                      help="Report the seeds needed to detect this difference [default: the observed one]."),
         click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
                      show_default=True, help="Significance level of the verdicts (Holm-adjusted p)."),

@@ -25,8 +25,9 @@ import yaml
 from sedbench.errors import ConfigError
 from sedbench.io import FOLDER_NAME_RULE, is_folder_name
 
-# the largest seed (numpy's legacy seeding and most tools take 32-bit seeds; a bigger one overflows somewhere)
-MAX_SEED = 2**31 - 1
+# the largest seed: 32 bits, what any RNG takes (torch.manual_seed overflows past 64 bits; a seed is a
+# replicate's label, not a quantity)
+MAX_SEED = 2**32 - 1
 
 # The repository's configs/ folder (sedbench is installed editable from the clone).
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -221,7 +222,7 @@ class Training(Section):
 class TeacherTraining(Training):
     """The teacher zoo's recipe: ``training`` with these keys replaced, plus two of its own."""
 
-    seed: int = key(ge=0)
+    seed: int = key(ge=0, le=MAX_SEED)
     freq_mixstyle: float = probability(doc="probability of Freq-MixStyle per batch")
 
 
@@ -229,7 +230,7 @@ class TeacherTraining(Training):
 class Data(Section):
     source: Literal["synth", "desed"] = key()
     preset: str = key(choices=_synth_presets)
-    seed: int = key(ge=0)
+    seed: int = key(ge=0, le=MAX_SEED)
     root: str | None = key()
     config: str | None = key()
 
@@ -333,6 +334,9 @@ class Profile(Section):
         for what, name in [("name", values.get("name")), *(("teachers", t) for t in values.get("teachers") or {})]:
             if not is_folder_name(name):
                 raise ConfigError(f"{_join(where, what)}: {name!r} is not {FOLDER_NAME_RULE}")
+            if what == "teachers" and "+" in name:  # an ensemble's teachers are joined with +
+                raise ConfigError(f"{_join(where, what)}: {name!r} has a +, which joins an ensemble's teachers; "
+                                  "rename it")
         if values.get("seeds") == []:
             raise ConfigError(f"{_join(where, 'seeds')}: empty; list at least one seed, e.g. [0, 1, 2]")
 

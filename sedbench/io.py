@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 # a name that becomes one folder of a path (profile, method, teacher, evaluation): `..` or `a/b` would
-# write outside the folder meant for it, a leading dot would hide it
-FOLDER_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*")
-FOLDER_NAME_RULE = "one folder name of letters, digits and ._+- (not starting with a dot)"
+# write outside the folder meant for it, a leading dot would hide it; anything else a file system takes
+FOLDER_NAME = re.compile(r"[^./\\\x00-\x1f][^/\\\x00-\x1f]*")
+FOLDER_NAME_RULE = "one folder name (no / or \\, not starting with a dot)"
 
 
 def is_folder_name(name: object) -> bool:

@@ -22,9 +22,11 @@ BAD = [
     (["run", "--profile", "tiny", "--seeds", "99999999999999999999", "--dry-run"], "--seeds"),  # OverflowError
     (["run", "--profile", "tiny", "--seeds", "1000000", "--dry-run"], "a count from 1 to 1000"),
     (["run", "--profile", "tiny", "--plugin", "FILE", "--dry-run"], "--plugin FILE: not a .py file"),
-    (["run", "--profile", "tiny", "--executor", "ray", "--gpus-per-run", "-1", "--dry-run"], "'--gpus-per-run'"),
+    (["run", "--profile", "tiny", "--executor", "ray", "--gpus-per-run", "-1", "--dry-run"],
+     "-1.0 is not in the range"),
     (["data", "synth", "--seed", "-1"], "'--seed': -1 is not in the range"),
-    (["table", "--effect", "nan"], "'--effect': nan is not a number"),  # FloatRange lets nan through
+    (["table", "--effect", "nan"], "'--effect': nan is not a finite non-zero number"),  # NaN MDE columns
+    (["table", "--metric", ","], "'--metric': ',' names no metric"),  # exit 0; an IndexError with --format json
     (["profile", "se-crnn", "--n-mels", "0"], "'--n-mels': 0 is not in the range"),  # torch RuntimeError
 ]
 

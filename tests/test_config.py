@@ -75,8 +75,9 @@ def test_a_bad_profile_file_names_the_file(tmp_path):
     ("base: nosuch\n", "mine.yaml: base: nosuch: unknown profile"),  # was blamed on --profile
     ("base: tiny\nname: ../../elsewhere\n", "name: '../../elsewhere' is not one folder name"),  # wrote outside
     ("base: tiny\nteachers: {../up: {model: cnn}}\n", "teachers: '../up' is not one folder name"),
+    ("base: tiny\nteachers: {a+b: {model: cnn}}\n", "has a +, which joins an ensemble"),
     ("base: tiny\nseeds: []\n", "seeds: empty; list at least one seed"),  # ran nothing and exited 0
-    ("base: tiny\nseeds: [2147483648]\n", "seeds[0]: 2147483648 is out of range"),
+    ("base: tiny\nseeds: [4294967296]\n", "seeds[0]: 4294967296 is out of range"),
     ("# nothing yet\n", "mine.yaml: empty profile"),  # said "features: missing"
     ("name: caf\xe9\n".encode("latin-1"), "mine.yaml: not UTF-8 text (byte 9); save it as UTF-8"),
 ])

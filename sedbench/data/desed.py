@@ -29,7 +29,7 @@ import soundfile as sf
 from sedbench.config import check_dataclass, load_yaml
 from sedbench.data.classes import CLASSES, SPLIT_KINDS, SPLITS
 from sedbench.errors import ConfigError, DataError, first_line, unreadable_audio
-from sedbench.io import FOLDER_NAME_RULE, atomic_write_json, is_folder_name
+from sedbench.io import atomic_write_json
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 STRONG_COLUMNS = ("filename", "onset", "offset", "event_label")
@@ -245,6 +245,16 @@ def _from_synth_root(root: Path) -> dict[str, Any]:
     }
 
 
+def _as_text(value: Any) -> Any:
+    """A config's paths and names as the text they are read as: YAML reads `root: 2021` as a number, the
+    Python API may pass Paths; a split left empty ("" or []) means "not available"."""
+    if isinstance(value, dict):
+        return {k: (None if k != "classes" and v in ("", []) else _as_text(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_text(v) for v in value]
+    return value if value is None or isinstance(value, str | bool) else str(value)
+
+
 @dataclass
 class DataConfig:
     """The keys of a data config (configs/data/desed.yaml says what each is for); a misspelt key is
@@ -261,11 +271,9 @@ class DataConfig:
 
 def _from_config(config: dict[str, Any], base: Path, origin: str) -> dict[str, Any]:
     try:
-        check_dataclass(DataConfig, config, "")
+        check_dataclass(DataConfig, _as_text(config), "")
     except ConfigError as exc:
         raise DataError(f"{origin}: {exc}") from exc
-    if config.get("name") is not None and not is_folder_name(str(config["name"])):
-        raise DataError(f"{origin}: name {config['name']!r} is not {FOLDER_NAME_RULE} (it names the evaluations)")
     if "root" not in config:
         raise DataError(f"{origin}: missing `root:` (the dataset folder); add it")
     root = (base / Path(os.path.expanduser(str(config["root"])))).resolve()
@@ -379,12 +387,9 @@ def read_tsv(path: Path, columns: Iterable[str], problems: list[str]) -> pd.Data
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         problems.append(f"{path}: unreadable TSV ({first_line(exc)}); fix or regenerate it")
         return None
-    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
-        row = _row_with_extra_fields(path, len(df.columns))  # pandas dropped them, naming no file
-        if row is not None:
-            problems.append(f"{path} (row {row}): more tab-separated fields than the header's {len(df.columns)}; "
-                            "fix the row (a label with a tab in it?)")
-            return None
+    for w in caught:  # pandas' other warnings pass on as they came
+        if not issubclass(w.category, pd.errors.ParserWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if len(df.columns) > 1 and "filename" in df.columns:
         # a row typed with spaces reads as one long file name with the other columns empty
         spaced = df.index[df["filename"].astype(str).str.contains(r"\s") & df.iloc[:, 1:].isna().all(axis=1)]
@@ -399,6 +404,12 @@ def read_tsv(path: Path, columns: Iterable[str], problems: list[str]) -> pd.Data
             f"{' '.join(columns)} (found: {' '.join(map(str, df.columns))})"
         )
         return None
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        row = _row_with_extra_fields(path, len(df.columns))  # pandas dropped them, naming no file
+        if row is not None:
+            problems.append(f"{path} (row {row}): more tab-separated fields than the header's {len(df.columns)}; "
+                            "fix the row (a label with a tab in it?)")
+            return None
     return df
 
 

@@ -56,7 +56,7 @@ def _scored_split(dataset: Any, split: str) -> None:
 
 def evaluation_name(dataset: Any, split: str) -> str:
     name = f"{dataset.name}" if split == "eval" else f"{dataset.name}-{split}"
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name)
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).lstrip(".") or "data"  # a leading dot would hide it
 
 
 def evaluation_dir(run_dir: str | os.PathLike, name: str) -> Path:

@@ -76,10 +76,7 @@ def resolve_metric(df: pd.DataFrame, metric: str, option: str = "--metric") -> s
 def resolve_metrics(df: pd.DataFrame, metrics: str | Sequence[str]) -> list[str]:
     """Each asked metric resolved once: one named twice, or by an alias, is one table and one set of
     tests in Holm, not two."""
-    asked = parse_metrics(metrics)
-    if not asked:
-        raise SedbenchError(f"--metric {metrics!r}: names no metric; give one or a comma list, e.g. psds1,psds2")
-    return list(dict.fromkeys(resolve_metric(df, m) for m in asked))
+    return list(dict.fromkeys(resolve_metric(df, m) for m in parse_metrics(metrics)))
 
 
 # numeric columns of a run record that describe how it ran, not what it scored or cost

@@ -208,6 +208,17 @@ def test_an_evaluation_name_is_one_plain_folder_name(runs, tmp_path):
     assert evaluation_dir(dirs["scratch"], "desed-public_2").name == "desed-public_2"
 
 
+def test_a_data_sets_name_gives_a_plain_default_evaluation_name():
+    """A data config's `name: ../x` or `.x` made the default name refused, blamed on --name the user never gave."""
+    from types import SimpleNamespace
+
+    from sedbench.evaluation.ondata import evaluation_name
+
+    for name, split, expected in [("../x", "eval", "_x"), (".x", "eval", "x"), ("DESED public", "validation",
+                                                                                  "DESED_public-validation")]:
+        assert evaluation_name(SimpleNamespace(name=name), split) == expected
+
+
 @pytest.mark.parametrize("damage", ["event past the end", "negative onset", "empty audio"])
 def test_data_that_data_check_rejects_is_not_scored(runs, tmp_path, damage):
     """What `sedbench run` refuses before training, evaluate refuses before scoring: one line, nothing written."""
