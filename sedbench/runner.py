@@ -610,14 +610,13 @@ def teachers_needed(methods: list[str], bench: Benchmark, plugins: tuple[str, ..
 def _profile_teacher_key(bench: Benchmark, method: str, teacher: str, plugins: tuple[str, ...]) -> str | None:
     """``teacher`` or ``teacher_set`` when the method took ``teacher`` from that profile default (its own
     ``methods.<name>`` section does not set the hyperparameter), else None."""
-    from sedbench.methods import get_method
+    from sedbench.methods import get_method, profile_teacher_values
 
+    cls = get_method(method, plugins)
     section = (bench.config.get("methods") or {}).get(method) or {}
-    for param, kind in get_method(method, plugins).profile_teachers.items():
-        value = bench.config.get(kind)
-        names = [value] if isinstance(value, str) else list(value or [])
-        if param not in section and teacher in names:
-            return kind
+    for param, value in profile_teacher_values(cls, bench.config).items():
+        if param not in section and teacher in ([value] if isinstance(value, str) else value):
+            return cls.profile_teachers[param]
     return None
 
 

@@ -387,8 +387,11 @@ def read_tsv(path: Path, columns: Iterable[str], problems: list[str]) -> pd.Data
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         problems.append(f"{path}: unreadable TSV ({first_line(exc)}); fix or regenerate it")
         return None
+    dropped_fields = False  # pandas' ParserWarning: a row longer than the header lost its extra fields
     for w in caught:  # pandas' other warnings pass on as they came
-        if not issubclass(w.category, pd.errors.ParserWarning):
+        if issubclass(w.category, pd.errors.ParserWarning):
+            dropped_fields = True
+        else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if len(df.columns) > 1 and "filename" in df.columns:
         # a row typed with spaces reads as one long file name with the other columns empty
@@ -404,8 +407,8 @@ def read_tsv(path: Path, columns: Iterable[str], problems: list[str]) -> pd.Data
             f"{' '.join(columns)} (found: {' '.join(map(str, df.columns))})"
         )
         return None
-    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
-        row = _row_with_extra_fields(path, len(df.columns))  # pandas dropped them, naming no file
+    if dropped_fields:
+        row = _row_with_extra_fields(path, len(df.columns))  # pandas said so naming no file
         if row is not None:
             problems.append(f"{path} (row {row}): more tab-separated fields than the header's {len(df.columns)}; "
                             "fix the row (a label with a tab in it?)")
