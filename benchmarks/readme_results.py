@@ -111,12 +111,16 @@ def commands_sentence(all_timings: list[dict], profile: str, fallback: str, wall
         groups.setdefault(key, []).append((timings, wall, seed))
     parts = []
     for command, members in groups.items():
+        stopped = sum(1 for t, _, _ in members if t.get("stopped"))
         if len(members) > 1 and all(seed for _, _, seed in members):  # one sentence for the seeds
             label = f"`{command}` for S = {', '.join(seed for _, _, seed in members)} ({len(members)} commands)"
-            parts.append(label + _wall_clause(members))
+            parts.append(label + _stopped_clause(stopped, len(members)) + _wall_clause(members))
+        elif len(members) > 1:  # one command resumed after a stop: said once, with each wall time
+            clause = _stopped_clause(stopped, len(members)).replace(" (", ", ", 1)
+            parts.append(f"`{command}` ({len(members)} times{clause}" + _wall_clause(members))
         else:
-            parts += [f"`{command.replace('S,', seed + ',') if seed else command}`" + _wall_clause([m])
-                      for m in members]
+            parts += [f"`{command.replace('S,', seed + ',') if seed else command}`"
+                      + _stopped_clause(stopped, 1) + _wall_clause([m]) for m in members]
     if not parts:
         return f"`{fallback}`."
     text = "; ".join(parts) + "."
@@ -127,6 +131,30 @@ def commands_sentence(all_timings: list[dict], profile: str, fallback: str, wall
         text += (" Some of these commands ran at the same time and shared the cores, so their wall times "
                  "overlap and do not add up, and each one's training was slower than it would be alone.")
     return text
+
+
+def _stopped_clause(stopped: int, commands: int) -> str:
+    """`` (stopped before the end and resumed)``: a stopped command's wall time is only part of its work."""
+    if not stopped:
+        return ""
+    if commands == 1:
+        return " (stopped before the end)"
+    return f" ({stopped} of them stopped before the end and resumed by the next)"
+
+
+def uncovered_runs_sentence(runs, all_timings: list[dict]) -> str:
+    """Which runs no stage table covers: trained by commands stopped before sedbench wrote a table for a
+    stopped command (older versions wrote none), so the commands above do not account for them."""
+    covered = {s["stage"].removesuffix(" train") for t in all_timings for s in t.get("stages", [])
+               if s["stage"].endswith(" train")}
+    own = runs[runs["lender_config_hash"].isna()] if "lender_config_hash" in runs else runs
+    missing = sorted({f"{m} seed {s}" for m, s in zip(own["method"], own["seed"], strict=True)} - covered)
+    if not missing:
+        return ""
+    subject = f"1 run ({missing[0]}) was" if len(missing) == 1 else f"{len(missing)} runs ({', '.join(missing)}) were"
+    return (f" {subject} trained by commands that were stopped before they wrote a stage table (sedbench "
+            "wrote none for a stopped command before it kept them); their training times are in the tables' "
+            "Train time column.")
 
 
 def _wall_clause(members: list[tuple[dict, float | None, str]]) -> str:
@@ -207,7 +235,8 @@ def main() -> None:
         f"{timings['device']}), "
         + (f"built by {len(all_timings)} commands: " if len(all_timings) > 1 else "")
         + commands_sentence(all_timings, args.profile, args.command, args.wall_s,
-                            [timings_written(p) for p in timings_paths]),
+                            [timings_written(p) for p in timings_paths])
+        + uncovered_runs_sentence(runs, all_timings),
         "",
         f"Seeds are the replicates: {n_seeds} or more per method. Each delta is the mean paired difference "
         "over seeds (method minus `scratch`, or minus the method's control), with its 95 % CI from a "

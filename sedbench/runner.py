@@ -8,6 +8,7 @@ at the end; an interrupted run is never left marked complete).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import itertools
@@ -798,98 +799,135 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
     estimate(bench.config, student_runs=[(m, 1.0) for m in methods for _ in seeds],
              teachers=teachers_needed(methods, bench, plugins), jobs=jobs, device=bench.device,
              cache_root=bench.cache_root, results_root=bench.results_root, measure_time=False).check_disk()
-    stages: list[dict[str, Any]] = []
-
-    def stage(name: str, start: float) -> None:
-        stages.append({"stage": name, "seconds": round(time.perf_counter() - start, 2)})
-
+    log = _MatrixLog()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("ETA"), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        bench.progress = progress
-        bench.teacher_outcomes.clear()
-        bench.teacher_errors.clear()
-        t = time.perf_counter()
-        bench.dataset  # noqa: B018 - generates desed-synth on first use
-        stage("data", t)
-        t = time.perf_counter()
-        for split in ("train_strong", "train_weak", "train_unlabeled", "validation", "eval"):
-            if split in bench.dataset.splits:
-                bench.feature_cache.get(split)
-        stage("features", t)
-        t = time.perf_counter()
-        # --force re-runs pairs only; with `teacher_seeds: per_run` each run seed has its own teachers
-        missing = missing_teachers(bench, teachers_needed(methods, bench, plugins), seeds)
-        lenders = matrix_lenders(bench, methods, plugins)
-        pairs = [(m, s) for m in borrowers_last(methods, lenders) for s in seeds]
-        built = {m: build_method(m, method_overrides(bench, m, plugins), plugins) for m in methods}
-        if executor == "local" and jobs > 1:
-            # one pool for teachers and runs: a run starts as soon as its own teachers are cached;
-            # on GPUs the tasks are dealt round-robin over the devices, each with its memory share
-            devices, memory = spread_devices(bench.device, jobs)
-            placed = itertools.count()
+    try:
+        with Progress(*columns, console=console, transient=False) as progress:
+            _run_stages(bench, methods, seeds, jobs, executor, address, force, gpus_per_run, plugins, progress, log)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: hours of finished pairs keep their stage table
+        if log.wall:
+            log.stage(*log.wall)
+        _write_matrix_timings(bench, methods, seeds, jobs, executor, log,
+                              stopped="terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted")
+        raise
+    _write_matrix_timings(bench, methods, seeds, jobs, executor, log)
+    return log.summaries
 
-            def gpu(i: int) -> dict[str, Any]:
-                return dict(device=devices[i % len(devices)], memory_fraction=memory)
 
-            tasks = [ProcessTask(label, teacher_task, dict(name=n, run_seed=rs, config=bench.config,
-                                 cache_root=str(bench.cache_root), **gpu(next(placed))), priority=1)
-                     for label, (n, rs) in missing.items()]
-            costs = dict(run_costs(bench, built, [(m, s) for m, s in pairs], plugins))
-            for m, s in pairs:
-                needs = tuple(label for label in pair_teacher_labels(bench, built[m], s) if label in missing)
-                if m in lenders:  # after the run that lends its networks
-                    needs += (f"{lenders[m]} seed {s}",)
-                args = dict(method=m, seed=s, **gpu(next(placed)), **_task_args(bench, force, plugins))
-                tasks.append(ProcessTask(f"{m} seed {s}", run_task, args, needs=needs, cost=costs[(m, s)],
-                                         on_blocked=functools.partial(blocked_run, bench, m, s, force, plugins)))
-            summaries = []
-            for r in run_in_processes(tasks, jobs, progress, "benchmark", threads=bench.threads):
-                if r["method"].startswith("teacher "):
-                    bench.teacher_outcomes[r["method"]] = _teacher_outcome(r)
-                    if r.get("status") != "complete":
-                        bench.teacher_errors[r["method"]] = str(r.get("error"))
-                else:
-                    summaries.append(r)
-            teacher_rows = _teacher_stages(bench, missing)  # a failed teacher has no row
-            stages.extend(teacher_rows)
-            stage("teachers and runs (wall)", t)
-        else:
-            for label, (name, run_seed) in missing.items():
-                try:
-                    cache = train_teacher(bench, name, progress=progress, run_seed=run_seed)
-                    bench.teacher_outcomes[label] = "trained" if cache.trained_here else "reused"
-                except SedbenchError as exc:  # the runs that need it fail with the reason; the others run
-                    bench.teacher_outcomes[label] = "failed"
-                    bench.teacher_errors[label] = str(exc)
-            teacher_rows = _teacher_stages(bench, missing)  # a failed teacher has no row
-            stages.extend(teacher_rows)
-            stage("teachers (wall)", t)
-            t = time.perf_counter()
-            overall = progress.add_task("benchmark", total=len(pairs))
-            if executor == "ray":
-                summaries = _run_ray(bench, pairs, lenders, built, address, force, plugins, progress, overall,
-                                     gpus_per_run)
+@dataclasses.dataclass
+class _MatrixLog:
+    """What run_matrix has done so far: kept outside its stages so that a stopped run still writes it."""
+
+    stages: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    summaries: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    teachers_trained: int = 0
+    wall: tuple[str, float] | None = None  # the wall-time stage under way (name, start)
+
+    def stage(self, name: str, start: float) -> None:
+        self.stages.append({"stage": name, "seconds": round(time.perf_counter() - start, 2)})
+        self.wall = None
+
+    def teachers(self, rows: list[dict[str, Any]]) -> None:
+        self.stages += rows
+        self.teachers_trained += len(rows)
+
+
+def _run_stages(bench: Benchmark, methods: list[str], seeds: list[int], jobs: int, executor: str,
+                address: str | None, force: bool, gpus_per_run: float | None, plugins: tuple[str, ...],
+                progress, log: _MatrixLog) -> None:
+    """run_matrix's stages, written into ``log`` as they finish."""
+    stage, summaries = log.stage, log.summaries
+    bench.progress = progress
+    bench.teacher_outcomes.clear()
+    bench.teacher_errors.clear()
+    t = time.perf_counter()
+    bench.dataset  # noqa: B018 - generates desed-synth on first use
+    stage("data", t)
+    t = time.perf_counter()
+    for split in ("train_strong", "train_weak", "train_unlabeled", "validation", "eval"):
+        if split in bench.dataset.splits:
+            bench.feature_cache.get(split)
+    stage("features", t)
+    t = time.perf_counter()
+    # --force re-runs pairs only; with `teacher_seeds: per_run` each run seed has its own teachers
+    missing = missing_teachers(bench, teachers_needed(methods, bench, plugins), seeds)
+    lenders = matrix_lenders(bench, methods, plugins)
+    pairs = [(m, s) for m in borrowers_last(methods, lenders) for s in seeds]
+    built = {m: build_method(m, method_overrides(bench, m, plugins), plugins) for m in methods}
+    if executor == "local" and jobs > 1:
+        # one pool for teachers and runs: a run starts as soon as its own teachers are cached;
+        # on GPUs the tasks are dealt round-robin over the devices, each with its memory share
+        devices, memory = spread_devices(bench.device, jobs)
+        placed = itertools.count()
+
+        def gpu(i: int) -> dict[str, Any]:
+            return dict(device=devices[i % len(devices)], memory_fraction=memory)
+
+        tasks = [ProcessTask(label, teacher_task, dict(name=n, run_seed=rs, config=bench.config,
+                             cache_root=str(bench.cache_root), **gpu(next(placed))), priority=1)
+                 for label, (n, rs) in missing.items()]
+        costs = dict(run_costs(bench, built, [(m, s) for m, s in pairs], plugins))
+        for m, s in pairs:
+            needs = tuple(label for label in pair_teacher_labels(bench, built[m], s) if label in missing)
+            if m in lenders:  # after the run that lends its networks
+                needs += (f"{lenders[m]} seed {s}",)
+            args = dict(method=m, seed=s, **gpu(next(placed)), **_task_args(bench, force, plugins))
+            tasks.append(ProcessTask(f"{m} seed {s}", run_task, args, needs=needs, cost=costs[(m, s)],
+                                     on_blocked=functools.partial(blocked_run, bench, m, s, force, plugins)))
+        log.wall = ("teachers and runs (wall)", t)
+        for r in run_in_processes(tasks, jobs, progress, "benchmark", threads=bench.threads):
+            if r["method"].startswith("teacher "):
+                bench.teacher_outcomes[r["method"]] = _teacher_outcome(r)
+                if r.get("status") != "complete":
+                    bench.teacher_errors[r["method"]] = str(r.get("error"))
+                log.teachers(_teacher_stages(bench, {r["method"]: missing[r["method"]]}))  # a failed one has none
             else:
-                summaries, busy, failed = [], [], set()
-                for method, seed in pairs:  # a pair another process is running is left for the end
-                    blocked = failed_teacher(bench, built[method], seed)
-                    if (lenders.get(method), seed) in failed:  # as the pool does: not a second try inside it
-                        blocked = lender_failed(method, seed, lenders[method])
-                    record = run_one(bench, method, seed, force=force, progress=progress, plugins=plugins,
-                                     wait=False, blocked=blocked)
-                    if record["status"] == "failed":
-                        failed.add((method, seed))
-                    if record["status"] == "busy":
-                        busy.append((method, seed))
-                        continue
-                    summaries.append({k: record.get(k) for k in SUMMARY_KEYS})
-                    progress.advance(overall)
-                for method, seed in busy:  # then wait for it: it is complete (skipped) or ours to redo
-                    record = run_one(bench, method, seed, force=False, progress=progress, plugins=plugins)
-                    summaries.append({**{k: record.get(k) for k in SUMMARY_KEYS}, "waited": True})
-                    progress.advance(overall)
-            stage("runs (wall)", t)
+                summaries.append(r)
+        stage("teachers and runs (wall)", t)
+    else:
+        log.wall = ("teachers (wall)", t)
+        for label, (name, run_seed) in missing.items():
+            try:
+                cache = train_teacher(bench, name, progress=progress, run_seed=run_seed)
+                bench.teacher_outcomes[label] = "trained" if cache.trained_here else "reused"
+            except SedbenchError as exc:  # the runs that need it fail with the reason; the others run
+                bench.teacher_outcomes[label] = "failed"
+                bench.teacher_errors[label] = str(exc)
+            log.teachers(_teacher_stages(bench, {label: (name, run_seed)}))  # a failed teacher has none
+        stage("teachers (wall)", t)
+        t = time.perf_counter()
+        log.wall = ("runs (wall)", t)
+        overall = progress.add_task("benchmark", total=len(pairs))
+        if executor == "ray":
+            summaries += _run_ray(bench, pairs, lenders, built, address, force, plugins, progress, overall,
+                                  gpus_per_run)
+        else:
+            busy, failed = [], set()
+            for method, seed in pairs:  # a pair another process is running is left for the end
+                blocked = failed_teacher(bench, built[method], seed)
+                if (lenders.get(method), seed) in failed:  # as the pool does: not a second try inside it
+                    blocked = lender_failed(method, seed, lenders[method])
+                record = run_one(bench, method, seed, force=force, progress=progress, plugins=plugins,
+                                 wait=False, blocked=blocked)
+                if record["status"] == "failed":
+                    failed.add((method, seed))
+                if record["status"] == "busy":
+                    busy.append((method, seed))
+                    continue
+                summaries.append({k: record.get(k) for k in SUMMARY_KEYS})
+                progress.advance(overall)
+            for method, seed in busy:  # then wait for it: it is complete (skipped) or ours to redo
+                record = run_one(bench, method, seed, force=False, progress=progress, plugins=plugins)
+                summaries.append({**{k: record.get(k) for k in SUMMARY_KEYS}, "waited": True})
+                progress.advance(overall)
+        stage("runs (wall)", t)
+
+
+def _write_matrix_timings(bench: Benchmark, methods: list[str], seeds: list[int], jobs: int, executor: str,
+                          log: _MatrixLog, stopped: str | None = None) -> None:
+    """One command's stage table, with each pair it trained; ``stopped`` says how a stopped run ended."""
+    stages, summaries = log.stages, log.summaries
     for summary in summaries:  # the pairs trained by this run (a cached pair's time belongs to its own run)
         if summary.get("skipped") or summary.get("status") != "complete":  # a failed re-run keeps the old record
             continue
@@ -904,11 +942,13 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
                 if timings.get(part) is not None:
                     stages.append({"stage": f"{summary['method']} seed {summary['seed']} {part[:-2]}",
                                    "seconds": round(timings[part], 2)})
-    results.write_timings(bench.results_root, bench.name, bench.benchmark_hash,
-                          {"jobs": jobs, "executor": executor, "device": str(bench.device), "threads": bench.threads,
-                           "methods": methods, "seeds": seeds, "teachers_trained": len(teacher_rows),
-                           "pairs_trained": sum(1 for s in summaries if not s.get("skipped")), "stages": stages})
-    return summaries
+    record = {"jobs": jobs, "executor": executor, "device": str(bench.device), "threads": bench.threads,
+              "methods": methods, "seeds": seeds, "teachers_trained": log.teachers_trained,
+              "pairs_trained": sum(1 for s in summaries if not s.get("skipped") and s.get("status") == "complete"),
+              "stages": stages}
+    if stopped:
+        record["stopped"] = stopped
+    results.write_timings(bench.results_root, bench.name, bench.benchmark_hash, record)
 
 
 def _teacher_outcome(summary: dict[str, Any]) -> str:

@@ -1,5 +1,6 @@
 import json
 
+import pandas as pd
 import pytest
 
 from sedbench.errors import SedbenchError
@@ -140,6 +141,19 @@ def test_a_group_built_by_several_commands_keeps_every_commands_timings(tmp_path
     ends = [t0 + timedelta(minutes=m) for m in (25, 30, 75)]  # the second started before the first ended
     overlapping = module.commands_sentence(per_seed, "quick", "", None, ends)
     assert overlapping.endswith("do not add up, and each one's training was slower than it would be alone.")
+    # one matrix command stopped and resumed is said once, with each wall time and how many were stopped
+    matrix = {"jobs": 2, "threads": 1, "methods": ["scratch", "vanilla"], "seeds": [0, 1, 2], "stages": [
+        {"stage": "teachers and runs (wall)", "seconds": 3000.0}, {"stage": "scratch seed 0 train", "seconds": 900.0}]}
+    resumed = [{**matrix, "stopped": "terminated (SIGTERM)"}, {**matrix, "stopped": "terminated (SIGTERM)"}, matrix]
+    assert module.commands_sentence(resumed, "quick", "", None) == (
+        "`sedbench run --profile quick --methods scratch,vanilla --seeds 0,1,2 --jobs 2 --threads 1` (3 times, 2 of "
+        "them stopped before the end and resumed by the next): 50.0, 50.0 and 50.0 minutes wall, teachers were "
+        "cached; the data and features were already on disk.")
+    # runs that no stage table covers (their command was stopped by an older version) are named, borrowers not
+    runs = pd.DataFrame({"method": ["scratch", "scratch", "environment-mask"], "seed": [0, 1, 0],
+                         "lender_config_hash": [None, None, "abc"]})
+    assert module.uncovered_runs_sentence(runs, resumed).startswith(" 1 run (scratch seed 1) was trained by ")
+    assert module.uncovered_runs_sentence(runs.iloc[[0, 2]], resumed) == ""
 
 
 def test_a_borrowed_run_whose_lender_was_run_again_is_left_out(tmp_path):

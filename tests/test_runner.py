@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sedbench import results, runner
 from sedbench.benchmark import Benchmark
 from sedbench.cli import cli
-from sedbench.errors import SedbenchError
+from sedbench.errors import SedbenchError, Terminated
 from sedbench.report.tables import comparison_table
 from sedbench.results import load
 from tests.conftest import make_tiny_bench
@@ -64,13 +64,18 @@ def test_killed_matrix_resumes_to_the_same_table(tiny_bench, tiny_teachers, tmp_
 
     def killed_on_vanilla(bench, method, seed, **kwargs):
         if method == "vanilla":
-            raise KeyboardInterrupt
+            raise Terminated
         return real_run_one(bench, method, seed, **kwargs)
 
     monkeypatch.setattr(runner, "run_one", killed_on_vanilla)
     with pytest.raises(KeyboardInterrupt):
         runner.run_matrix(resumed, methods, seeds)
     monkeypatch.setattr(runner, "run_one", real_run_one)
+    # the stopped command still wrote its stage table: what it trained, its wall time, how it ended
+    killed = json.loads(results.find_timings(resumed.results_root, resumed.name, resumed.benchmark_hash).read_text())
+    stages = [s["stage"] for s in killed["stages"]]
+    assert killed["stopped"] == "terminated (SIGTERM)" and killed["pairs_trained"] == 1
+    assert "runs (wall)" in stages and "scratch seed 0 train" in stages and "vanilla seed 0 train" not in stages
     assert runner.pair_status(resumed, "scratch", 0) == "cached"
     assert runner.pair_status(resumed, "vanilla", 0) == "pending"
     summaries = runner.run_matrix(resumed, methods, seeds)
