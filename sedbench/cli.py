@@ -808,6 +808,7 @@ def table_cmd(metric: str, reference: str, against: str, pairwise: bool, ci: str
     stats = dict(benchmark=benchmark, benchmark_hash=benchmark_hash, ci=ci, n_resamples=resamples, effect=effect,
                  alpha=alpha, data=data)
     kwargs = dict(stats, against=against, clip_bootstrap=clip_bootstrap, sort=sort)
+    _check_reference(reference, _load_results(results), results)
     if out is None:
         print_table(results, metric, reference=reference, console=console, fmt=fmt, pairwise=pairwise, **kwargs)
         return
@@ -857,6 +858,22 @@ def _load_results(results: Path):
     if df.empty:
         raise SedbenchError(f"no run records in {results}: `sedbench run` produces them")
     return df
+
+
+def _check_reference(reference: str | None, df, results: Path) -> None:
+    """A --reference the user typed must name a method with records here: a typo would otherwise give a
+    table without deltas and a footnote. The default (scratch) may be absent: the table says so."""
+    import difflib
+
+    from click.core import ParameterSource
+
+    if reference is None or click.get_current_context().get_parameter_source("reference") == ParameterSource.DEFAULT:
+        return
+    methods = sorted(df["method"].unique())
+    if reference not in methods:
+        close = difflib.get_close_matches(reference, methods, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"methods with records: {', '.join(methods)}"
+        raise click.BadParameter(f"{reference!r} has no runs in {results}; {hint}", param_hint="'--reference'")
 
 
 @plot.command("pareto")
@@ -926,6 +943,7 @@ def plot_forest(metric: str, reference: str, against: str, pairwise: bool, ci: s
     from sedbench.report.tables import comparison_family
 
     df = _load_results(results)
+    _check_reference(reference, df, results)
     long = comparison_family(df, metric, reference, against=against, pairwise=pairwise,
                              benchmark=benchmark, benchmark_hash=benchmark_hash, ci=ci, n_resamples=resamples,
                              effect=effect, alpha=alpha)
@@ -945,6 +963,7 @@ def plot_ranked(metric: str, reference: str, out: Path | None, results: Path, be
     from sedbench.report import plots
 
     df = _load_results(results)
+    _check_reference(reference, df, results)
     out = _plot_out(out, df, results, f"ranked-{metric}", benchmark, benchmark_hash)
     path = plots.ranked(df, out, metric, benchmark, benchmark_hash, reference=reference)
     console.print(f"wrote {path}")
@@ -962,6 +981,8 @@ def report_cmd(out: Path | None, reference: str | None, resamples: int, results:
     """One self-contained HTML report: tables, verdicts, figures, teachers, runs, environment."""
     from sedbench.report.html import write_report
 
+    if reference is not None:
+        _check_reference(reference, _load_results(results), results)
     path = write_report(results, out, benchmark=benchmark, benchmark_hash=benchmark_hash, reference=reference,
                         n_resamples=resamples)
     newest = "" if out is not None else f" (the newest also at {results / 'report.html'})"

@@ -45,3 +45,39 @@ def test_a_bad_option_is_one_line_and_writes_nothing(tmp_path, monkeypatch, caps
     lines = (out.out + out.err).strip().splitlines()
     assert exit_.value.code == 2 and len(lines) == 1 and said in lines[0], lines
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["DIR", "FILE"]
+
+
+@pytest.mark.parametrize("command", [["table"], ["plot", "forest"], ["plot", "ranked"], ["report"]])
+def test_a_typed_reference_without_runs_is_one_line(tmp_path, monkeypatch, capsys, command):
+    """`--reference scrach` gave a table without deltas and a footnote; the default reference may be absent."""
+    from sedbench.evaluation.synthetic import fake_record
+    from sedbench.results import run_dir, write_record
+
+    for method in ("scratch", "vanilla"):
+        write_record(run_dir(tmp_path / "results", "quick", method, 0), fake_record(method, 0, 0.3))
+    monkeypatch.setattr(sys, "argv", ["sedbench", *command, "--results", str(tmp_path / "results"),
+                                      "--reference", "scrach"])
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
+    monkeypatch.setattr(signal, "signal", lambda *a: None)
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    out = capsys.readouterr()
+    lines = (out.out + out.err).strip().splitlines()
+    assert exit_.value.code == 2 and len(lines) == 1, lines
+    assert "'--reference': 'scrach' has no runs in" in lines[0] and "did you mean 'scratch'?" in lines[0]
+
+
+def test_a_typed_reference_with_runs_is_taken(tmp_path):
+    from click.testing import CliRunner
+
+    from sedbench.cli import cli
+    from sedbench.evaluation.synthetic import fake_record
+    from sedbench.results import run_dir, write_record
+
+    for method in ("scratch", "vanilla"):
+        for seed in (0, 1):
+            write_record(run_dir(tmp_path, "quick", method, seed), fake_record(method, seed, 0.3 + seed / 10))
+    result = CliRunner().invoke(cli, ["table", "--results", str(tmp_path), "--reference", "vanilla",
+                                      "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    assert "Δ vs vanilla" in result.output
