@@ -148,10 +148,16 @@ def uncovered_runs_sentence(runs, all_timings: list[dict]) -> str:
     covered = {s["stage"].removesuffix(" train") for t in all_timings for s in t.get("stages", [])
                if s["stage"].endswith(" train")}
     own = runs[runs["lender_config_hash"].isna()] if "lender_config_hash" in runs else runs
-    missing = sorted({f"{m} seed {s}" for m, s in zip(own["method"], own["seed"], strict=True)} - covered)
+    missing: dict[str, list[int]] = {}
+    for method, seed in sorted(zip(own["method"], own["seed"], strict=True)):
+        if f"{method} seed {seed}" not in covered:
+            missing.setdefault(method, []).append(int(seed))
     if not missing:
         return ""
-    subject = f"1 run ({missing[0]}) was" if len(missing) == 1 else f"{len(missing)} runs ({', '.join(missing)}) were"
+    n = sum(len(seeds) for seeds in missing.values())
+    named = "; ".join(f"{m} seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+                      for m, seeds in missing.items())
+    subject = f"1 run ({named}) was" if n == 1 else f"{n} runs ({named}) were"
     return (f" {subject} trained by commands that were stopped before they wrote a stage table (sedbench "
             "wrote none for a stopped command before it kept them); their training times are in the tables' "
             "Train time column.")

@@ -154,6 +154,8 @@ def test_a_group_built_by_several_commands_keeps_every_commands_timings(tmp_path
                          "lender_config_hash": [None, None, "abc"]})
     assert module.uncovered_runs_sentence(runs, resumed).startswith(" 1 run (scratch seed 1) was trained by ")
     assert module.uncovered_runs_sentence(runs.iloc[[0, 2]], resumed) == ""
+    more = pd.DataFrame({"method": ["scratch", "scratch", "vanilla"], "seed": [2, 1, 0], "lender_config_hash": None})
+    assert module.uncovered_runs_sentence(more, resumed).startswith(" 3 runs (scratch seeds 1, 2; vanilla seed 0) ")
 
 
 def test_a_borrowed_run_whose_lender_was_run_again_is_left_out(tmp_path):
