@@ -808,7 +808,7 @@ def table_cmd(metric: str, reference: str, against: str, pairwise: bool, ci: str
     stats = dict(benchmark=benchmark, benchmark_hash=benchmark_hash, ci=ci, n_resamples=resamples, effect=effect,
                  alpha=alpha, data=data)
     kwargs = dict(stats, against=against, clip_bootstrap=clip_bootstrap, sort=sort)
-    _check_reference(reference, _load_results(results), results)
+    _check_reference(reference, results)
     if out is None:
         print_table(results, metric, reference=reference, console=console, fmt=fmt, pairwise=pairwise, **kwargs)
         return
@@ -860,16 +860,17 @@ def _load_results(results: Path):
     return df
 
 
-def _check_reference(reference: str | None, df, results: Path) -> None:
+def _check_reference(reference: str | None, results: Path, df=None) -> None:
     """A --reference the user typed must name a method with records here: a typo would otherwise give a
-    table without deltas and a footnote. The default (scratch) may be absent: the table says so."""
+    table without deltas and a footnote. The default (scratch) may be absent: the table says so. The
+    records are read only for a typed name (``df``: the ones the command has already read)."""
     import difflib
 
     from click.core import ParameterSource
 
     if reference is None or click.get_current_context().get_parameter_source("reference") == ParameterSource.DEFAULT:
         return
-    methods = sorted(df["method"].unique())
+    methods = sorted((_load_results(results) if df is None else df)["method"].unique())
     if reference not in methods:
         close = difflib.get_close_matches(reference, methods, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"methods with records: {', '.join(methods)}"
@@ -943,7 +944,7 @@ def plot_forest(metric: str, reference: str, against: str, pairwise: bool, ci: s
     from sedbench.report.tables import comparison_family
 
     df = _load_results(results)
-    _check_reference(reference, df, results)
+    _check_reference(reference, results, df)
     long = comparison_family(df, metric, reference, against=against, pairwise=pairwise,
                              benchmark=benchmark, benchmark_hash=benchmark_hash, ci=ci, n_resamples=resamples,
                              effect=effect, alpha=alpha)
@@ -963,7 +964,7 @@ def plot_ranked(metric: str, reference: str, out: Path | None, results: Path, be
     from sedbench.report import plots
 
     df = _load_results(results)
-    _check_reference(reference, df, results)
+    _check_reference(reference, results, df)
     out = _plot_out(out, df, results, f"ranked-{metric}", benchmark, benchmark_hash)
     path = plots.ranked(df, out, metric, benchmark, benchmark_hash, reference=reference)
     console.print(f"wrote {path}")
@@ -981,8 +982,7 @@ def report_cmd(out: Path | None, reference: str | None, resamples: int, results:
     """One self-contained HTML report: tables, verdicts, figures, teachers, runs, environment."""
     from sedbench.report.html import write_report
 
-    if reference is not None:
-        _check_reference(reference, _load_results(results), results)
+    _check_reference(reference, results)
     path = write_report(results, out, benchmark=benchmark, benchmark_hash=benchmark_hash, reference=reference,
                         n_resamples=resamples)
     newest = "" if out is not None else f" (the newest also at {results / 'report.html'})"
