@@ -515,3 +515,24 @@ def test_a_run_shares_another_methods_training_only_under_equal_hyperparameters(
     assert both[("environment-mask", 9)] == 0.0 and both[("vanilla", 9)] == methods["vanilla"].relative_cost
     alone = dict(run_costs(tiny_bench, methods, [("environment-mask", 9)]))
     assert alone[("environment-mask", 9)] == methods["vanilla"].relative_cost
+
+
+def test_a_latency_timed_on_a_busy_core_is_not_cached_for_later_runs(tmp_path):
+    from types import SimpleNamespace
+
+    bench = SimpleNamespace(config={"student": {"model": "se-crnn"}, "features": {}}, device="cpu",
+                            cache_root=tmp_path, student_model="se-crnn", feature_cfg=None)
+    calls = []
+
+    def measure(net, feature_cfg, **settings):  # a busy core first (wall 2x CPU time), then an idle one
+        calls.append(1)
+        wall = 40.0 if len(calls) == 1 else 21.0
+        return {"params": 1, "latency": {"cpu_1_thread": {"model": {"median_ms": wall, "cpu_median_ms": 20.0}}}}
+
+    first = runner.deployed_complexity(bench, None, measure)
+    assert first["measured_in_run"] and not list(tmp_path.rglob("*.json"))
+    second = runner.deployed_complexity(bench, None, measure)
+    assert second["measured_in_run"] and len(list(tmp_path.rglob("*.json"))) == 1
+    third = runner.deployed_complexity(bench, None, measure)
+    assert not third["measured_in_run"] and len(calls) == 2
+    assert third["latency"]["cpu_1_thread"]["model"]["median_ms"] == 21.0

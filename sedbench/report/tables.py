@@ -23,7 +23,7 @@ from rich.table import Table
 
 from sedbench.errors import SedbenchError
 from sedbench.evaluation.metrics import PSDS_SETTINGS
-from sedbench.results import load, rerun_command, select_comparable
+from sedbench.results import CONTENDED_WALL_TO_CPU, load, rerun_command, select_comparable
 from sedbench.stats import (
     ALPHA,
     MIN_PAIRS,
@@ -332,6 +332,8 @@ def _wide(runs: pd.DataFrame, long: pd.DataFrame, metric: str, reference: str, c
                 row[dst] = c[src] if c is not None else None
         for col in COST_COLUMNS:
             row[col] = pd.to_numeric(g[col], errors="coerce").mean() if col in g else None
+        if "latency_cpu_1t_busy" in g and g["latency_cpu_1t_busy"].fillna(False).astype(bool).any():
+            row["latency_cpu_1t_wall_ms"] = pd.to_numeric(g["latency_cpu_1t_wall_ms"], errors="coerce").mean()
         rows.append(row)
     table = pd.DataFrame(rows)
     for col in ("n_pairs", "seeds_needed", "ctrl_n_pairs", "ctrl_seeds_needed"):
@@ -344,7 +346,7 @@ def _wide(runs: pd.DataFrame, long: pd.DataFrame, metric: str, reference: str, c
         order += list(CTRL_COLUMNS.values())
     if clip:
         order += ["clip_delta", "clip_ci_low", "clip_ci_high", "clip_p", "clip_p_holm"]
-    order += COST_COLUMNS + ["verdict", "note"]
+    order += COST_COLUMNS + ["latency_cpu_1t_wall_ms", "verdict", "note"]
     if "is_control" in table:
         order.insert(1, "is_control")
     return table[[c for c in order if c in table]]
@@ -426,6 +428,15 @@ def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], cl
             f"{', '.join(sorted(set(few['method'])))}: fewer than {MIN_PAIRS} seeds in common with the baseline, "
             "so no method-level p-value (a paired test over seeds needs >= 2 seeds of each); the clip bootstrap "
             f"does not stand in for it. `{more_seeds}` adds seeds"
+        )
+    if "latency_cpu_1t_wall_ms" in table:
+        busy = table[table["latency_cpu_1t_wall_ms"].notna()]
+        who = "every method" if len(busy) == len(table) else ", ".join(busy["method"])
+        walls = sorted({f"{v:.2f}" for v in busy["latency_cpu_1t_wall_ms"]})
+        notes.append(
+            f"CPU latency of {who}: timed while other work shared the core (wall median {', '.join(walls)} ms, over "
+            f"{CONTENDED_WALL_TO_CPU:g}x the process's CPU time), so the column shows the CPU time, which leaves out "
+            "the waiting; `sedbench profile RUN_DIR` times a run's student again"
         )
     if clip and "clip_delta" in table:
         notes.append(

@@ -350,3 +350,25 @@ def test_the_power_note_names_only_columns_the_table_shows(results):
     assert "(column MDE)" not in text and "'seeds for Δ'" not in text  # ... and no note pointing to one
     both = render(comparison_table(df, "psds1", against="reference,control"), "markdown")
     assert "(column MDE)" in both and "'seeds for Δ'" in both
+
+
+def test_a_latency_timed_on_a_busy_core_shows_its_cpu_time_and_says_so(tmp_path):
+    for method, values in PSDS.items():
+        for seed, v in enumerate(values):
+            record = fake_record(method, seed, v, benchmark="quick")
+            timing = record["complexity"]["latency"]["cpu_1_thread"]["model"]
+            # vanilla was timed beside other work: wall 2x its CPU time; the others idle (wall 1.02x)
+            timing["cpu_median_ms"] = timing["median_ms"] / (2.0 if method == "vanilla" else 1.02)
+            write_record(run_dir(tmp_path, "quick", method, seed), record)
+    df = load(tmp_path)
+    t = comparison_table(df, "psds1", "scratch").set_index("method")
+    assert t.loc["vanilla", "latency_cpu_1t_ms"] == pytest.approx(1.5)  # 3.0 ms wall, 1.5 ms CPU time
+    assert t.loc["vanilla", "latency_cpu_1t_wall_ms"] == pytest.approx(3.0)
+    assert t.loc["scratch", "latency_cpu_1t_ms"] == pytest.approx(3.0)  # idle: the wall time, as timed
+    assert pd.isna(t.loc["scratch", "latency_cpu_1t_wall_ms"])
+    note = [n for n in t.attrs["notes"] if n.startswith("CPU latency")]
+    assert note == [
+        "CPU latency of vanilla: timed while other work shared the core (wall median 3.00 ms, over 1.25x the "
+        "process's CPU time), so the column shows the CPU time, which leaves out the waiting; "
+        "`sedbench profile RUN_DIR` times a run's student again"
+    ]
