@@ -76,7 +76,8 @@ def deployed_complexity(bench: Benchmark, net: nn.Module, measure) -> dict[str, 
 
 # complexity figures that add up over the deployed models (ratios, memory peaks and notes do not)
 _ADDITIVE = ("params", "macs", "macs_thop", "macs_ptflops", "macs_flop_counter", "model_size_bytes")
-_LATENCY_ADDITIVE = ("median_ms", "median_ci95_ms", "q1_ms", "q3_ms", "iqr_ms", "mean_ms", "std_ms", "min_ms")
+_LATENCY_ADDITIVE = ("median_ms", "median_ci95_ms", "q1_ms", "q3_ms", "iqr_ms", "mean_ms", "std_ms", "min_ms",
+                     "cpu_median_ms", "cpu_iqr_ms")
 
 
 def deployed_total(per_model: dict[str, Any], n_models: int) -> dict[str, Any]:

@@ -436,7 +436,8 @@ def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], cl
         notes.append(
             f"CPU latency of {who}: timed while other work shared the core (wall median {', '.join(walls)} ms, over "
             f"{CONTENDED_WALL_TO_CPU:g}x the process's CPU time), so the column shows the CPU time, which leaves out "
-            "the waiting; `sedbench profile RUN_DIR` times a run's student again"
+            "the waiting (not the slower caches of a shared core); `sedbench profile RUN_DIR` times a run's student "
+            "again"
         )
     if clip and "clip_delta" in table:
         notes.append(

@@ -271,7 +271,8 @@ def test_teacher_seeds_per_run_gives_each_seed_its_own_teacher(tiny_bench):
 def test_deployed_total_counts_every_deployed_model():
     from sedbench.runner import deployed_total
 
-    stats = {"median_ms": 2.0, "iqr_ms": 0.5, "cv": 0.1, "median_ci95_ms": [1.9, 2.1], "runs": 50}
+    stats = {"median_ms": 2.0, "iqr_ms": 0.5, "cv": 0.1, "median_ci95_ms": [1.9, 2.1], "runs": 50,
+             "cpu_median_ms": 1.9}
     per_model = {"params": 100, "macs": 1000, "macs_thop": 1000, "macs_disagreement": 0.02, "latency_ms": 2.0,
                  "model_size_bytes": 400, "latency": {"cpu_1_thread": {"model": stats, "with_features": stats}}}
     one = deployed_total(per_model, 1)
@@ -282,5 +283,6 @@ def test_deployed_total_counts_every_deployed_model():
     assert three["macs_disagreement"] == 0.02 and three["n_models"] == 3
     model = three["latency"]["cpu_1_thread"]["model"]
     assert model["median_ms"] == 6.0 and model["cv"] == 0.1 and model["runs"] == 50
+    assert model["cpu_median_ms"] == pytest.approx(5.7)  # three inferences' CPU time, like their wall time
     assert model["median_ci95_ms"] == pytest.approx([5.7, 6.3])
     assert per_model["params"] == 100  # the per-model figures are not modified in place

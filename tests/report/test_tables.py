@@ -366,9 +366,18 @@ def test_a_latency_timed_on_a_busy_core_shows_its_cpu_time_and_says_so(tmp_path)
     assert t.loc["vanilla", "latency_cpu_1t_wall_ms"] == pytest.approx(3.0)
     assert t.loc["scratch", "latency_cpu_1t_ms"] == pytest.approx(3.0)  # idle: the wall time, as timed
     assert pd.isna(t.loc["scratch", "latency_cpu_1t_wall_ms"])
+    # a method deploying 3 students, recorded before their CPU time was summed: judged on one student's
+    # timing, shown three of its CPU times
+    record = fake_record("three", 0, 0.3, benchmark="quick")
+    per_model = {"cpu_1_thread": {"model": {"median_ms": 3.0, "cpu_median_ms": 1.5}}}
+    record["complexity"].update(n_models=3, latency_per_model=per_model,
+                                latency={"cpu_1_thread": {"model": {"median_ms": 9.0, "cpu_median_ms": 1.5}}})
+    write_record(run_dir(tmp_path, "quick", "three", 0), record)
+    row = load(tmp_path).set_index("method").loc["three"]
+    assert row["latency_cpu_1t_ms"] == pytest.approx(4.5) and row["latency_cpu_1t_wall_ms"] == pytest.approx(9.0)
     note = [n for n in t.attrs["notes"] if n.startswith("CPU latency")]
     assert note == [
         "CPU latency of vanilla: timed while other work shared the core (wall median 3.00 ms, over 1.25x the "
-        "process's CPU time), so the column shows the CPU time, which leaves out the waiting; "
-        "`sedbench profile RUN_DIR` times a run's student again"
+        "process's CPU time), so the column shows the CPU time, which leaves out the waiting "
+        "(not the slower caches of a shared core); `sedbench profile RUN_DIR` times a run's student again"
     ]
