@@ -37,7 +37,8 @@ def minimal_loop(bench: Benchmark, cfg: TrainConfig, steps: int) -> list[float]:
     """The same recipe written as plainly as possible: the reference for the engine's overhead."""
     torch.manual_seed(0)
     data = bench.training_data
-    model = build_model(bench.student_model, n_mels=bench.feature_cfg.n_mels, n_classes=len(bench.classes))
+    model = build_model(bench.student_model, n_mels=bench.feature_cfg.n_mels, n_classes=len(bench.classes),
+                        **bench.student_kwargs)
     ema = copy.deepcopy(model)
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -73,7 +74,7 @@ def engine_loop(bench: Benchmark, cfg: TrainConfig, method_name: str, steps: int
     method = build_method(method_name, method_overrides(bench, method_name))
     teachers = {t: load_teacher(bench, t) for t in method.teachers()}
     n_mels, n_classes = bench.feature_cfg.n_mels, len(bench.classes)
-    example = build_model(bench.student_model, n_mels=n_mels, n_classes=n_classes).eval()
+    example = build_model(bench.student_model, n_mels=n_mels, n_classes=n_classes, **bench.student_kwargs).eval()
     with torch.no_grad():
         example_out = example(torch.zeros(2, n_mels, bench.feature_cfg.n_frames))
     setup = SetupContext(student=example, example_output=example_out, classes=bench.classes,
@@ -91,7 +92,8 @@ def engine_loop(bench: Benchmark, cfg: TrainConfig, method_name: str, steps: int
     cfg.steps = steps
     last[0] = time.perf_counter()
     train_partition(
-        build_student=lambda: build_model(bench.student_model, n_mels=n_mels, n_classes=n_classes),
+        build_student=lambda: build_model(bench.student_model, n_mels=n_mels, n_classes=n_classes,
+                                          **bench.student_kwargs),
         method=method, partition=Partition(), setup=setup, data=bench.training_data,
         validation=None, validate=None, teachers=teachers, cfg=cfg, seed=0, device=torch.device("cpu"),
         on_step=on_step)
@@ -109,7 +111,8 @@ def main() -> None:
     bench = Benchmark.from_profile(args.profile)
     cfg = TrainConfig.from_dict(bench.config["training"])
     cfg.val_every = 10**9
-    print(f"profile {bench.name}: {bench.student_model}, batch {cfg.batch_size}, {torch.get_num_threads()} threads, "
+    print(f"profile {bench.name}: {bench.student_model} {bench.student_kwargs}, batch {cfg.batch_size}, "
+          f"{torch.get_num_threads()} threads, "
           f"{args.rounds} rounds x {args.steps} steps per loop")
     loops = {"minimal": lambda n: minimal_loop(bench, cfg, n + 1)[1:]}
     for name in ["scratch"] + [m for m in args.methods.split(",") if m]:

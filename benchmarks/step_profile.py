@@ -13,9 +13,10 @@ For the student (and optionally a teacher) of a profile, on random features of t
     python benchmarks/step_profile.py --profile quick --compare --compile   # and torch.compile's
     python benchmarks/step_profile.py --profile quick --compare --candidate stem_stride=2,rnn_layers=1
 
-``--compare`` times issue 14's step (the quick student of 2bc4b46: NCHW weights, dropout 0.2) and
-today's (channels-last weights from ``sedbench.models.build_model``, the profile's dropout) in
-alternating rounds of one process, so machine noise hits both alike, and prints their ratio.
+``--compare`` times issue 14's step (the quick student of 2bc4b46: NCHW weights, dropout 0.2, no time
+stride, two BiGRU layers) and today's (channels-last weights from ``sedbench.models.build_model``, the
+profile's student options) in alternating rounds of one process, so machine noise hits both alike,
+and prints their ratio.
 ``--compile`` adds today's step with the student and its mean student under ``torch.compile``
 (inductor) and prints its start-up (the first step, compilation included): cold the first time on a
 machine, warm once inductor's on-disk cache (``TORCHINDUCTOR_CACHE_DIR``) holds the kernels.
@@ -57,8 +58,10 @@ def matmul_roofline(threads: int, n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
-# what issue 14 measured at 0.45 s/step on its machine: NCHW weights and the student's dropout 0.2
+# what issue 14 measured at 0.45 s/step on its machine: NCHW weights, the student's dropout 0.2, and
+# quick's student of then (se-crnn's defaults: no time stride in the stem, two BiGRU layers)
 BEFORE = {"layout": torch.contiguous_format, "dropout": 0.2}
+ISSUE14_STUDENT = {"stem_stride": 1, "rnn_layers": 2}
 
 
 def make_step(config: dict, model_name: str | None, layout: torch.memory_format | None = None,
@@ -166,7 +169,8 @@ def main() -> None:
 
 def compare(config: dict, args: argparse.Namespace) -> None:
     """Median step time of both versions over alternating rounds, and today's over issue 14's."""
-    steps = {"issue 14 (NCHW)": make_step(config, args.model, **BEFORE)[0], "today": make_step(config, args.model)[0]}
+    before = make_step(config, args.model, **BEFORE, options=ISSUE14_STUDENT if args.model is None else None)[0]
+    steps = {"issue 14 (NCHW)": before, "today": make_step(config, args.model)[0]}
     if args.compile:
         steps["torch.compile"] = make_step(config, args.model, compile=True)[0]
     candidate = None

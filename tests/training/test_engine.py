@@ -93,7 +93,7 @@ def test_engine_refuses_a_method_that_changes_the_student(tiny_bench):
 def test_student_over_budget_is_refused(tiny_root):
     from tests.conftest import make_tiny_bench
 
-    bench = make_tiny_bench(tiny_root, name="tiny-budget", **{"student.model": "crnn"})
+    bench = make_tiny_bench(tiny_root, name="tiny-budget", student="{model: crnn, max_params: 370806}")
     with pytest.raises(TrainingError, match="budget"):
         train_and_select(bench, "scratch", seed=0)
 
