@@ -352,16 +352,35 @@ def validate_config(config: dict[str, Any], origin: str = "profile",
     try:
         return _check_section(Profile, config, "")
     except ConfigError as exc:
-        raise ConfigError(f"{exc}{_blame(str(exc), origin, overrides)}") from None
+        raise ConfigError(f"{exc}{_blame(str(exc), origin, overrides, config)}") from None
 
 
-def _blame(message: str, origin: str, overrides: list[str] | tuple[str, ...]) -> str:
+def _blame(message: str, origin: str, overrides: list[str] | tuple[str, ...], config: dict | None = None) -> str:
     where = message.split(":", 1)[0].split("[", 1)[0]
     for item in reversed(list(overrides)):
         name = item.split("=", 1)[0].strip()
         if where == name or where.startswith(name + ".") or name.startswith(where + "."):
             return f" (from --set {item})"
+    # `--set student.model=crnn` on a profile that sets se-crnn's own options (quick's stem_stride) keeps
+    # those options: say how to replace the whole section rather than only that the key is unknown
+    section = where.rsplit(".", 1)[0] if "." in where else ""
+    for item in reversed(list(overrides)):
+        name, _, value = item.partition("=")
+        if section and name.strip() == f"{section}.model":
+            keep = {"model": value.strip()}
+            current = _get(config or {}, section)
+            current = current if isinstance(current, dict) else {}
+            keep.update({k: current[k] for k in ("max_params", "max_macs") if k in current})  # keep the budget
+            replacement = "{" + ", ".join(f"{k}: {v}" for k, v in keep.items()) + "}"
+            return (f" (in {origin}, an option of its own {section} model; `--set {section}.model=` keeps the other "
+                    f"{section} keys: replace the section instead: --set '{section}={replacement}')")
     return f" (in {origin})"
+
+
+def _get(config: dict, dotted: str) -> object:
+    for part in dotted.split("."):
+        config = config.get(part) if isinstance(config, dict) else None
+    return config
 
 
 def _describe(tp: Any) -> str:

@@ -62,6 +62,16 @@ def test_bad_values_are_refused_at_load_with_one_line(override):
     assert message.endswith(f"(from --set {override})")
 
 
+def test_changing_only_the_student_model_says_how_to_replace_the_profiles_student_options():
+    # quick (and tiny) set se-crnn's own options (stem_stride, rnn_layers), which crnn does not take
+    with pytest.raises(ConfigError) as info:
+        load_profile("tiny", ["student.model=crnn"])
+    message = str(info.value)
+    assert message.startswith("student.stem_stride: unknown key") and "tiny.yaml" in message
+    assert message.endswith("replace the section instead: --set 'student={model: crnn, max_params: 370806}')")
+    assert load_profile("tiny", ["student={model: crnn, max_params: 370806}"])["student"]["model"] == "crnn"
+
+
 def test_a_bad_profile_file_names_the_file(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text("base: tiny\ntraining:\n  steps: many\n")
