@@ -33,12 +33,17 @@ from sedbench.teachers import load_teacher
 from sedbench.training.engine import TrainConfig, train_partition
 
 
+def build_student(bench: Benchmark) -> torch.nn.Module:
+    """The profile's student with its options (stem_stride, rnn_layers, dropout), as the runner builds it."""
+    return build_model(bench.student_model, n_mels=bench.feature_cfg.n_mels, n_classes=len(bench.classes),
+                       **bench.student_kwargs)
+
+
 def minimal_loop(bench: Benchmark, cfg: TrainConfig, steps: int) -> list[float]:
     """The same recipe written as plainly as possible: the reference for the engine's overhead."""
     torch.manual_seed(0)
     data = bench.training_data
-    model = build_model(bench.student_model, n_mels=bench.feature_cfg.n_mels, n_classes=len(bench.classes),
-                        **bench.student_kwargs)
+    model = build_student(bench)
     ema = copy.deepcopy(model)
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -73,8 +78,8 @@ def minimal_loop(bench: Benchmark, cfg: TrainConfig, steps: int) -> list[float]:
 def engine_loop(bench: Benchmark, cfg: TrainConfig, method_name: str, steps: int) -> list[float]:
     method = build_method(method_name, method_overrides(bench, method_name))
     teachers = {t: load_teacher(bench, t) for t in method.teachers()}
-    n_mels, n_classes = bench.feature_cfg.n_mels, len(bench.classes)
-    example = build_model(bench.student_model, n_mels=n_mels, n_classes=n_classes, **bench.student_kwargs).eval()
+    n_mels = bench.feature_cfg.n_mels
+    example = build_student(bench).eval()
     with torch.no_grad():
         example_out = example(torch.zeros(2, n_mels, bench.feature_cfg.n_frames))
     setup = SetupContext(student=example, example_output=example_out, classes=bench.classes,
@@ -92,8 +97,7 @@ def engine_loop(bench: Benchmark, cfg: TrainConfig, method_name: str, steps: int
     cfg.steps = steps
     last[0] = time.perf_counter()
     train_partition(
-        build_student=lambda: build_model(bench.student_model, n_mels=n_mels, n_classes=n_classes,
-                                          **bench.student_kwargs),
+        build_student=lambda: build_student(bench),
         method=method, partition=Partition(), setup=setup, data=bench.training_data,
         validation=None, validate=None, teachers=teachers, cfg=cfg, seed=0, device=torch.device("cpu"),
         on_step=on_step)

@@ -363,7 +363,7 @@ def _blame(message: str, origin: str, overrides: list[str] | tuple[str, ...], co
             return f" (from --set {item})"
     # `--set student.model=crnn` on a profile that sets se-crnn's own options (quick's stem_stride) keeps
     # those options: say how to replace the whole section rather than only that the key is unknown
-    section = where.rsplit(".", 1)[0] if "." in where else ""
+    section = where.rsplit(".", 1)[0] if "." in where and "unknown key" in message else ""
     for item in reversed(list(overrides)):
         name, _, value = item.partition("=")
         if section and name.strip() == f"{section}.model":

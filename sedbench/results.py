@@ -60,10 +60,12 @@ LATENCY_FIELDS = {"median_ms": "_ms", "iqr_ms": "_iqr_ms", "cv": "_cv", "cpu_med
 CONTENDED_WALL_TO_CPU = 1.25
 
 
-def contended_latency(wall_ms: object, cpu_ms: object) -> bool:
-    """Whether a 1-thread latency (wall median, process CPU-time median) was timed on a busy CPU."""
-    ok = all(isinstance(v, int | float) and v == v and v > 0 for v in (wall_ms, cpu_ms))
-    return ok and wall_ms > CONTENDED_WALL_TO_CPU * cpu_ms
+def busy_latency(latency: dict | None) -> dict | None:
+    """The 1-thread model timing of a ``latency`` section when it was timed on a busy CPU, else None."""
+    timing = ((latency or {}).get("cpu_1_thread") or {}).get("model") or {}
+    wall, cpu = timing.get("median_ms"), timing.get("cpu_median_ms")
+    ok = all(isinstance(v, int | float) and v == v and v > 0 for v in (wall, cpu))
+    return timing if ok and wall > CONTENDED_WALL_TO_CPU * cpu else None
 
 
 def run_dir(results_root: str | os.PathLike, benchmark: str, method: str, seed: int,
@@ -327,12 +329,11 @@ def flatten_record(record: dict, directory: str | os.PathLike | None = None) -> 
             for field, field_suffix in LATENCY_FIELDS.items():
                 row[prefix + suffix + field_suffix] = ((pair or {}).get(part) or {}).get(field)
     # the cost column reads the process's CPU time where the wall time counts waiting for a busy core;
-    # the wall figure stays beside it, and tables say which rows were swapped
+    # the wall figure stays beside it (its presence marks the row), and tables say which rows were swapped
     # (a method deploying n students is judged on one student's timing, and shown n of its CPU times:
     # records before the CPU time was summed over the students hold one student's there)
-    one = ((complexity.get("latency_per_model") or latency).get("cpu_1_thread") or {}).get("model") or {}
-    row["latency_cpu_1t_busy"] = contended_latency(one.get("median_ms"), one.get("cpu_median_ms"))
-    if row["latency_cpu_1t_busy"]:
+    one = busy_latency(complexity.get("latency_per_model") or latency)
+    if one is not None:
         row["latency_cpu_1t_wall_ms"] = row.get("latency_cpu_1t_ms")
         cpu_total = one["cpu_median_ms"] * (complexity.get("n_models") or 1)
         row["latency_cpu_1t_ms"] = row["latency_cpu_1t_cpu_ms"] = cpu_total

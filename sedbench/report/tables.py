@@ -332,7 +332,7 @@ def _wide(runs: pd.DataFrame, long: pd.DataFrame, metric: str, reference: str, c
                 row[dst] = c[src] if c is not None else None
         for col in COST_COLUMNS:
             row[col] = pd.to_numeric(g[col], errors="coerce").mean() if col in g else None
-        if "latency_cpu_1t_busy" in g and g["latency_cpu_1t_busy"].fillna(False).astype(bool).any():
+        if "latency_cpu_1t_wall_ms" in g and g["latency_cpu_1t_wall_ms"].notna().any():  # timed on a busy core
             row["latency_cpu_1t_wall_ms"] = pd.to_numeric(g["latency_cpu_1t_wall_ms"], errors="coerce").mean()
         rows.append(row)
     table = pd.DataFrame(rows)
