@@ -647,8 +647,9 @@ def teachers_train(names: tuple[str, ...], force: bool, seeds: str | None, profi
                    overrides: tuple[str, ...], results: Path, cache: Path, device: str | None,
                    threads: int | None) -> None:
     """Train (or reuse) the profile's teachers and cache their outputs."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
+    from sedbench.progress import progress_bars
     from sedbench.runner import resolve_seeds
     from sedbench.teachers import teacher_run_seeds, teacher_spec
     from sedbench.training.fit import train_teacher
@@ -658,8 +659,8 @@ def teachers_train(names: tuple[str, ...], force: bool, seeds: str | None, profi
     for name in chosen:
         teacher_spec(bench, name)  # unknown names fail before any training
     run_seeds = teacher_run_seeds(bench, resolve_seeds(seeds, bench)) if seeds else [None]
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as progress:
+    with progress_bars(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                       console=console) as progress:
         bench.progress = progress
         for run_seed in run_seeds:
             for name in chosen:

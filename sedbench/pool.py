@@ -217,6 +217,7 @@ def run_in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
     from concurrent.futures.process import BrokenProcessPool
 
     from sedbench.benchmark import default_threads
+    from sedbench.progress import finished
 
     threads = threads or default_threads(jobs)
     overall = progress.add_task(f"{label} ({jobs} processes)", total=len(tasks))
@@ -238,7 +239,7 @@ def run_in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
         else:
             completed.add(task.key)
         summaries.append(summary)
-        progress.advance(overall)
+        finished(progress, overall, summary)
 
     context = mp.get_context("spawn")
     before = set(mp.active_children())

@@ -33,6 +33,7 @@ from sedbench.io import replace_dir
 from sedbench.locks import run_lock
 from sedbench.methods import Method, build_method, method_settings, params_dict
 from sedbench.pool import ProcessTask, run_in_processes, task_signals
+from sedbench.progress import finished, progress_bars
 from sedbench.training.fit import TrainResult, routed_predict, train_and_select, train_teacher
 
 __all__ = ["TrainResult", "routed_predict", "run_matrix", "run_one", "train_and_select", "train_teacher"]
@@ -786,14 +787,7 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
     Wall time per stage goes to ``results/<benchmark>/<hash>/timings/`` (``results.write_timings``; one
     file per run, benchmarks/stages.py prints the latest).
     """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from sedbench.plan import estimate
 
@@ -805,7 +799,7 @@ def run_matrix(bench: Benchmark, methods: list[str], seeds: list[int], *, jobs: 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("ETA"), TimeRemainingColumn())
     try:
-        with Progress(*columns, console=console, transient=False) as progress:
+        with progress_bars(*columns, console=console) as progress:
             _run_stages(bench, methods, seeds, jobs, executor, address, force, gpus_per_run, plugins, progress, log)
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: hours of finished pairs keep their stage table
         if log.wall:
@@ -918,11 +912,11 @@ def _run_stages(bench: Benchmark, methods: list[str], seeds: list[int], jobs: in
                     busy.append((method, seed))
                     continue
                 summaries.append({k: record.get(k) for k in SUMMARY_KEYS})
-                progress.advance(overall)
+                finished(progress, overall, summaries[-1])
             for method, seed in busy:  # then wait for it: it is complete (skipped) or ours to redo
                 record = run_one(bench, method, seed, force=False, progress=progress, plugins=plugins)
                 summaries.append({**{k: record.get(k) for k in SUMMARY_KEYS}, "waited": True})
-                progress.advance(overall)
+                finished(progress, overall, summaries[-1])
         stage("runs (wall)", t)
 
 
@@ -1068,7 +1062,7 @@ def _run_ray(bench, pairs, lenders, built, address, force, plugins, progress, ov
         blocked = failed_teacher(bench, built[m], s)
         if blocked:  # its teacher failed here: recorded, never submitted
             summaries.append(blocked_run(bench, m, s, force, plugins, blocked))
-            progress.advance(overall)
+            finished(progress, overall, summaries[-1])
         else:
             runnable.append((m, s))
     pairs = runnable
@@ -1083,7 +1077,7 @@ def _run_ray(bench, pairs, lenders, built, address, force, plugins, progress, ov
         except Exception as exc:
             summary = {"method": method, "seed": seed, "status": "failed", "error": str(exc)}
         summaries.append(summary)
-        progress.advance(overall)
+        finished(progress, overall, summary)
         for pair in [p for p, lender in waiting.items() if lender == (method, seed)]:
             del waiting[pair]
             if summary.get("status") == "complete":
@@ -1092,5 +1086,5 @@ def _run_ray(bench, pairs, lenders, built, address, force, plugins, progress, ov
                 pending.append(ref)
             else:
                 summaries.append(blocked_run(bench, *pair, force, plugins, lender_failed(*pair, method)))
-                progress.advance(overall)
+                finished(progress, overall, summaries[-1])
     return summaries

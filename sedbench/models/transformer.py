@@ -1,5 +1,9 @@
 """Transformer teacher: a conv stem (time / 4, frequency pooled away) and a pre-LN encoder.
 
+Two stems: ``conv`` (plain conv -> BN -> ReLU -> pool blocks, cheap) and ``glu`` (DESED_task's CNN,
+the gated blocks of the baseline CRNN and of the cnn teacher): the CNN front-end of the CNN-transformer
+and conformer SED systems of DCASE 2020-2021, which learns the short events a plain stem misses.
+
 The attention layer is our own so that it can expose its weights: the fast path calls
 ``F.scaled_dot_product_attention``; with ``return_attention=True`` it computes
 softmax(QK^T / sqrt(d)) V explicitly and returns the weights (B, heads, T', T') per layer.
@@ -14,6 +18,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sedbench.models.base import Dropout, ModelOutput, SEDHead, freq_pools, register_model
+from sedbench.models.crnn import CNN
+
+STEMS = ("conv", "glu")
 
 
 class ScaledDotProduct(nn.Module):
@@ -100,6 +107,17 @@ class ConvStem(nn.Module):
         return self.blocks(x.transpose(1, 2).unsqueeze(1)).squeeze(-1).transpose(1, 2)
 
 
+class GLUStem(nn.Module):
+    """DESED_task's CNN (gated conv blocks, time / 4, frequency pooled to 1) as a token front-end."""
+
+    def __init__(self, n_mels: int, channels: tuple[int, ...], dropout: float):
+        super().__init__()
+        self.cnn = CNN(n_mels, channels, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, n_mels, T) -> (B, T / 4, C)
+        return self.cnn(x.transpose(1, 2).unsqueeze(1)).squeeze(-1).transpose(1, 2)
+
+
 class TransformerSED(nn.Module):
     def __init__(
         self,
@@ -111,9 +129,13 @@ class TransformerSED(nn.Module):
         heads: int,
         ff_mult: int,
         dropout: float,
+        stem: str = "conv",
     ):
         super().__init__()
-        self.stem = ConvStem(n_mels, tuple(stem_channels))
+        if stem not in STEMS:
+            raise ValueError(f"transformer stem {stem!r} is not one of {', '.join(STEMS)}")
+        channels = tuple(stem_channels)
+        self.stem = ConvStem(n_mels, channels) if stem == "conv" else GLUStem(n_mels, channels, dropout)
         self.proj = nn.Linear(stem_channels[-1], dim)
         self.layers = nn.ModuleList(EncoderLayer(dim, heads, ff_mult, dropout) for _ in range(depth))
         self.norm = nn.LayerNorm(dim)
@@ -147,6 +169,10 @@ def transformer(
     heads: int = 4,
     ff_mult: int = 4,
     dropout: float = 0.1,
+    stem: str = "conv",
 ) -> TransformerSED:
-    """Teacher: conv stem + transformer encoder exposing attention weights and frame embeddings."""
-    return TransformerSED(n_mels, n_classes, stem_channels, dim, depth, heads, ff_mult, dropout)
+    """Teacher: conv stem + transformer encoder exposing attention weights and frame embeddings.
+
+    ``stem: glu`` builds DESED_task's CNN with ``stem_channels`` (e.g. the baseline's 16, 32, 64, 128,
+    128, 128, 128) in place of the plain stem."""
+    return TransformerSED(n_mels, n_classes, stem_channels, dim, depth, heads, ff_mult, dropout, stem)

@@ -113,6 +113,17 @@ def test_transformer_attention_weights():
     assert "attention" not in fast.features
 
 
+def test_transformer_glu_stem_is_the_baseline_cnn_in_front_of_the_encoder():
+    # the cnn teacher's front-end: same blocks and output frames as the plain stem, gated convolutions
+    model = built("transformer", stem="glu", stem_channels=(8, 16, 16), dim=32, depth=1, heads=2)
+    names = [n for n, _ in model.stem.cnn.cnn.named_children()]
+    assert [n for n in names if n.startswith("glu")] == ["glu0", "glu1", "glu2"]
+    with torch.no_grad():
+        out = model(torch.rand(2, 64, 313), return_attention=True)
+    assert out.frame_logits.shape == (2, 78, 10) and out.features["embedding"].shape == (2, 78, 32)
+    assert out.features["attention"][0].shape == (2, 2, 78, 78)
+
+
 def test_unknown_model_and_option_are_config_errors():
     with pytest.raises(ConfigError, match="unknown model 'nope'; choose one of"):
         build_model("nope")
@@ -123,6 +134,7 @@ def test_unknown_model_and_option_are_config_errors():
 @pytest.mark.parametrize("kwargs, reason", [
     ({"dim": -4}, "RuntimeError: Trying to create tensor with negative dimension -4"),
     ({"dim": 32, "heads": 3}, "ValueError: transformer width 32 is not divisible by 3 heads"),
+    ({"stem": "resnet"}, "ValueError: transformer stem 'resnet' is not one of conv, glu"),
 ])
 def test_a_value_torch_refuses_is_one_line_naming_the_options(kwargs, reason):
     # torch's own error (many lines for some) would otherwise surface as a traceback from the CLI
