@@ -27,23 +27,16 @@ import torch.nn.functional as F
 
 from sedbench.benchmark import Benchmark
 from sedbench.methods import Partition, SetupContext, build_method
-from sedbench.models import build_model
 from sedbench.runner import method_overrides
 from sedbench.teachers import load_teacher
 from sedbench.training.engine import TrainConfig, train_partition
-
-
-def build_student(bench: Benchmark) -> torch.nn.Module:
-    """The profile's student with its options (stem_stride, rnn_layers, dropout), as the runner builds it."""
-    return build_model(bench.student_model, n_mels=bench.feature_cfg.n_mels, n_classes=len(bench.classes),
-                       **bench.student_kwargs)
 
 
 def minimal_loop(bench: Benchmark, cfg: TrainConfig, steps: int) -> list[float]:
     """The same recipe written as plainly as possible: the reference for the engine's overhead."""
     torch.manual_seed(0)
     data = bench.training_data
-    model = build_student(bench)
+    model = bench.build_student()
     ema = copy.deepcopy(model)
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -79,7 +72,7 @@ def engine_loop(bench: Benchmark, cfg: TrainConfig, method_name: str, steps: int
     method = build_method(method_name, method_overrides(bench, method_name))
     teachers = {t: load_teacher(bench, t) for t in method.teachers()}
     n_mels = bench.feature_cfg.n_mels
-    example = build_student(bench).eval()
+    example = bench.build_student().eval()
     with torch.no_grad():
         example_out = example(torch.zeros(2, n_mels, bench.feature_cfg.n_frames))
     setup = SetupContext(student=example, example_output=example_out, classes=bench.classes,
@@ -97,7 +90,7 @@ def engine_loop(bench: Benchmark, cfg: TrainConfig, method_name: str, steps: int
     cfg.steps = steps
     last[0] = time.perf_counter()
     train_partition(
-        build_student=lambda: build_student(bench),
+        build_student=bench.build_student,
         method=method, partition=Partition(), setup=setup, data=bench.training_data,
         validation=None, validate=None, teachers=teachers, cfg=cfg, seed=0, device=torch.device("cpu"),
         on_step=on_step)

@@ -292,3 +292,10 @@ class Benchmark:
     @property
     def student_kwargs(self) -> dict[str, Any]:
         return {k: v for k, v in self.config["student"].items() if k not in ("model", "max_params", "max_macs")}
+
+    def build_student(self) -> torch.nn.Module:
+        """The profile's student, untrained, with its options (stem_stride, rnn_layers, ...)."""
+        from sedbench.models import build_model  # lazy, as the data and training layers above
+
+        return build_model(self.student_model, n_mels=self.feature_cfg.n_mels, n_classes=len(self.classes),
+                           **self.student_kwargs)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sedbench.errors import Terminated, ignore_sigint, one_line, spawn_without_sigint, terminate_as_interrupt
+from sedbench.progress import finished
 
 
 @dataclass
@@ -217,7 +218,6 @@ def run_in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
     from concurrent.futures.process import BrokenProcessPool
 
     from sedbench.benchmark import default_threads
-    from sedbench.progress import finished
 
     threads = threads or default_threads(jobs)
     overall = progress.add_task(f"{label} ({jobs} processes)", total=len(tasks))

@@ -40,7 +40,7 @@ class LineProgress(Progress):
     def update(self, task_id: TaskID, **kwargs) -> None:
         what = kwargs.pop("finished", None)
         super().update(task_id, **kwargs)
-        task = self._tasks[task_id]
+        task = next(t for t in self.tasks if t.id == task_id)
         tenth = int(10 * task.completed / task.total) if task.total else 0
         if what is None and tenth <= self._tenths.get(task_id, 0):
             return

@@ -104,7 +104,7 @@ class ConvStem(nn.Module):
         self.blocks = nn.Sequential(*blocks)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, n_mels, T) -> (B, T / 4, C)
-        return self.blocks(x.transpose(1, 2).unsqueeze(1)).squeeze(-1).transpose(1, 2)
+        return frame_tokens(self.blocks, x)
 
 
 class GLUStem(nn.Module):
@@ -115,7 +115,12 @@ class GLUStem(nn.Module):
         self.cnn = CNN(n_mels, channels, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, n_mels, T) -> (B, T / 4, C)
-        return self.cnn(x.transpose(1, 2).unsqueeze(1)).squeeze(-1).transpose(1, 2)
+        return frame_tokens(self.cnn, x)
+
+
+def frame_tokens(cnn: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A 2-D CNN over (B, 1, T, n_mels) whose frequency axis pools to 1, read as (B, T', C) tokens."""
+    return cnn(x.transpose(1, 2).unsqueeze(1)).squeeze(-1).transpose(1, 2)
 
 
 class TransformerSED(nn.Module):

@@ -119,11 +119,12 @@ def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model
         cfg = cfg.in_steps(bench.training_data.epoch_length(cfg.batch_size))
     is_student = model_name is None
     name = model_name or bench.student_model
-    kwargs = bench.student_kwargs if is_student else dict(model_kwargs or {})
     n_mels, n_classes = bench.feature_cfg.n_mels, len(bench.classes)
 
     def build_student() -> nn.Module:
-        return build_model(name, n_mels=n_mels, n_classes=n_classes, **kwargs)
+        if is_student:
+            return bench.build_student()
+        return build_model(name, n_mels=n_mels, n_classes=n_classes, **(model_kwargs or {}))
 
     if is_student:  # the student budget is a benchmark rule: enforce it before any training
         student = bench.config["student"]
