@@ -38,7 +38,7 @@ import yaml
 from torch.profiler import ProfilerActivity, profile, record_function
 from torch.utils.flop_counter import FlopCounterMode
 
-from sedbench.config import load_profile
+from sedbench.config import load_profile, teacher_model
 from sedbench.models import build_model
 from sedbench.training import losses
 from sedbench.training.ema import ema_factor, make_mean_student, update_mean_student
@@ -70,12 +70,17 @@ def make_step(config: dict, model_name: str | None, layout: torch.memory_format 
     n_frames = int(feat["clip_duration"] * feat["sample_rate"] / feat["hop_length"]) + 1
     sizes = train["batch_size"]
     batch = sum(sizes.values())
-    student_cfg = config["student"] if model_name is None else config["teachers"].get(model_name, {"model": model_name})
-    kwargs = {k: v for k, v in student_cfg.items() if k not in ("model", "max_params", "max_macs")}
+    if model_name is None:
+        model = config["student"]["model"]
+        kwargs = {k: v for k, v in config["student"].items() if k not in ("model", "max_params", "max_macs")}
+    elif model_name in config["teachers"]:
+        model, kwargs = teacher_model(config, model_name)
+    else:
+        model, kwargs = model_name, {}
     if dropout is not None:
         kwargs["dropout"] = dropout
     kwargs.update(options or {})
-    net = build_model(student_cfg["model"], n_mels=feat["n_mels"], n_classes=10, **kwargs).train()
+    net = build_model(model, n_mels=feat["n_mels"], n_classes=10, **kwargs).train()
     if layout is not None:
         net = net.to(memory_format=layout)
     mean = make_mean_student(net)

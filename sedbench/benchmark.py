@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sedbench.config import config_hash, load_profile
+from sedbench.config import config_hash, load_profile, merge, teacher_recipe
 from sedbench.errors import ConfigError, DataError
 
 
@@ -70,9 +70,8 @@ class Benchmark:
         config = load_profile(profile, overrides)
         # fail on a misspelt training option now, not after data and teachers have been built
         TrainConfig.from_dict(config.get("training") or {})
-        teacher = {k: v for k, v in (config.get("teacher_training") or {}).items()
-                   if k not in ("freq_mixstyle", "seed")}  # the teacher zoo's own options
-        TrainConfig.from_dict({**(config.get("training") or {}), **teacher})
+        for name in config.get("teachers") or {}:  # and each teacher's recipe
+            TrainConfig.from_dict(merge(config.get("training") or {}, teacher_recipe(config, name)))
         from sedbench.data.features import FeatureConfig
         from sedbench.data.labels import output_frames
 

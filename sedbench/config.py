@@ -107,6 +107,24 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# a teacher's own keys (teachers.NAME); every other key is an option of its model
+TEACHER_KEYS = ("model", "freq_mixstyle", "training")
+
+
+def teacher_model(config: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    """Teacher NAME's model and the options it is built with (its spec less the teacher's own keys)."""
+    spec = dict((config.get("teachers") or {})[name])
+    return spec.get("model", name), {k: v for k, v in spec.items() if k not in TEACHER_KEYS}
+
+
+def teacher_recipe(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """Teacher NAME's recipe keys over ``training``: the zoo's ``teacher_training`` (less ``seed`` and
+    ``freq_mixstyle``, which the zoo reads itself), then the teacher's own ``training:``, which wins
+    (a transformer may need a longer schedule than a CNN of the same zoo)."""
+    zoo = {k: v for k, v in (config.get("teacher_training") or {}).items() if k not in ("seed", "freq_mixstyle")}
+    return merge(zoo, ((config.get("teachers") or {}).get(name) or {}).get("training") or {})
+
+
 def apply_overrides(config: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """Apply ``a.b.c=value`` overrides; values are parsed as YAML (so 3, 0.5, true, [1,2] work)."""
     config = copy.deepcopy(config)
@@ -282,6 +300,7 @@ class Teacher(Section):
     model: str = key(choices=_model_names)
     dropout: float = probability()
     freq_mixstyle: float = probability()
+    training: Training = key(doc="this teacher's recipe keys over teacher_training (steps: a longer schedule)")
 
     @classmethod
     def check(cls, values: dict[str, Any], where: str) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from sedbench.config import merge, teacher_model, teacher_recipe
 from sedbench.errors import SedbenchError, ignore_sigint, spawn_without_sigint
 
 SAFETY = 1.15  # margin on the disk estimate: TSVs, temporary files while a cache is published
@@ -256,14 +257,13 @@ def estimate(config: dict[str, Any], *, student_runs: list[tuple[str, float]], t
                              "slower than this estimate assumes")
         else:
             contention = max(1.0, together / student_step)
-    teacher_cfg = {**train, **(config.get("teacher_training") or {})}
-    t_batch = sum(int(v) for v in teacher_cfg["batch_size"].values())
     teacher_seconds = []
     for name in teachers:
-        spec = dict(config["teachers"][name])
-        model = spec.pop("model")
-        per_step = time_train_step(model, spec, feat.n_mels, feat.n_frames, n_classes, t_batch, device)
-        teacher_seconds.append(per_step * contention * int(teacher_cfg["steps"]))
+        recipe = merge(train, teacher_recipe(config, name))
+        batch_t = sum(int(v) for v in recipe["batch_size"].values())
+        per_step = time_train_step(*teacher_model(config, name), feat.n_mels, feat.n_frames, n_classes, batch_t,
+                                   device)
+        teacher_seconds.append(per_step * contention * int(recipe["steps"]))
     steps = int(train["steps"])
     # validation and evaluation: a forward pass over the split, about a third of a training step per clip
     val_clips = counts.get("validation", 0) * max(1, steps // int(train.get("val_every", steps)))

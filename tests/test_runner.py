@@ -459,6 +459,27 @@ def test_the_estimate_measures_how_parallel_processes_slow_each_other(tmp_path, 
     assert calls == [2, 2] and not any("x its time alone" in note for note in one.notes)
 
 
+def test_the_estimate_counts_each_teachers_own_schedule(tmp_path, monkeypatch):
+    # teachers.NAME.training.steps: a teacher trained longer than the zoo is estimated at its own steps,
+    # built from its model options alone (its `training:` is not a model option)
+    import torch
+
+    from sedbench import plan
+    from sedbench.config import load_profile
+
+    config = load_profile("tiny", ["teachers.transformer.training.steps=60"])
+    config["data"]["root"] = str(tmp_path / "data")
+    monkeypatch.setattr(plan, "time_features", lambda *a, **k: 0.0)
+    monkeypatch.setattr(plan, "time_clip_synthesis", lambda *a, **k: 0.0)
+    built = []
+    monkeypatch.setattr(plan, "time_train_step", lambda model, options, *a, **k: built.append(options) or 1.0)
+    kwargs = dict(student_runs=[], jobs=1, device=torch.device("cpu"), cache_root=tmp_path, results_root=tmp_path)
+    zoo_steps = config["teacher_training"]["steps"]
+    assert plan.estimate(config, teachers=["cnn"], **kwargs).seconds["teachers"] == zoo_steps
+    assert plan.estimate(config, teachers=["transformer"], **kwargs).seconds["teachers"] == 60
+    assert all("training" not in options for options in built)
+
+
 def test_the_concurrent_step_probe_runs_in_parallel_processes():
     import torch
 

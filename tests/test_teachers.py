@@ -82,3 +82,30 @@ def test_teacher_batch_refuses_missing_outputs():
     tb = TeacherBatch({"frame_logits": torch.zeros(1, 2, 3)}, Mix.identity(1))
     with pytest.raises(SedbenchError, match="no cached 'embedding'"):
         tb.embedding()
+
+
+def test_a_teachers_own_training_keys_apply_to_it_alone(tiny_bench, tmp_path):
+    """teachers.NAME.training overrides teacher_training for that teacher only (a transformer may need a
+    longer schedule than the cnn of the same zoo): it trains that many steps, enters that teacher's key,
+    and leaves the other teachers' keys, and so their caches, as they were."""
+    import shutil
+
+    from sedbench.benchmark import Benchmark
+    from sedbench.config import load_profile
+    from sedbench.teachers import teacher_key
+    from sedbench.training.fit import train_teacher
+
+    def bench(*overrides: str) -> Benchmark:
+        config = load_profile("tiny", ["teacher_training.val_every=2", *overrides,
+                                       f"data.root={tiny_bench.config['data']['root']}"])
+        return Benchmark(config, results_root=tmp_path / "results", cache_root=tmp_path / "cache", device="cpu",
+                         progress=False, threads=1)
+
+    for split in tiny_bench.dataset.splits:
+        tiny_bench.feature_cache.get(split)
+    zoo, longer = bench(), bench("teachers.transformer.training.steps=8")
+    shutil.copytree(tiny_bench.feature_cache.dir, longer.feature_cache.dir)  # features: not what is tested
+    history = train_teacher(longer, "transformer").info.validation["history"]
+    assert [h["step"] for h in history] == [2, 4, 6, 8]  # the zoo's 6 steps, then the teacher's own 2 more
+    assert teacher_key(longer, "transformer") != teacher_key(zoo, "transformer")
+    assert teacher_key(longer, "cnn") == teacher_key(zoo, "cnn")

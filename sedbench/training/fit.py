@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sedbench.config import merge
+from sedbench.config import merge, teacher_model, teacher_recipe
 from sedbench.energy import track_energy
 from sedbench.errors import SedbenchError, TrainingError, one_line
 from sedbench.io import atomic_write_text
@@ -223,18 +223,16 @@ def train_teacher(bench: Benchmark, name: str, progress=None, force: bool = Fals
 
 
 def _train_teacher(bench: Benchmark, name: str, path: Path, progress, run_seed: int | None) -> TeacherCache:
-    spec = teacher_spec(bench, name)
-    model_name = spec.pop("model")
-    fms = spec.pop("freq_mixstyle", bench.config.get("teacher_training", {}).get("freq_mixstyle", 0.0))
-    settings = dict(bench.config.get("teacher_training", {}))
-    settings.pop("freq_mixstyle", None)
-    settings.pop("seed", None)
+    model_name, options = teacher_model(bench.config, name)
+    fms = teacher_spec(bench, name).get("freq_mixstyle",
+                                        bench.config.get("teacher_training", {}).get("freq_mixstyle", 0.0))
     seed = teacher_seed(bench, run_seed)
     augment = freq_mixstyle(p=float(fms)) if fms else None
     label = f"teacher {name}" + (f" seed {seed}" if seed != teacher_seed(bench) else "")
     with track_energy() as energy:
         result = train_and_select(
-            bench, "scratch", seed=seed, model_name=model_name, model_kwargs=spec, training_overrides=settings,
+            bench, "scratch", seed=seed, model_name=model_name, model_kwargs=options,
+            training_overrides=teacher_recipe(bench.config, name),
             augment=augment, progress=progress, label=label,
         )
     model = result.partitions[0].deployed.net
