@@ -703,6 +703,10 @@ def _print_teachers(bench) -> None:
             console.print(f"{name} validation score by step: " + ", ".join(
                 f"{h['step']} {v:.3f}" for h, v in zip(history, first, strict=True))
                 + f" (kept step {info['validation'].get('best_step')})", highlight=False)
+            if len(history) > 2 and info["validation"].get("best_step") == history[-1]["step"]:
+                # the curve has not turned: it says how many steps this teacher needs, not the zoo's schedule
+                console.print(f"{name} kept its last check, so it may still be improving: a longer schedule for "
+                              f"it alone is --set teachers.{name}.training.steps=N", highlight=False)
         per_class = info["validation"].get("per_class_psds1", {})
         if per_class:
             console.print(f"{name} per-class PSDS1: " + ", ".join(

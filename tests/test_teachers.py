@@ -105,7 +105,16 @@ def test_a_teachers_own_training_keys_apply_to_it_alone(tiny_bench, tmp_path):
         tiny_bench.feature_cache.get(split)
     zoo, longer = bench(), bench("teachers.transformer.training.steps=8")
     shutil.copytree(tiny_bench.feature_cache.dir, longer.feature_cache.dir)  # features: not what is tested
-    history = train_teacher(longer, "transformer").info.validation["history"]
-    assert [h["step"] for h in history] == [2, 4, 6, 8]  # the zoo's 6 steps, then the teacher's own 2 more
+    validation = train_teacher(longer, "transformer").info.validation
+    assert [h["step"] for h in validation["history"]] == [2, 4, 6, 8]  # the zoo's 6 steps, then its own 2 more
     assert teacher_key(longer, "transformer") != teacher_key(zoo, "transformer")
     assert teacher_key(longer, "cnn") == teacher_key(zoo, "cnn")
+    # `teachers list` says when a teacher kept its last check (its curve had not turned) and how to go on
+    listed = CliRunner().invoke(cli, ["teachers", "list", "--profile", "tiny", "--cache", str(tmp_path / "cache"),
+                                      "--threads", "1", "--set", "teacher_training.val_every=2",
+                                      "--set", "teachers.transformer.training.steps=8",
+                                      "--set", f"data.root={tiny_bench.config['data']['root']}"])
+    assert listed.exit_code == 0, listed.output
+    hint = "transformer kept its last check" in listed.output
+    assert hint == (validation["best_step"] == 8)
+    assert not hint or "--set teachers.transformer.training.steps=N" in listed.output
