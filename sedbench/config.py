@@ -88,11 +88,13 @@ def _load_unvalidated(name_or_path: str, named_by: str = "--profile",
     if not config:
         raise ConfigError(f"{path}: empty profile; give its keys, or `base: quick` and the keys it changes")
     base = config.pop("base", None)
+    # a profile is named after its own file unless it says otherwise, never after its base: a
+    # `base: quick` variant would otherwise file its results under quick's name
+    config.setdefault("name", path.stem)
     if base:
         if not isinstance(base, str):
             raise ConfigError(f"{path}: `base:` must name a profile (e.g. quick), not {base!r}")
         config = merge(_load_unvalidated(base, f"{path}: base:", (*chain, path.resolve()))[0], config)
-    config.setdefault("name", path.stem)
     return config, path
 
 

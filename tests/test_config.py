@@ -82,6 +82,35 @@ def test_a_bad_profile_file_names_the_file(tmp_path):
         load_profile(str(path))
 
 
+def test_a_derived_profile_is_named_after_its_own_file(tmp_path):
+    # it inherited its base's name, so a `base: quick` variant filed its results under results/quick/
+    path = tmp_path / "mine.yaml"
+    path.write_text("base: tiny\n")
+    assert load_profile(str(path))["name"] == "mine"
+    path.write_text("base: tiny\nname: other\n")
+    assert load_profile(str(path))["name"] == "other"
+
+
+def test_the_glu_transformer_example_changes_only_quicks_transformer():
+    # docs/examples/quick-glu-transformer.yaml: the teacher docs/datasheet.md measured, as a profile of its own
+    from pathlib import Path
+
+    from sedbench.config import teacher_model, teacher_recipe
+    from sedbench.models import build_model
+
+    quick = load_profile("quick")
+    example = load_profile(str(Path(__file__).parents[1] / "docs/examples/quick-glu-transformer.yaml"))
+    assert example["name"] == "quick-glu-transformer"
+    model, options = teacher_model(example, "transformer")
+    net = build_model(model, n_mels=32, n_classes=10, **options)
+    assert sum(p.numel() for p in net.parameters()) == 1_028_580  # the datasheet's figure
+    assert teacher_recipe(example, "transformer")["steps"] == 8000
+    assert {k: v for k, v in example.items() if k not in ("name", "teachers")} == \
+        {k: v for k, v in quick.items() if k not in ("name", "teachers")}
+    assert {k: v for k, v in example["teachers"].items() if k != "transformer"} == \
+        {k: v for k, v in quick["teachers"].items() if k != "transformer"}
+
+
 @pytest.mark.parametrize("text, said", [
     ("base: mine.yaml\n", "`base:` goes round in a circle"),  # was a RecursionError
     ("base: nosuch\n", "mine.yaml: base: nosuch: unknown profile"),  # was blamed on --profile
