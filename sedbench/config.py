@@ -94,8 +94,20 @@ def _load_unvalidated(name_or_path: str, named_by: str = "--profile",
     if base:
         if not isinstance(base, str):
             raise ConfigError(f"{path}: `base:` must name a profile (e.g. quick), not {base!r}")
-        config = merge(_load_unvalidated(base, f"{path}: base:", (*chain, path.resolve()))[0], config)
+        config = _over_base(_load_unvalidated(base, f"{path}: base:", (*chain, path.resolve()))[0], config)
     return config, path
+
+
+def _over_base(base: dict[str, Any], derived: dict[str, Any]) -> dict[str, Any]:
+    """A derived profile's keys merged over its base's, except that a teacher it defines anew (its entry
+    names a ``model:``) replaces the base's definition whole: one architecture's options (quick's glu
+    stem, its own 8,000 steps) must not leak into another (tiny's small transformer). An entry without
+    ``model:`` tweaks the base's teacher (``teachers: {transformer: {dim: 256}}``)."""
+    config = merge(base, derived)
+    for name, spec in (derived.get("teachers") or {}).items():
+        if isinstance(spec, dict) and "model" in spec:
+            config["teachers"][name] = copy.deepcopy(spec)
+    return config
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

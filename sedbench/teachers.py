@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from sedbench.config import config_hash, merge
 from sedbench.errors import ConfigError, SedbenchError
 from sedbench.io import atomic_write_json, make_temp_dir, replace_dir
 from sedbench.training.mixup import Mix
@@ -199,11 +200,18 @@ def teacher_seed(bench: Benchmark, run_seed: int | None = None) -> int:
 
 def teacher_identity(bench: Benchmark, name: str) -> dict[str, Any]:
     """Everything that determines a trained teacher, bit for bit: its spec and recipe, the data and
-    front end, and how training executes (device, CPU threads, torch version; see Benchmark.execution)."""
+    front end, and how training executes (device, CPU threads, torch version; see Benchmark.execution).
+
+    The recipe is the resolved one: the zoo's ``teacher_training`` under the teacher's own
+    ``training:``. So one teacher has one key however its schedule is spelled (``teachers.NAME.training.
+    steps=8000`` or ``teacher_training.steps=8000`` with that teacher alone), and a teacher without its
+    own ``training:`` keeps the key it had before that key existed."""
+    spec = teacher_spec(bench, name)
+    own = spec.pop("training", None) or {}
     identity = {
-        "teacher": teacher_spec(bench, name), "name": name, "data": bench.data_fingerprint,
+        "teacher": spec, "name": name, "data": bench.data_fingerprint,
         "features": bench.config["features"], "recipe": bench.config["training"],
-        "teacher_training": bench.config.get("teacher_training", {}), "execution": bench.execution,
+        "teacher_training": merge(bench.config.get("teacher_training") or {}, own), "execution": bench.execution,
     }
     if "postprocess" in bench.config:  # it scores the checkpoints selection picks from
         identity["postprocess"] = bench.config["postprocess"]
@@ -211,8 +219,6 @@ def teacher_identity(bench: Benchmark, name: str) -> dict[str, Any]:
 
 
 def teacher_key(bench: Benchmark, name: str, run_seed: int | None = None) -> str:
-    from sedbench.config import config_hash
-
     identity = teacher_identity(bench, name)
     seed = teacher_seed(bench, run_seed)
     if seed != teacher_seed(bench):  # the base seed keeps the shared teacher's key: it is that teacher

@@ -84,6 +84,19 @@ def test_teacher_batch_refuses_missing_outputs():
         tb.embedding()
 
 
+def _key_as_spelled(bench, name: str) -> str:
+    """The impostor: a key over the spec as written (its `training:` included) and the zoo's recipe
+    unresolved, as before teachers.NAME.training existed; two spellings of one teacher miss each other."""
+    from sedbench.config import config_hash
+    from sedbench.teachers import teacher_spec
+
+    return config_hash({"teacher": teacher_spec(bench, name), "name": name, "data": bench.data_fingerprint,
+                        "features": bench.config["features"], "recipe": bench.config["training"],
+                        "teacher_training": bench.config.get("teacher_training", {}),
+                        "execution": bench.execution, **({"postprocess": bench.config["postprocess"]}
+                                                         if "postprocess" in bench.config else {})})
+
+
 def test_a_teachers_own_training_keys_apply_to_it_alone(tiny_bench, tmp_path):
     """teachers.NAME.training overrides teacher_training for that teacher only (a transformer may need a
     longer schedule than the cnn of the same zoo): it trains that many steps, enters that teacher's key,
@@ -109,6 +122,13 @@ def test_a_teachers_own_training_keys_apply_to_it_alone(tiny_bench, tmp_path):
     assert [h["step"] for h in validation["history"]] == [2, 4, 6, 8]  # the zoo's 6 steps, then its own 2 more
     assert teacher_key(longer, "transformer") != teacher_key(zoo, "transformer")
     assert teacher_key(longer, "cnn") == teacher_key(zoo, "cnn")
+    # one teacher, one key, however its schedule is spelled: the zoo-wide spelling trains the same bits
+    zoo_wide = bench("teacher_training.steps=8")
+    assert teacher_key(zoo_wide, "transformer") == teacher_key(longer, "transformer")
+    assert teacher_key(zoo_wide, "cnn") != teacher_key(zoo, "cnn")
+    # and a teacher without its own `training:` keeps the key it had before that key existed (its cache)
+    assert teacher_key(zoo, "cnn") == _key_as_spelled(zoo, "cnn")
+    assert _key_as_spelled(zoo_wide, "transformer") != _key_as_spelled(longer, "transformer")  # the impostor
     # `teachers list` says when a teacher kept its last check (its curve had not turned) and how to go on
     listed = CliRunner().invoke(cli, ["teachers", "list", "--profile", "tiny", "--cache", str(tmp_path / "cache"),
                                       "--threads", "1", "--set", "teacher_training.val_every=2",
