@@ -198,20 +198,24 @@ def teacher_seed(bench: Benchmark, run_seed: int | None = None) -> int:
     return base + int(run_seed)
 
 
-def teacher_identity(bench: Benchmark, name: str) -> dict[str, Any]:
+def teacher_identity(bench: Benchmark, name: str, run_seed: int | None = None) -> dict[str, Any]:
     """Everything that determines a trained teacher, bit for bit: its spec and recipe, the data and
     front end, and how training executes (device, CPU threads, torch version; see Benchmark.execution).
 
     The recipe is the resolved one: the zoo's ``teacher_training`` under the teacher's own
-    ``training:``. So one teacher has one key however its schedule is spelled (``teachers.NAME.training.
-    steps=8000`` or ``teacher_training.steps=8000`` with that teacher alone), and a teacher without its
-    own ``training:`` keeps the key it had before that key existed."""
+    ``training:``, with the seed it trains with (absent for 0, the default). So one teacher has one key
+    however it is spelled (``teachers.NAME.training.steps=8000``, or ``teacher_training.steps=8000``
+    for that teacher alone; ``teacher_training.seed=0`` or no seed; ``teacher_training.seed=2``, or
+    the ``per_run`` teacher of run seed 2), and a profile that names neither keeps its teachers' keys."""
     spec = teacher_spec(bench, name)
-    own = spec.pop("training", None) or {}
+    recipe = merge(bench.config.get("teacher_training") or {}, spec.pop("training", None) or {})
+    recipe.pop("seed", None)
+    if seed := teacher_seed(bench, run_seed):
+        recipe["seed"] = seed
     identity = {
         "teacher": spec, "name": name, "data": bench.data_fingerprint,
         "features": bench.config["features"], "recipe": bench.config["training"],
-        "teacher_training": merge(bench.config.get("teacher_training") or {}, own), "execution": bench.execution,
+        "teacher_training": recipe, "execution": bench.execution,
     }
     if "postprocess" in bench.config:  # it scores the checkpoints selection picks from
         identity["postprocess"] = bench.config["postprocess"]
@@ -219,11 +223,7 @@ def teacher_identity(bench: Benchmark, name: str) -> dict[str, Any]:
 
 
 def teacher_key(bench: Benchmark, name: str, run_seed: int | None = None) -> str:
-    identity = teacher_identity(bench, name)
-    seed = teacher_seed(bench, run_seed)
-    if seed != teacher_seed(bench):  # the base seed keeps the shared teacher's key: it is that teacher
-        identity["seed"] = seed
-    return config_hash(identity)
+    return config_hash(teacher_identity(bench, name, run_seed))
 
 
 def teacher_dir(bench: Benchmark, name: str, run_seed: int | None = None) -> Path:

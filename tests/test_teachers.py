@@ -97,6 +97,26 @@ def _key_as_spelled(bench, name: str) -> str:
                                                          if "postprocess" in bench.config else {})})
 
 
+def test_a_teachers_seed_is_keyed_as_resolved(tiny_bench, tmp_path):
+    """Seed 0 named or not is one teacher, and the per_run teacher of run seed s is the teacher trained
+    with seed s: each finds the other's cache entry; another seed is another teacher."""
+    from sedbench.benchmark import Benchmark
+    from sedbench.config import load_profile
+    from sedbench.teachers import teacher_key
+
+    def key(*overrides: str, run_seed: int | None = None) -> str:
+        config = load_profile("tiny", [*overrides, f"data.root={tiny_bench.config['data']['root']}"])
+        bench = Benchmark(config, results_root=tmp_path / "results", cache_root=tmp_path / "cache", device="cpu",
+                          progress=False, threads=1)
+        return teacher_key(bench, "cnn", run_seed)
+
+    assert key("teacher_training.seed=0") == key()
+    assert key("teacher_seeds=per_run", run_seed=2) == key("teacher_training.seed=2") != key()
+    assert key("teacher_seeds=per_run", run_seed=0) == key()
+    assert key(run_seed=2) == key()  # shared: every run reads the one teacher
+    assert key("teacher_training.seed=1", "teacher_seeds=per_run", run_seed=1) == key("teacher_training.seed=2")
+
+
 def test_a_teachers_own_training_keys_apply_to_it_alone(tiny_bench, tmp_path):
     """teachers.NAME.training overrides teacher_training for that teacher only (a transformer may need a
     longer schedule than the cnn of the same zoo): it trains that many steps, enters that teacher's key,
