@@ -38,7 +38,7 @@ import yaml
 from torch.profiler import ProfilerActivity, profile, record_function
 from torch.utils.flop_counter import FlopCounterMode
 
-from sedbench.config import load_profile, teacher_model
+from sedbench.config import load_profile, student_model, teacher_model
 from sedbench.models import build_model
 from sedbench.training import losses
 from sedbench.training.ema import ema_factor, make_mean_student, update_mean_student
@@ -71,8 +71,7 @@ def make_step(config: dict, model_name: str | None, layout: torch.memory_format 
     sizes = train["batch_size"]
     batch = sum(sizes.values())
     if model_name is None:
-        model = config["student"]["model"]
-        kwargs = {k: v for k, v in config["student"].items() if k not in ("model", "max_params", "max_macs")}
+        model, kwargs = student_model(config)
     elif model_name in config["teachers"]:
         model, kwargs = teacher_model(config, model_name)
     else:

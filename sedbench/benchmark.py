@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sedbench.config import config_hash, load_profile, merge, teacher_recipe
+from sedbench.config import config_hash, load_profile, merge, student_model, teacher_recipe
 from sedbench.errors import ConfigError, DataError
 
 
@@ -290,7 +290,7 @@ class Benchmark:
 
     @property
     def student_kwargs(self) -> dict[str, Any]:
-        return {k: v for k, v in self.config["student"].items() if k not in ("model", "max_params", "max_macs")}
+        return student_model(self.config)[1]
 
     def build_student(self) -> torch.nn.Module:
         """The profile's student, untrained, with its options (stem_stride, rnn_layers, ...)."""

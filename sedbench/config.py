@@ -121,8 +121,17 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# a teacher's own keys (teachers.NAME); every other key is an option of its model
+# a teacher's own keys (teachers.NAME), and the student's (its budget); every other key is an option of
+# the model
 TEACHER_KEYS = ("model", "freq_mixstyle", "training")
+STUDENT_KEYS = ("model", "max_params", "max_macs")
+
+
+def student_model(config: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """The student's model and the options it is built with (its section less the budget); a record
+    of an old run may lack the model (None)."""
+    student = dict(config.get("student") or {})
+    return student.get("model"), {k: v for k, v in student.items() if k not in STUDENT_KEYS}
 
 
 def teacher_model(config: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
@@ -403,7 +412,7 @@ def _blame(message: str, origin: str, overrides: list[str] | tuple[str, ...], co
             keep = {"model": value.strip()}
             current = _get(config or {}, section)
             current = current if isinstance(current, dict) else {}
-            keep.update({k: current[k] for k in ("max_params", "max_macs") if k in current})  # keep the budget
+            keep.update({k: current[k] for k in STUDENT_KEYS[1:] if k in current})  # keep the budget
             replacement = "{" + ", ".join(f"{k}: {v}" for k, v in keep.items()) + "}"
             return (f" (in {origin}, an option of its own {section} model; `--set {section}.model=` keeps the other "
                     f"{section} keys: replace the section instead: --set '{section}={replacement}')")

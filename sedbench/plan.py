@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from sedbench.config import merge, teacher_model, teacher_recipe
+from sedbench.config import merge, student_model, teacher_model, teacher_recipe
 from sedbench.errors import SedbenchError, ignore_sigint, spawn_without_sigint
 
 SAFETY = 1.15  # margin on the disk estimate: TSVs, temporary files while a cache is published
@@ -241,10 +241,9 @@ def estimate(config: dict[str, Any], *, student_runs: list[tuple[str, float]], t
     est.seconds["features"] = n_clips * time_features(feat)
     train = config["training"]
     batch = sum(int(v) for v in train["batch_size"].values())
-    student = config["student"]
-    kwargs = {k: v for k, v in student.items() if k not in ("model", "max_params", "max_macs")}
+    model, kwargs = student_model(config)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0  # before the probes add their own
-    probe = (student["model"], kwargs, feat.n_mels, feat.n_frames, n_classes, batch, device)
+    probe = (model, kwargs, feat.n_mels, feat.n_frames, n_classes, batch, device)
     student_step = time_train_step(*probe)
     contention = 1.0
     # processes that actually train at once (a run that deploys another's network trains nothing)

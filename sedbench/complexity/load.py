@@ -18,10 +18,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from sedbench.config import student_model
 from sedbench.errors import SedbenchError
 from sedbench.models import build_model, model_names
-
-BUDGET_KEYS = ("model", "max_params", "max_macs")
 
 
 def load_target(target: str, n_mels: int = 128, n_classes: int = 10) -> tuple[nn.Module, dict | None, str]:
@@ -54,9 +53,7 @@ def load_run(run_dir: Path) -> tuple[nn.Module, dict | None, str]:
     label = str(run_dir)
     if isinstance(saved, nn.Module):
         return saved.eval(), features, label
-    student = dict(config.get("student", {}))
-    name = student.get("model")
-    kwargs = {k: v for k, v in student.items() if k not in BUDGET_KEYS}
+    name, kwargs = student_model(config)
     state = saved
     if isinstance(saved, dict) and "partitions" in saved:
         name, kwargs = saved.get("model", name), saved.get("kwargs", kwargs)
