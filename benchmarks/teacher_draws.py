@@ -103,14 +103,18 @@ def main() -> None:
 def scratch_validation(profile: str, overrides: tuple[str, ...], results: str) -> np.ndarray:
     """The validation PSDS1 each completed scratch run of the profile's settings group kept."""
     from sedbench.benchmark import Benchmark
-    from sedbench.results import load
+    from sedbench.results import load, select_comparable
 
     bench = Benchmark.from_profile(profile, overrides, progress=False)
     runs = load(results, benchmark=bench.name) if Path(results).is_dir() else None
     if runs is None or "val_psds1" not in runs:  # no completed run of any method yet
         return np.array([])
-    scratch = runs[(runs["benchmark_hash"] == bench.benchmark_hash) & (runs["method"] == "scratch")
-                   & (runs["status"] == "complete")]
+    if not (runs["benchmark_hash"] == bench.benchmark_hash).any():
+        return np.array([])
+    # the group's completed runs, one variant per method (runs of one seed at two thread counts are
+    # two variants, not two students)
+    group, _ = select_comparable(runs, bench.name, bench.benchmark_hash)
+    scratch = group[group["method"] == "scratch"]
     return scratch.sort_values("seed")["val_psds1"].to_numpy(dtype=float)
 
 if __name__ == "__main__":

@@ -104,7 +104,8 @@ def _over_base(base: dict[str, Any], derived: dict[str, Any]) -> dict[str, Any]:
     stem, its own 8,000 steps) must not leak into another (tiny's small transformer). An entry without
     ``model:`` tweaks the base's teacher (``teachers: {transformer: {dim: 256}}``)."""
     config = merge(base, derived)
-    for name, spec in (derived.get("teachers") or {}).items():
+    teachers = derived.get("teachers")
+    for name, spec in (teachers.items() if isinstance(teachers, dict) else ()):  # else: validation says so
         if isinstance(spec, dict) and "model" in spec:
             config["teachers"][name] = copy.deepcopy(spec)
     return config

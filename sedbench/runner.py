@@ -365,7 +365,8 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
                 "history": [p.history for p in result.partitions]},
             complexity=complexity,
             timings={"train_s": result.train_s, "eval_s": eval_s, "complexity_s": complexity_s, **energy},
-            teacher_info=teachers_used(bench, method), notes=run_notes(bench) + ([long_note] if long_note else []),
+            teacher_info=teachers_used(bench, method, seed),
+            notes=run_notes(bench) + ([long_note] if long_note else []),
         )
     except KeyboardInterrupt as exc:
         by = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted by the user"
@@ -489,13 +490,14 @@ def shared_training(bench: Benchmark, method: Method, seed: int, progress, plugi
              "trained_here": not record.get("skipped")})
 
 
-def teachers_used(bench: Benchmark, method: Method) -> dict[str, dict[str, Any]]:
-    """The cached teachers a run read, with their cost and scores: the whole cost of a method."""
+def teachers_used(bench: Benchmark, method: Method, seed: int | None = None) -> dict[str, dict[str, Any]]:
+    """The cached teachers the run of ``seed`` read (its own under ``teacher_seeds: per_run``), with their
+    cost and scores: the whole cost of a method."""
     from sedbench.teachers import read_teacher_info, teacher_dir
 
     out = {}
     for name in sorted({part for t in method.teachers() for part in t.split("+")}):
-        info = read_teacher_info(teacher_dir(bench, name)) or {}
+        info = read_teacher_info(teacher_dir(bench, name, seed)) or {}
         validation = info.get("validation") or {}
         out[name] = {"model": info.get("model"), "key": info.get("key"), "params": info.get("params"),
                      "train_s": info.get("train_s"), "energy_kwh": info.get("energy_kwh"),

@@ -204,9 +204,11 @@ def teacher_identity(bench: Benchmark, name: str, run_seed: int | None = None) -
 
     The recipe is the resolved one: the zoo's ``teacher_training`` under the teacher's own
     ``training:``, with the seed it trains with (absent for 0, the default). So one teacher has one key
-    however it is spelled (``teachers.NAME.training.steps=8000``, or ``teacher_training.steps=8000``
-    for that teacher alone; ``teacher_training.seed=0`` or no seed; ``teacher_training.seed=2``, or
-    the ``per_run`` teacher of run seed 2), and a profile that names neither keeps its teachers' keys."""
+    however its schedule and seed are spelled (``teachers.NAME.training.steps=8000``, or
+    ``teacher_training.steps=8000`` for that teacher alone; ``teacher_training.seed=0`` or no seed;
+    ``teacher_training.seed=2``, or the ``per_run`` teacher of run seed 2). Shared teachers of a
+    profile that names neither kept their keys; ``per_run`` teachers of run seeds other than 0 were
+    re-keyed by this (their seed had been a key of its own)."""
     spec = teacher_spec(bench, name)
     recipe = merge(bench.config.get("teacher_training") or {}, spec.pop("training", None) or {})
     recipe.pop("seed", None)

@@ -122,6 +122,7 @@ def test_a_teacher_defined_anew_replaces_its_bases_definition(tmp_path):
     ("base: tiny\nname: ../../elsewhere\n", "name: '../../elsewhere' is not one folder name"),  # wrote outside
     ("base: tiny\nteachers: {../up: {model: cnn}}\n", "teachers: '../up' is not one folder name"),
     ("base: tiny\nteachers: {a+b: {model: cnn}}\n", "has a +, which joins an ensemble"),
+    ("base: tiny\nteachers: [cnn]\n", "teachers: expected a mapping"),  # was an AttributeError
     ("base: tiny\nseeds: []\n", "seeds: empty; list at least one seed"),  # ran nothing and exited 0
     ("base: tiny\nseeds: [4294967296]\n", "seeds[0]: 4294967296 is out of range"),
     ("# nothing yet\n", "mine.yaml: empty profile"),  # said "features: missing"

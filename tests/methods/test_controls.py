@@ -267,6 +267,25 @@ def test_teacher_seeds_per_run_gives_each_seed_its_own_teacher(tiny_bench):
         teacher_seed(Benchmark({**tiny_bench.config, "teacher_seeds": "sometimes"}), 1)
 
 
+def test_a_per_run_record_names_its_own_teacher(tiny_bench, tmp_path):
+    # a per_run run's teacher_info once named the shared teacher (its key, scores and cost) whatever its seed
+    import json
+
+    from sedbench.benchmark import Benchmark
+    from sedbench.runner import build_method, teachers_used
+    from sedbench.teachers import teacher_dir
+
+    per_run = Benchmark({**tiny_bench.config, "teacher_seeds": "per_run"}, results_root=tmp_path / "results",
+                        cache_root=tmp_path / "cache", device="cpu", progress=False)
+    for seed, psds1 in ((0, 0.1), (2, 0.3)):
+        folder = teacher_dir(per_run, "cnn", seed)
+        folder.mkdir(parents=True)
+        (folder / "info.json").write_text(json.dumps({"key": folder.name, "validation": {"psds1": psds1}}))
+    vanilla = build_method("vanilla", {"teacher": "cnn"})
+    assert teachers_used(per_run, vanilla, 2)["cnn"]["psds1"] == 0.3
+    assert teachers_used(per_run, vanilla, 0)["cnn"]["key"] == teacher_dir(per_run, "cnn").name
+
+
 # ------------------------------------------------------------------------------------ deployed size
 def test_deployed_total_counts_every_deployed_model():
     from sedbench.runner import deployed_total
