@@ -149,6 +149,12 @@ def teacher_recipe(config: dict[str, Any], name: str) -> dict[str, Any]:
     return merge(zoo, ((config.get("teachers") or {}).get(name) or {}).get("training") or {})
 
 
+def teacher_freq_mixstyle(config: dict[str, Any], name: str) -> float:
+    """Teacher NAME's Freq-MixStyle probability: its own ``freq_mixstyle``, else the zoo's, else 0."""
+    spec = (config.get("teachers") or {}).get(name) or {}
+    return float(spec.get("freq_mixstyle", (config.get("teacher_training") or {}).get("freq_mixstyle", 0.0)))
+
+
 def apply_overrides(config: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """Apply ``a.b.c=value`` overrides; values are parsed as YAML (so 3, 0.5, true, [1,2] work)."""
     config = copy.deepcopy(config)

@@ -115,6 +115,9 @@ def test_a_teachers_seed_is_keyed_as_resolved(tiny_bench, tmp_path):
     assert key("teacher_seeds=per_run", run_seed=0) == key()
     assert key(run_seed=2) == key()  # shared: every run reads the one teacher
     assert key("teacher_training.seed=1", "teacher_seeds=per_run", run_seed=1) == key("teacher_training.seed=2")
+    # Freq-MixStyle: the teacher's own probability or the zoo's is one setting
+    assert key("teachers.cnn.freq_mixstyle=0.5") == key("teacher_training.freq_mixstyle=0.5") != key()
+    assert key("teacher_training.freq_mixstyle=0.0") == key()
 
 
 def test_a_teachers_own_training_keys_apply_to_it_alone(tiny_bench, tmp_path):

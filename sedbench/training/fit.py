@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sedbench.config import merge, teacher_model, teacher_recipe
+from sedbench.config import merge, teacher_freq_mixstyle, teacher_model, teacher_recipe
 from sedbench.energy import track_energy
 from sedbench.errors import SedbenchError, TrainingError, one_line
 from sedbench.io import atomic_write_text
@@ -39,7 +39,6 @@ from sedbench.teachers import (
     teacher_dir,
     teacher_lock,
     teacher_seed,
-    teacher_spec,
 )
 from sedbench.training.augment import freq_mixstyle
 from sedbench.training.engine import (
@@ -224,10 +223,9 @@ def train_teacher(bench: Benchmark, name: str, progress=None, force: bool = Fals
 
 def _train_teacher(bench: Benchmark, name: str, path: Path, progress, run_seed: int | None) -> TeacherCache:
     model_name, options = teacher_model(bench.config, name)
-    fms = teacher_spec(bench, name).get("freq_mixstyle",
-                                        bench.config.get("teacher_training", {}).get("freq_mixstyle", 0.0))
+    fms = teacher_freq_mixstyle(bench.config, name)
     seed = teacher_seed(bench, run_seed)
-    augment = freq_mixstyle(p=float(fms)) if fms else None
+    augment = freq_mixstyle(p=fms) if fms else None
     label = f"teacher {name}" + (f" seed {seed}" if seed != teacher_seed(bench) else "")
     with track_energy() as energy:
         result = train_and_select(
