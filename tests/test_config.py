@@ -227,3 +227,11 @@ def test_a_default_teacher_the_profile_lacks_is_blamed_on_its_key(tmp_path, over
                                       "--set", override, "--results", str(tmp_path / "r"),
                                       "--cache", str(tmp_path / "c")])
     assert result.exit_code == 2 and said in result.output, result.output
+
+
+def test_a_teachers_own_freq_mixstyle_wins_over_the_zoos():
+    from sedbench.config import teacher_freq_mixstyle
+
+    zoo = load_profile("tiny", ["teacher_training.freq_mixstyle=0.3", "teachers.cnn.freq_mixstyle=0.8"])
+    assert (teacher_freq_mixstyle(zoo, "cnn"), teacher_freq_mixstyle(zoo, "transformer")) == (0.8, 0.3)
+    assert teacher_freq_mixstyle(load_profile("tiny"), "cnn") == 0.0
