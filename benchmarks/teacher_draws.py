@@ -71,12 +71,15 @@ def main() -> None:
               f"kept {d['kept']:.3f} at step {d['best_step']} "
               f"(PSDS2 {d['psds2']:.3f}; {how})")
     kept = np.array([d["kept"] for d in draws])
-    if len(kept) < 2 or kept.std() == 0:
-        print(f"kept {kept.mean():.3f} on every seed: no spread, no interval")
-        return
-    low, high = stats.t.interval(0.95, len(kept) - 1, loc=kept.mean(), scale=stats.sem(kept))
-    print(f"kept over {len(kept)} seeds: {kept.mean():.3f} ± {kept.std(ddof=1):.3f} (sd), "
-          f"95 % CI [{low:.3f}, {high:.3f}]; min {kept.min():.3f}")
+    spread = len(kept) >= 2 and kept.std() > 0
+    if spread:
+        low, high = stats.t.interval(0.95, len(kept) - 1, loc=kept.mean(), scale=stats.sem(kept))
+        print(f"kept over {len(kept)} seeds: {kept.mean():.3f} ± {kept.std(ddof=1):.3f} (sd), "
+              f"95 % CI [{low:.3f}, {high:.3f}]; min {kept.min():.3f}")
+    else:
+        print(f"kept {kept.mean():.3f} on every seed: no teacher spread, no interval")
+        if args.students is not None:
+            return
     if args.students is not None:
         margin = kept - args.students
         test = stats.ttest_1samp(margin, MARGIN, alternative="greater")
@@ -90,11 +93,17 @@ def main() -> None:
         print(f"{len(students)} completed scratch run(s) of this settings group in {args.results}: no students' "
               "spread to test against; `sedbench run --methods scratch` trains them, or give --students X")
         return
+    print(f"scratch students ({len(students)} seeds, validation PSDS1 kept): "
+          f"{' '.join(f'{v:.3f}' for v in students)}; mean {students.mean():.3f}")
+    if not spread:  # one teacher draw: only the students' spread is sampled (a one-sample test over them)
+        test = stats.ttest_1samp(kept.mean() - MARGIN - students, 0.0, alternative="greater")
+        diff = stats.ttest_1samp(kept.mean() - students, 0.0).confidence_interval(0.95)
+        print(f"margin {kept.mean() - students.mean():+.3f}, 95 % CI [{diff.low:+.3f}, {diff.high:+.3f}] (the "
+              f"teacher's one draw taken as known); one-sided t-test of margin > {MARGIN}: p {test.pvalue:.3f}")
+        return
     # Welch: the teacher's and the students' seeds are two samples with their own spreads
     test = stats.ttest_ind(kept - MARGIN, students, equal_var=False, alternative="greater")
     diff = stats.ttest_ind(kept, students, equal_var=False).confidence_interval(0.95)
-    print(f"scratch students ({len(students)} seeds, validation PSDS1 kept): "
-          f"{' '.join(f'{v:.3f}' for v in students)}; mean {students.mean():.3f}")
     print(f"margin {kept.mean() - students.mean():+.3f}, 95 % CI [{diff.low:+.3f}, {diff.high:+.3f}] (Welch); "
           f"every teacher seed above every student + {MARGIN}: {bool(kept.min() >= students.max() + MARGIN)}; "
           f"one-sided Welch t-test of margin > {MARGIN}: p {test.pvalue:.3f}")
