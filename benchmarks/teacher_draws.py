@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-from pathlib import Path
 
 import numpy as np
 from scipy import stats
@@ -112,19 +111,10 @@ def main() -> None:
 def scratch_validation(profile: str, overrides: tuple[str, ...], results: str) -> np.ndarray:
     """The validation PSDS1 each completed scratch run of the profile's settings group kept."""
     from sedbench.benchmark import Benchmark
-    from sedbench.results import load, select_comparable
+    from sedbench.results import kept_validation
 
     bench = Benchmark.from_profile(profile, overrides, progress=False)
-    runs = load(results, benchmark=bench.name) if Path(results).is_dir() else None
-    if runs is None or "val_psds1" not in runs:  # no completed run of any method yet
-        return np.array([])
-    if not (runs["benchmark_hash"] == bench.benchmark_hash).any():
-        return np.array([])
-    # the group's completed runs, one variant per method (runs of one seed at two thread counts are
-    # two variants, not two students)
-    group, _ = select_comparable(runs, bench.name, bench.benchmark_hash)
-    scratch = group[group["method"] == "scratch"]
-    return scratch.sort_values("seed")["val_psds1"].to_numpy(dtype=float)
+    return kept_validation(results, bench.name, bench.benchmark_hash).to_numpy()
 
 if __name__ == "__main__":
     main()

@@ -711,6 +711,23 @@ def _print_teachers(bench) -> None:
         if per_class:
             console.print(f"{name} per-class PSDS1: " + ", ".join(
                 f"{c} {'-' if v is None else format(v, '.2f')}" for c, v in per_class.items()))
+    _print_teacher_margins(bench, df)
+
+
+def _print_teacher_margins(bench, teachers) -> None:
+    """How far each trained teacher is above this settings group's scratch students (both at the
+    validation checkpoint they kept): a teacher barely above them leaves KD little to show."""
+    from sedbench.results import kept_validation
+
+    students = kept_validation(bench.results_root, bench.name, bench.benchmark_hash)
+    trained = teachers[teachers["trained"]] if len(teachers) else teachers
+    if students.empty or trained.empty:
+        return
+    margins = ", ".join(f"{row['teacher']} {row['psds1'] - students.mean():+.3f}" for _, row in trained.iterrows())
+    console.print(f"scratch students of this settings group ({len(students)} seed(s), {bench.results_root}) keep "
+                  f"validation PSDS1 {students.mean():.3f} ({students.min():.3f}-{students.max():.3f}); teacher "
+                  f"minus students: {margins}. `python benchmarks/teacher_draws.py` tests a margin over teacher "
+                  "seeds", highlight=False)
 
 
 

@@ -416,6 +416,21 @@ def select_comparable(
     return complete, notes
 
 
+def kept_validation(results_root: str | os.PathLike, benchmark: str, benchmark_hash: str,
+                    method: str = "scratch") -> pd.Series:
+    """The validation PSDS1 each completed run of ``method`` in one settings group kept, by seed (one
+    variant: runs of a seed at two thread counts are two variants, not two students); empty if none."""
+    runs = load(Path(results_root) / benchmark / benchmark_hash)
+    try:
+        runs, _ = select_comparable(runs, benchmark, benchmark_hash)
+    except SedbenchError:  # no completed run in the group
+        return pd.Series(dtype=float)
+    runs = runs[runs["method"] == method]
+    if runs.empty or "val_psds1" not in runs:
+        return pd.Series(dtype=float)
+    return runs.set_index("seed")["val_psds1"].astype(float).sort_index()
+
+
 def lent_network_is_current(lent: dict, lender: dict | None) -> bool:
     """Whether a borrowed record (its ``trained_by``: ``lent``) still deploys its lender's run: the
     lender's record is complete and finished when the borrowed one says. One rule for the runner

@@ -268,3 +268,22 @@ def test_a_record_whose_schema_version_is_not_a_number_is_damaged_not_a_crash(tm
     (tmp_path / "run.json").write_text(json.dumps({"schema_version": "1", "status": "complete"}))
     with pytest.raises(DamagedRecord, match="schema_version '1' is not a whole number"):
         read_record(tmp_path)
+
+
+def test_kept_validation_reads_one_groups_students_once_per_seed(tmp_path):
+    # `teachers list` and benchmarks/teacher_draws.py measure a teacher's margin over these students
+    from sedbench.results import kept_validation, run_dir, write_record
+
+    def scratch(seed: int, score: float, group: str = "group1", variant: str = "one-thread", **fields) -> None:
+        record = {**fake_record("scratch", seed, score, benchmark="quick", benchmark_hash=group),
+                  "variant_hash": variant, "threads": 1, **fields}
+        write_record(run_dir(tmp_path, "quick", "scratch", seed, group, variant), record)
+
+    scratch(0, 0.30)
+    scratch(1, 0.20)
+    scratch(0, 0.90, variant="two-threads", threads=2)  # the same seed at another thread count: not a student
+    scratch(2, 0.50, status="failed")
+    scratch(3, 0.70, group="group2")
+    kept = kept_validation(tmp_path, "quick", "group1")
+    assert kept.to_dict() == {0: 0.30, 1: 0.20}
+    assert kept_validation(tmp_path, "quick", "nosuch").empty

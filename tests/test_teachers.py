@@ -152,8 +152,16 @@ def test_a_teachers_own_training_keys_apply_to_it_alone(tiny_bench, tmp_path):
     # and a teacher without its own `training:` keeps the key it had before that key existed (its cache)
     assert teacher_key(zoo, "cnn") == _key_as_spelled(zoo, "cnn")
     assert _key_as_spelled(zoo_wide, "transformer") != _key_as_spelled(longer, "transformer")  # the impostor
-    # `teachers list` says when a teacher kept its last check (its curve had not turned) and how to go on
+    # `teachers list` says when a teacher kept its last check (its curve had not turned) and how to go on,
+    # and how far each teacher is above this settings group's scratch students
+    from sedbench.evaluation.synthetic import fake_record
+    from sedbench.results import run_dir, write_record
+
+    write_record(run_dir(tmp_path / "results", "tiny", "scratch", 0, longer.benchmark_hash, "v"),
+                 {**fake_record("scratch", 0, 0.05, benchmark="tiny", benchmark_hash=longer.benchmark_hash),
+                  "variant_hash": "v"})
     listed = CliRunner().invoke(cli, ["teachers", "list", "--profile", "tiny", "--cache", str(tmp_path / "cache"),
+                                      "--results", str(tmp_path / "results"),
                                       "--threads", "1", "--set", "teacher_training.val_every=2",
                                       "--set", "teachers.transformer.training.steps=8",
                                       "--set", f"data.root={tiny_bench.config['data']['root']}"])
@@ -161,3 +169,5 @@ def test_a_teachers_own_training_keys_apply_to_it_alone(tiny_bench, tmp_path):
     hint = "transformer kept its last check" in listed.output
     assert hint == (validation["best_step"] == 8)
     assert not hint or "--set teachers.transformer.training.steps=N" in listed.output
+    margin = f"transformer {validation['psds1'] - 0.05:+.3f}"
+    assert "teacher minus students: " in listed.output and margin in " ".join(listed.output.split())
