@@ -10,9 +10,11 @@ validation PSDS1 at every check and the one selection kept; over seeds, the mean
 95 % t interval. Then issue 14's target, a teacher at least 0.1 above the students: the students are
 the profile's scratch runs in ``--results`` (their validation PSDS1 at the checkpoint each kept, as
 the teacher's is; the settings group of the profile as given), tested with Welch's one-sided t-test
-of "teacher - students > 0.1" over both seed sets; ``--students X`` takes a typed mean as known
-instead (a one-sample test, which leaves the students' own spread out). One seed is one draw of a
-teacher, never the configuration's quality.
+of "teacher - students > 0.1" over both seed sets; with one teacher seed, that draw is taken as
+known and only the students' spread is tested (a one-sample test: its interval leaves the teacher's
+own spread out, so it is narrower than a Welch interval). ``--students X`` takes a typed mean as
+known instead (a one-sample test over the teacher's seeds, which leaves the students' spread out).
+One seed is one draw of a teacher, never the configuration's quality.
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ def main() -> None:
         print(f"kept over {len(kept)} seeds: {kept.mean():.3f} ± {kept.std(ddof=1):.3f} (sd), "
               f"95 % CI [{low:.3f}, {high:.3f}]; min {kept.min():.3f}")
     else:
-        print(f"kept {kept.mean():.3f} on every seed: no teacher spread, no interval")
+        every = " on every seed" if len(kept) > 1 else ""
+        print(f"kept {kept.mean():.3f}{every}: no teacher spread, no interval")
         if args.students is not None:
             return
     if args.students is not None:
@@ -114,7 +117,10 @@ def scratch_validation(profile: str, overrides: tuple[str, ...], results: str) -
     from sedbench.results import kept_validation
 
     bench = Benchmark.from_profile(profile, overrides, progress=False)
-    return kept_validation(results, bench.name, bench.benchmark_hash).to_numpy()
+    students, notes = kept_validation(results, bench.name, bench.benchmark_hash)
+    for note in notes:
+        print(f"note: {note}")
+    return students.to_numpy()
 
 if __name__ == "__main__":
     main()

@@ -719,10 +719,12 @@ def _print_teacher_margins(bench, teachers) -> None:
     validation checkpoint they kept): a teacher barely above them leaves KD little to show."""
     from sedbench.results import kept_validation
 
-    students = kept_validation(bench.results_root, bench.name, bench.benchmark_hash)
-    trained = teachers[teachers["trained"]] if len(teachers) else teachers
+    students, notes = kept_validation(bench.results_root, bench.name, bench.benchmark_hash)
+    trained = teachers[teachers["trained"] & teachers["psds1"].notna()] if "psds1" in teachers else teachers[:0]
     if students.empty or trained.empty:
         return
+    for note in notes:
+        console.print(f"note: {note}", highlight=False)
     margins = ", ".join(f"{row['teacher']} {row['psds1'] - students.mean():+.3f}" for _, row in trained.iterrows())
     console.print(f"scratch students of this settings group ({len(students)} seed(s), {bench.results_root}) keep "
                   f"validation PSDS1 {students.mean():.3f} ({students.min():.3f}-{students.max():.3f}); teacher "

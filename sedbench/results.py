@@ -417,18 +417,20 @@ def select_comparable(
 
 
 def kept_validation(results_root: str | os.PathLike, benchmark: str, benchmark_hash: str,
-                    method: str = "scratch") -> pd.Series:
-    """The validation PSDS1 each completed run of ``method`` in one settings group kept, by seed (one
-    variant: runs of a seed at two thread counts are two variants, not two students); empty if none."""
+                    method: str = "scratch") -> tuple[pd.Series, list[str]]:
+    """The validation PSDS1 each completed run of ``method`` in one settings group kept, by seed, from
+    the variant the tables show (runs of a seed at two thread counts are two variants, not two
+    students), and the notes saying which; empty if none. Records without the score are left out."""
     runs = load(Path(results_root) / benchmark / benchmark_hash)
     try:
-        runs, _ = select_comparable(runs, benchmark, benchmark_hash)
+        runs, notes = select_comparable(runs, benchmark, benchmark_hash)
     except SedbenchError:  # no completed run in the group
-        return pd.Series(dtype=float)
+        return pd.Series(dtype=float), []
     runs = runs[runs["method"] == method]
     if runs.empty or "val_psds1" not in runs:
-        return pd.Series(dtype=float)
-    return runs.set_index("seed")["val_psds1"].astype(float).sort_index()
+        return pd.Series(dtype=float), []
+    notes = [n for n in notes if n.startswith(f"{method} ")]
+    return runs.set_index("seed")["val_psds1"].astype(float).dropna().sort_index(), notes
 
 
 def lent_network_is_current(lent: dict, lender: dict | None) -> bool:

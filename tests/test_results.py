@@ -274,16 +274,20 @@ def test_kept_validation_reads_one_groups_students_once_per_seed(tmp_path):
     # `teachers list` and benchmarks/teacher_draws.py measure a teacher's margin over these students
     from sedbench.results import kept_validation, run_dir, write_record
 
-    def scratch(seed: int, score: float, group: str = "group1", variant: str = "one-thread", **fields) -> None:
+    def scratch(seed: int, score: float, group: str = "group1", variant: str = "b-usual", threads: int = 2,
+                **fields) -> None:
         record = {**fake_record("scratch", seed, score, benchmark="quick", benchmark_hash=group),
-                  "variant_hash": variant, "threads": 1, **fields}
+                  "variant_hash": variant, "threads": threads, **fields}
         write_record(run_dir(tmp_path, "quick", "scratch", seed, group, variant), record)
 
     scratch(0, 0.30)
     scratch(1, 0.20)
-    scratch(0, 0.90, variant="two-threads", threads=2)  # the same seed at another thread count: not a student
+    scratch(3, 0.25, validation={})  # a record without the score: left out, not a NaN student
     scratch(2, 0.50, status="failed")
-    scratch(3, 0.70, group="group2")
-    kept = kept_validation(tmp_path, "quick", "group1")
+    scratch(4, 0.70, group="group2")
+    # seed 0 again at another thread count, newer and first in path order: another variant, not a student
+    scratch(0, 0.90, variant="a-other", threads=1, finished="2026-06-01T00:00:00+00:00")
+    kept, notes = kept_validation(tmp_path, "quick", "group1")
     assert kept.to_dict() == {0: 0.30, 1: 0.20}
-    assert kept_validation(tmp_path, "quick", "nosuch").empty
+    assert len(notes) == 1 and "scratch has runs of 2 variants" in notes[0]
+    assert kept_validation(tmp_path, "quick", "nosuch")[0].empty
