@@ -257,6 +257,10 @@ class Benchmark:
         """What every method shares; runs are comparable only when these are equal."""
         keys = ("data", "features", "student", "training", "teachers", "teacher_training", "environments")
         settings = {k: self.config.get(k) for k in keys}
+        zoo = settings["teacher_training"] or {}
+        if "seed" in zoo and zoo["seed"] == 0:
+            # seed 0 is the default: named or not, one set of teachers (as their keys say), one group
+            settings["teacher_training"] = {k: v for k, v in zoo.items() if k != "seed"}
         # one teacher per comparison: the default teacher(s) every single-teacher method distils from
         # (keys added later enter only when a profile sets them, so older records keep their hash)
         settings.update({k: self.config[k] for k in ("teacher", "teacher_set", "teacher_seeds", "postprocess")

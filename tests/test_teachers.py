@@ -104,13 +104,18 @@ def test_a_teachers_seed_is_keyed_as_resolved(tiny_bench, tmp_path):
     from sedbench.config import load_profile
     from sedbench.teachers import teacher_key
 
-    def key(*overrides: str, run_seed: int | None = None) -> str:
+    def bench(*overrides: str) -> Benchmark:
         config = load_profile("tiny", [*overrides, f"data.root={tiny_bench.config['data']['root']}"])
-        bench = Benchmark(config, results_root=tmp_path / "results", cache_root=tmp_path / "cache", device="cpu",
-                          progress=False, threads=1)
-        return teacher_key(bench, "cnn", run_seed)
+        return Benchmark(config, results_root=tmp_path / "results", cache_root=tmp_path / "cache", device="cpu",
+                         progress=False, threads=1)
+
+    def key(*overrides: str, run_seed: int | None = None) -> str:
+        return teacher_key(bench(*overrides), "cnn", run_seed)
 
     assert key("teacher_training.seed=0") == key()
+    # and one settings group: the runs of both read the same teachers
+    assert bench("teacher_training.seed=0").benchmark_hash == bench().benchmark_hash
+    assert bench("teacher_training.seed=1").benchmark_hash != bench().benchmark_hash
     assert key("teacher_seeds=per_run", run_seed=2) == key("teacher_training.seed=2") != key()
     assert key("teacher_seeds=per_run", run_seed=0) == key()
     assert key(run_seed=2) == key()  # shared: every run reads the one teacher
