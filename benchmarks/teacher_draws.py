@@ -80,15 +80,14 @@ def main() -> None:
     else:
         every = " on every seed" if len(kept) > 1 else ""
         print(f"kept {kept.mean():.3f}{every}: no teacher spread, no interval")
-        if args.students is not None:
-            return
-    if args.students is not None:
+    if args.students is not None and spread:
         margin = kept - args.students
         test = stats.ttest_1samp(margin, MARGIN, alternative="greater")
         m_low, m_high = stats.t.interval(0.95, len(kept) - 1, loc=margin.mean(), scale=stats.sem(margin))
         print(f"margin over the students' {args.students:.3f} (typed; taken as known): {margin.mean():+.3f}, "
               f"95 % CI [{m_low:+.3f}, {m_high:+.3f}]; every seed above +{MARGIN}: "
               f"{bool((margin >= MARGIN).all())}; one-sided t-test of margin > {MARGIN}: p {test.pvalue:.3f}")
+    if args.students is not None:  # a typed mean: nothing sampled on the students' side to test against
         return
     students = scratch_validation(args.profile, tuple(args.overrides), args.results)
     if len(students) < 2:
@@ -121,6 +120,7 @@ def scratch_validation(profile: str, overrides: tuple[str, ...], results: str) -
     for note in notes:
         print(f"note: {note}")
     return students.to_numpy()
+
 
 if __name__ == "__main__":
     main()

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sedbench.config import config_hash, merge, teacher_freq_mixstyle
+from sedbench.config import config_hash, teacher_freq_mixstyle, teacher_model, teacher_recipe
 from sedbench.errors import ConfigError, SedbenchError
 from sedbench.io import atomic_write_json, make_temp_dir, replace_dir
 from sedbench.training.mixup import Mix
@@ -199,28 +199,21 @@ def teacher_seed(bench: Benchmark, run_seed: int | None = None) -> int:
 
 
 def teacher_identity(bench: Benchmark, name: str, run_seed: int | None = None) -> dict[str, Any]:
-    """Everything that determines a trained teacher, bit for bit: its spec and recipe, the data and
-    front end, and how training executes (device, CPU threads, torch version; see Benchmark.execution).
-
-    The recipe is the resolved one: the zoo's ``teacher_training`` under the teacher's own
-    ``training:``, with the seed it trains with (absent for 0, the default). So one teacher has one key
-    however its schedule and seed are spelled (``teachers.NAME.training.steps=8000``, or
-    ``teacher_training.steps=8000`` for that teacher alone; ``teachers.NAME.freq_mixstyle`` or the zoo's;
-    ``teacher_training.seed=0`` or no seed;
-    ``teacher_training.seed=2``, or the ``per_run`` teacher of run seed 2). Shared teachers of a
-    profile that names neither kept their keys; ``per_run`` teachers of run seeds other than 0 were
-    re-keyed by this (their seed had been a key of its own)."""
-    spec = teacher_spec(bench, name)
-    recipe = merge(bench.config.get("teacher_training") or {}, spec.pop("training", None) or {})
-    spec.pop("freq_mixstyle", None)
-    for resolved_below in ("freq_mixstyle", "seed"):
-        recipe.pop(resolved_below, None)
+    """Everything that determines a trained teacher, bit for bit: its model and options, the recipe it
+    trains with as resolved (``config.teacher_recipe``, its Freq-MixStyle and its seed, both absent at
+    0, their default), the data and front end, and how training executes (device, CPU threads, torch
+    version; see Benchmark.execution). Resolved, so one teacher has one key however it is spelled:
+    ``teachers.NAME.training.steps=8000`` or ``teacher_training.steps=8000`` for it alone, seed 0 named
+    or not, ``teacher_training.seed=2`` or the ``per_run`` teacher of run seed 2."""
+    teacher_spec(bench, name)  # an unknown name: one line naming the profile's teachers
+    model, options = teacher_model(bench.config, name)
+    recipe = teacher_recipe(bench.config, name)
     if fms := teacher_freq_mixstyle(bench.config, name):
         recipe["freq_mixstyle"] = fms
     if seed := teacher_seed(bench, run_seed):
         recipe["seed"] = seed
     identity = {
-        "teacher": spec, "name": name, "data": bench.data_fingerprint,
+        "teacher": {"model": model, **options}, "name": name, "data": bench.data_fingerprint,
         "features": bench.config["features"], "recipe": bench.config["training"],
         "teacher_training": recipe, "execution": bench.execution,
     }
