@@ -1,4 +1,6 @@
+import importlib.util
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -6,6 +8,15 @@ import pytest
 from sedbench.errors import SedbenchError
 from sedbench.evaluation.synthetic import fake_record
 from sedbench.results import environment_info, load, read_record, run_dir, select_comparable, write_record
+
+
+def readme_results():
+    """benchmarks/readme_results.py as a module (a script, not part of the package)."""
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "readme_results.py"
+    spec = importlib.util.spec_from_file_location("readme_results", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_run_dir_layout(tmp_path):
@@ -91,8 +102,6 @@ def test_a_newer_group_of_failed_runs_does_not_hide_the_complete_ones(tmp_path):
 
 
 def test_a_group_built_by_several_commands_keeps_every_commands_timings(tmp_path):
-    import importlib.util
-    from pathlib import Path
 
     from sedbench.results import TIMINGS_DIR, find_timings, group_timings, write_timings
 
@@ -117,10 +126,7 @@ def test_a_group_built_by_several_commands_keeps_every_commands_timings(tmp_path
     assert timings_written(legacy).isoformat() == "2026-11-30T05:36:00+00:00"  # the command's end, from the name
     assert timings_written(added) > timings_written(legacy) and timings_written(group / "timings.json") is None
 
-    script = Path(__file__).resolve().parent.parent / "benchmarks" / "readme_results.py"
-    spec = importlib.util.spec_from_file_location("readme_results", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = readme_results()
     sentence = module.commands_sentence([json.loads(p.read_text()) for p in (legacy, added)], "quick",
                                         "sedbench run --profile quick --methods vanilla", None)
     assert sentence == (
@@ -156,6 +162,27 @@ def test_a_group_built_by_several_commands_keeps_every_commands_timings(tmp_path
     assert module.uncovered_runs_sentence(runs.iloc[[0, 2]], resumed) == ""
     more = pd.DataFrame({"method": ["scratch", "scratch", "vanilla"], "seed": [2, 1, 0], "lender_config_hash": None})
     assert module.uncovered_runs_sentence(more, resumed).startswith(" 3 runs (scratch seeds 1, 2; vanilla seed 0) ")
+
+
+def test_the_readme_verdicts_read_each_method_against_its_control():
+    """The README's first table: method vs its control (the reference row when the control is the
+    reference), each seed's difference, and a reading that never calls a CI per comparison a finding."""
+    from sedbench.stats import Comparison, compare
+
+    module = readme_results()
+    scores = {"scratch": [0.20, 0.30, 0.25], "vanilla": [0.30, 0.41, 0.34],
+              "scratch-ema": [0.22, 0.28, 0.30], "takd": [0.20, 0.35, 0.26]}
+    controls = {"vanilla": "scratch", "takd": "scratch-ema"}
+    runs = pd.DataFrame([{"method": m, "seed": s, "psds1": v, "control": controls.get(m)}
+                         for m, vs in scores.items() for s, v in enumerate(vs)])
+    family = compare(runs, [Comparison("psds1", "vanilla", "scratch"), Comparison("psds1", "takd", "scratch"),
+                            Comparison("psds1", "takd", "scratch-ema", kind="control")], ci="t")
+    rows = module.verdict_rows(family, runs)
+    assert [r.split(" | ")[0] for r in rows[2:]] == ["| takd vs scratch-ema", "| vanilla vs scratch"]
+    takd, vanilla = rows[2], rows[3]
+    assert "-0.020, +0.070, -0.040" in takd and "no evidence at 3 seeds; above on 1 of 3 seeds" in takd
+    assert "+0.100, +0.110, +0.090" in vanilla and "above on every seed" in vanilla
+    assert "finding" not in takd
 
 
 def test_a_borrowed_run_whose_lender_was_run_again_is_left_out(tmp_path):
