@@ -271,8 +271,9 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
     if bench.dataset_exists:
         for status, pairs in runner.unfinished_pairs(bench, methods, seed_list, plugins).items():
             again = f"{'they train' if len(pairs) > 1 else 'it trains'} again"
-            why = (f"{again}; the damaged folder is kept aside, hidden (.seed-N.damaged-<time>)"
-                   if status == "damaged" else f"{again} from step 0 (a run keeps no mid-training checkpoint)")
+            why = {"damaged": f"{again}; the damaged folder is kept aside, hidden (.seed-N.damaged-<time>)",
+                   "interrupted": f"{again} from the step in brackets (its last validation before the stop)"}.get(
+                       status, f"{again} from step 0")
             label = "damaged run record" if status == "damaged" else f"{status} earlier"
             say(console, "[yellow]note[/]", f"{label}: {', '.join(pairs)}; {why}")
     _print_expected_time(bench, methods, seed_list, jobs, plugins, force)
@@ -400,15 +401,17 @@ def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[st
         table.add_column(f"seed {seed}")
     exists = bench.dataset_exists
     labels = {"cached": "[green]cached[/]", "running": "[yellow]running elsewhere[/]", "pending": "will train",
-              "interrupted": "[yellow]interrupted: from step 0[/]", "failed": "[red]failed: again[/]",
+              "failed": "[red]failed: again[/]",
               "damaged": "[red]damaged record: again[/]"}
     for method in methods:
         built = build_method(method, runner.method_overrides(bench, method, plugins), plugins)
         source = runner.shared_source(bench, built, plugins)
         pending = {s: _pending_label(bench, source, methods, s, exists, plugins) for s in seeds}
+        statuses = {s: runner.pair_status(bench, method, s, plugins) if exists else "pending" for s in seeds}
         table.add_row(method, *[
-            (labels[status] if (status := runner.pair_status(bench, method, s, plugins)) != "pending" else pending[s])
-            if exists else pending[s] for s in seeds])
+            pending[s] if status == "pending"
+            else f"[yellow]interrupted: from {runner.resume_point(bench, method, s, plugins)}[/]"
+            if status == "interrupted" else labels[status] for s, status in statuses.items()])
     console.print(table)
     if not exists:
         console.print(f"data: desed-synth {bench.config['data'].get('preset', 'quick')} will be generated at "

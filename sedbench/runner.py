@@ -34,6 +34,7 @@ from sedbench.locks import run_lock
 from sedbench.methods import Method, build_method, method_settings, params_dict
 from sedbench.pool import ProcessTask, run_in_processes, task_signals
 from sedbench.progress import finished, progress_bars
+from sedbench.training.checkpoint import CHECKPOINTS
 from sedbench.training.fit import TrainResult, routed_predict, train_and_select, train_teacher
 
 __all__ = ["TrainResult", "routed_predict", "run_matrix", "run_one", "train_and_select", "train_teacher"]
@@ -328,8 +329,11 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
         if shared is not None:
             result, energy, record["trained_by"] = shared
         else:
+            if force:  # trained again from step 0, not resumed from a stopped training's state
+                shutil.rmtree(work / CHECKPOINTS, ignore_errors=True)
             with track_energy() as energy:
-                result = train_and_select(bench, method, seed, progress=progress, plugins=plugins)
+                result = train_and_select(bench, method, seed, progress=progress, plugins=plugins,
+                                          checkpoints=(work / CHECKPOINTS, run_hash))
         start = time.perf_counter()
         # scored as `sedbench evaluate RUN --data` scores it: the deployed students behind their routes,
         # each clip cut at its duration, a clip longer than the training length in windows
@@ -366,7 +370,7 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
             complexity=complexity,
             timings={"train_s": result.train_s, "eval_s": eval_s, "complexity_s": complexity_s, **energy},
             teacher_info=teachers_used(bench, method, seed),
-            notes=run_notes(bench) + ([long_note] if long_note else []),
+            notes=run_notes(bench) + ([long_note] if long_note else []) + resumed_notes(result),
         )
     except KeyboardInterrupt as exc:
         by = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted by the user"
@@ -385,10 +389,19 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
         if record["status"] != "complete":  # no scores or network beside a record that is not complete
             remove_scores(work / SCORES_DIR)
             (work / "model.pt").unlink(missing_ok=True)
+        if record["status"] != "interrupted":  # kept only to resume; a failure would fail again
+            shutil.rmtree(work / CHECKPOINTS, ignore_errors=True)
         results.write_record(work, record)
         if work != out:
             _settle_rerun(out, work, previous, record)
     return record
+
+
+def resumed_notes(result: TrainResult) -> list[str]:
+    """What a record says when its training was stopped and resumed (from the last validation)."""
+    return [f"{'training' if len(result.partitions) == 1 else 'partition ' + p.partition.name} resumed from step "
+            f"{p.resumed_from} after a stop (train_s counts both processes; the energy figure, only the last)"
+            for p in result.partitions if p.resumed_from]
 
 
 def deployed_detector(bench: Benchmark, result: TrainResult, config: dict[str, Any], run_dir: Path, seed: int):
@@ -661,7 +674,8 @@ def pair_status(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ..
     """``cached`` when a complete record with this exact identity exists, ``running`` while another
     process holds the run; ``interrupted`` or ``failed`` when an earlier run of these settings stopped
     there (a record left ``running`` by a killed process counts as interrupted); else ``pending``.
-    Reads only. Everything but ``cached`` and ``running`` trains from step 0."""
+    Reads only. An interrupted pair resumes from its last validation (``resume_point``); a failed,
+    damaged or pending one trains from step 0."""
     from sedbench.locks import is_claimed
 
     m = build_method(method, method_overrides(bench, method, plugins), plugins)
@@ -684,16 +698,27 @@ def pair_status(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ..
 def unfinished_pairs(bench: Benchmark, methods: list[str], seeds: list[int],
                      plugins: tuple[str, ...] = ()) -> dict[str, list[str]]:
     """The pairs an earlier run of these settings left ``interrupted`` or ``failed``:
-    {status: ["METHOD seed S", ...]}. They train again from step 0: a run keeps no checkpoint
-    in the middle of training (a quick run is minutes; its resume would have to restore every RNG
-    stream, the optimiser, the mean student and the selection history to stay bit-identical)."""
+    {status: ["METHOD seed S", ...]}; an interrupted pair says where it resumes ("(from step N)")."""
     found: dict[str, list[str]] = {}
     for m in methods:
         for s in seeds:
             status = pair_status(bench, m, s, plugins)
             if status in ("interrupted", "failed", "damaged"):
-                found.setdefault(status, []).append(f"{m} seed {s}")
+                where = f" (from {resume_point(bench, m, s, plugins)})" if status == "interrupted" else ""
+                found.setdefault(status, []).append(f"{m} seed {s}{where}")
     return found
+
+
+def resume_point(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ...] = ()) -> str:
+    """Where an interrupted pair's training resumes: the step of its last validation, per partition
+    for a method that trains several students; "step 0" when it left no checkpoint. Reads only."""
+    from sedbench.training.checkpoint import saved_steps
+
+    m = build_method(method, method_overrides(bench, method, plugins), plugins)
+    steps = saved_steps(run_identity(bench, m, seed, plugins).directory / CHECKPOINTS)
+    if not any(steps):
+        return "step 0"
+    return f"step {steps[0]}" if len(steps) == 1 else f"steps {', '.join(map(str, steps))} of its students"
 
 
 def pending_work(bench: Benchmark, methods: list[str], seeds: list[int], plugins: tuple[str, ...] = (),

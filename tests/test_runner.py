@@ -108,14 +108,15 @@ def test_dry_run_shows_cached_and_pending(tiny_bench, tiny_teachers, tmp_path):
     assert "trains vanilla's" in rows["environment-mask"]
 
 
-def test_a_pair_left_interrupted_or_failed_says_it_trains_again_from_step_0(tiny_bench, tiny_teachers, tmp_path):
+def test_a_pair_left_interrupted_or_failed_says_where_it_trains_again_from(tiny_bench, tiny_teachers, tmp_path):
     bench = copy_bench(tiny_bench, tmp_path / "unfinished")
     record = runner.run_one(bench, "scratch", 0)
     out = runner.run_dir_for(bench, "scratch", 0)
     for left, status in (("interrupted", "interrupted"), ("running", "interrupted"), ("failed", "failed")):
         results.write_record(out, {**record, "status": left})  # "running" without its lock: a killed process
         assert runner.pair_status(bench, "scratch", 0) == status
-        assert runner.unfinished_pairs(bench, ["scratch", "vanilla"], [0]) == {status: ["scratch seed 0"]}
+        where = " (from step 0)" if status == "interrupted" else ""  # it left no checkpoint
+        assert runner.unfinished_pairs(bench, ["scratch", "vanilla"], [0]) == {status: [f"scratch seed 0{where}"]}
     results.write_record(out, {**record, "status": "interrupted", "config_hash": "other settings"})
     assert runner.pair_status(bench, "scratch", 0) == "pending"  # another setting's record says nothing here
     results.write_record(out, {**record, "status": "interrupted"})
@@ -126,7 +127,8 @@ def test_a_pair_left_interrupted_or_failed_says_it_trains_again_from_step_0(tiny
     assert "interrupted: from step 0" in rows["scratch"], result.output
     result = CliRunner().invoke(cli, [*args, "--no-table"])
     assert result.exit_code == 0, result.output
-    assert "interrupted earlier: scratch seed 0; it trains again from step 0" in " ".join(result.output.split())
+    assert ("interrupted earlier: scratch seed 0 (from step 0); it trains again from the step in brackets"
+            in " ".join(result.output.split()))
     assert "1 trained" in result.output and runner.pair_status(bench, "scratch", 0) == "cached"
 
 

@@ -9,6 +9,7 @@ is fixed here so that every method is trained under the same conditions.
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
@@ -24,6 +25,7 @@ from sedbench.methods import Method, Partition, SetupContext, StepContext
 from sedbench.models import ModelOutput
 from sedbench.teachers import TeacherCache
 from sedbench.training import losses
+from sedbench.training.checkpoint import Checkpoint
 from sedbench.training.ema import ema_factor, make_mean_student, update_mean_student
 from sedbench.training.mixup import draw_mix, host_array
 from sedbench.training.recipe import RecipeOptions
@@ -96,6 +98,8 @@ class TrainedPartition:
     best_step: int
     best_score: Any  # what validate() returned for the chosen checkpoint
     history: list[dict[str, float]]
+    resumed_from: int = 0  # the step a stopped training resumed from (0: trained in one go)
+    earlier_s: float = 0.0  # seconds of training before that step, in the process that was stopped
 
 
 @contextmanager
@@ -194,11 +198,14 @@ def train_partition(
     device: torch.device,
     augment: Callable[[torch.Tensor, np.random.Generator], torch.Tensor] | None = None,
     on_step: Callable[[int, float], None] | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> TrainedPartition:
     """Train one student on one partition and return its best deployed checkpoint.
 
     ``validate(model, val_rows)`` scores a deployed model on the validation clips: a number or a tuple
-    compared lexicographically, higher is better; on a tie the later checkpoint wins.
+    compared lexicographically, higher is better; on a tie the later checkpoint wins. ``checkpoint``:
+    the state is saved there at every validation and a stopped training resumes from it
+    (``sedbench.training.checkpoint``).
     """
     if not 0.0 < partition.share <= 1.0:
         raise TrainingError(f"method {method.name}: partition {partition.name} asks for a share of "
@@ -228,10 +235,28 @@ def train_partition(
 
     best: tuple[Any, int, dict | None] = (None, 0, None)
     history: list[dict[str, float]] = []
+    resumed_from, earlier_s = 0, 0.0
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None:  # after setup(), which draws from torch's generator as it did the first time
+        student.load_state_dict(saved["student"])
+        mean_student.load_state_dict(saved["mean_student"])
+        modules.load_state_dict(saved["modules"])
+        optimizer.load_state_dict(saved["optimizer"])
+        torch.set_rng_state(saved["torch_rng"])
+        if device.type == "cuda" and "cuda_rng" in saved:
+            torch.cuda.set_rng_state(saved["cuda_rng"], device)
+        rng.bit_generator.state = saved["numpy_rng"]
+        best, history = (saved["best_score"], saved["best_step"], saved["best_state"]), saved["history"]
+        resumed_from, earlier_s = int(saved["step"]), float(saved["seconds"])
+        if on_step is not None:
+            on_step(resumed_from, None)
+    started = time.perf_counter()
     # A host sync (isfinite, float(loss)) stalls a GPU's queue: on an accelerator the loss is read
     # every SYNC_EVERY steps (and at validation and the end); on the CPU reading it costs nothing.
     sync_every = 1 if device.type == "cpu" else SYNC_EVERY
     for step, indices in enumerate(sampler, start=1):
+        if step <= resumed_from:  # the batch order is replayed, not stored
+            continue
         for group in optimizer.param_groups:
             group["lr"] = cfg.lr * losses.exp_rampup(step, cfg.warmup_steps)
         total, terms, ctx = training_step(
@@ -260,11 +285,20 @@ def train_partition(
             history.append({"step": step, "val_score": score, "loss": loss})
             if best[0] is None or score >= best[0]:
                 best = (score, step, copy.deepcopy(net.state_dict()))
+            if checkpoint is not None:
+                checkpoint.save({
+                    "step": step, "seconds": earlier_s + time.perf_counter() - started,
+                    "student": student.state_dict(), "mean_student": mean_student.state_dict(),
+                    "modules": modules.state_dict(), "optimizer": optimizer.state_dict(),
+                    "torch_rng": torch.get_rng_state(), "numpy_rng": rng.bit_generator.state,
+                    **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
+                    "best_score": best[0], "best_step": best[1], "best_state": best[2], "history": history})
     net = mean_student if method.deploy == "mean_student" else student
     if best[2] is not None:
         net.load_state_dict(best[2])
     deployed = DeployedModel(net, class_mask).cpu().eval()
-    return TrainedPartition(partition, deployed, training_only_params, best[1], best[0], history)
+    return TrainedPartition(partition, deployed, training_only_params, best[1], best[0], history,
+                            resumed_from, earlier_s)
 
 
 def resolve_device(device: str | None) -> torch.device:

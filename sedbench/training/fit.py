@@ -13,6 +13,7 @@ benchmark rule shared by every method and teacher, not something this module def
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 import traceback
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from sedbench.teachers import (
     teacher_seed,
 )
 from sedbench.training.augment import freq_mixstyle
+from sedbench.training.checkpoint import CHECKPOINTS, Checkpoint
 from sedbench.training.engine import (
     DeployedModel,
     TrainConfig,
@@ -107,8 +109,12 @@ def deployment_routes(method: Method, trained: list[TrainedPartition], classes: 
 def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model_name: str | None = None,
                      model_kwargs: dict[str, Any] | None = None,
                      training_overrides: dict[str, Any] | None = None, augment=None, progress=None,
-                     label: str | None = None, plugins: tuple[str, ...] = ()) -> TrainResult:
-    """Train a method's student(s) under the benchmark's recipe; checkpoints chosen on validation."""
+                     label: str | None = None, plugins: tuple[str, ...] = (),
+                     checkpoints: tuple[Path, str] | None = None) -> TrainResult:
+    """Train a method's student(s) under the benchmark's recipe; checkpoints chosen on validation.
+
+    ``checkpoints``: (folder, key of this training): each partition saves its state there at every
+    validation and resumes from it when the same training was stopped (``training.checkpoint``)."""
     from sedbench.complexity import check_budget
 
     if isinstance(method, str):
@@ -172,11 +178,14 @@ def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model
                 on_step=(lambda step, loss, task=task, what=what: progress.update(
                     task, completed=step, **({} if loss is None else {"description": f"{what} loss {loss:.3f}"})))
                 if progress is not None else None,
+                checkpoint=Checkpoint(checkpoints[0] / f"partition-{i}.pt", f"{checkpoints[1]}:{i}:{partition.name}")
+                if checkpoints is not None else None,
             ))
         finally:  # a failed training leaves no half bar behind: its error says what happened
             if progress is not None:
                 progress.remove_task(task)
-    train_s = time.perf_counter() - start
+    # a resumed training's time includes what the stopped process spent (its energy does not)
+    train_s = time.perf_counter() - start + sum(p.earlier_s for p in trained)
     routes = deployment_routes(method, trained, bench.classes, bench.environments)
     frames, clips = routed_predict(routes, validation, bench.device, cfg.eval_batch_size)
     val_metrics, _ = bench.score_split(validation, frames, clips)
@@ -207,21 +216,28 @@ def train_teacher(bench: Benchmark, name: str, progress=None, force: bool = Fals
         if (path / "info.json").is_file() and not force:
             return TeacherCache(path)  # trained by the process we waited for
         crash_log = path.with_name(f"{path.name}.traceback.txt")
+        checkpoints = path.with_name(f".{path.name}.{CHECKPOINTS}")
+        if force:  # trained again from step 0, not resumed from a stopped training's state
+            shutil.rmtree(checkpoints, ignore_errors=True)
         try:
-            cache = _train_teacher(bench, name, path, progress, run_seed)
+            cache = _train_teacher(bench, name, path, progress, run_seed, checkpoints)
         except SedbenchError:
+            shutil.rmtree(checkpoints, ignore_errors=True)  # kept only to resume; a failure would fail again
             raise
         except Exception as exc:
+            shutil.rmtree(checkpoints, ignore_errors=True)
             # a crash (a CUDA out-of-memory, a bug in a model) fails the runs that read this teacher in one
             # line, as a diverged one does, and the matrix goes on; a teacher has no run record, so its
             # traceback goes beside its cache entry
             atomic_write_text(crash_log, "".join(traceback.format_exception(exc)))
             raise TrainingError(f"teacher {name}: training raised {one_line(exc)} (traceback: {crash_log})") from exc
         crash_log.unlink(missing_ok=True)  # an earlier attempt's
+        shutil.rmtree(checkpoints, ignore_errors=True)
         return cache
 
 
-def _train_teacher(bench: Benchmark, name: str, path: Path, progress, run_seed: int | None) -> TeacherCache:
+def _train_teacher(bench: Benchmark, name: str, path: Path, progress, run_seed: int | None,
+                   checkpoints: Path) -> TeacherCache:
     model_name, options = teacher_model(bench.config, name)
     fms = teacher_freq_mixstyle(bench.config, name)
     seed = teacher_seed(bench, run_seed)
@@ -231,7 +247,7 @@ def _train_teacher(bench: Benchmark, name: str, path: Path, progress, run_seed: 
         result = train_and_select(
             bench, "scratch", seed=seed, model_name=model_name, model_kwargs=options,
             training_overrides=teacher_recipe(bench.config, name),
-            augment=augment, progress=progress, label=label,
+            augment=augment, progress=progress, label=label, checkpoints=(checkpoints, path.name),
         )
     model = result.partitions[0].deployed.net
     arrays = teacher_outputs(bench, model)

@@ -1,0 +1,117 @@
+"""A training stopped mid-way resumes from its last validation and ends bit-identical to one never
+stopped; a resume that leaves out part of the state (the impostors below) does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sedbench import results
+from sedbench.runner import resume_point, run_dir_for, run_one, train_and_select
+from sedbench.training import engine
+from sedbench.training.checkpoint import CHECKPOINTS, Checkpoint, saved_steps
+
+STOP_AT = 4  # tiny validates at steps 3 and 6: a stop at step 4 resumes from step 3
+CNN = {"width": 0.5, "context_layers": 1, "dropout": 0.2}  # tiny's cnn teacher: dropout draws from torch
+
+
+@pytest.fixture
+def stop_once(monkeypatch):
+    """Arms a Ctrl-C at step STOP_AT of the next training (once), raised from the engine's per-step loss
+    check."""
+    real, armed = engine.check_finite, [False]
+
+    def check(total, terms, step, every):
+        if armed[0] and step == STOP_AT:
+            armed[0] = False
+            raise KeyboardInterrupt
+        return real(total, terms, step, every)
+
+    monkeypatch.setattr(engine, "check_finite", check)
+    return lambda: armed.__setitem__(0, True)
+
+
+def forgetting(monkeypatch, part: str) -> None:
+    """The impostor: a resume that restores the networks but starts ``part`` afresh, as a resume that
+    re-seeds its generators or rebuilds its optimiser would."""
+    load = Checkpoint.load
+
+    def load_forgetting(self):
+        state = load(self)
+        if state is not None:
+            fresh = {"numpy_rng": lambda: np.random.default_rng(0).bit_generator.state,
+                     "torch_rng": lambda: torch.Generator().manual_seed(0).get_state(),
+                     "optimizer": lambda: {"state": {}, "param_groups": state["optimizer"]["param_groups"]}}
+            state[part] = fresh[part]()
+        return state
+
+    monkeypatch.setattr(Checkpoint, "load", load_forgetting)
+
+
+def stopped_then_resumed(bench, folder: Path, stop, **kwargs):
+    stop()
+    with pytest.raises(KeyboardInterrupt):
+        train_and_select(bench, seed=2, checkpoints=(folder, "key"), **kwargs)
+    assert saved_steps(folder) == [3]
+    return train_and_select(bench, seed=2, checkpoints=(folder, "key"), **kwargs)
+
+
+def same_networks(a, b) -> bool:
+    pairs = zip(a.partitions[0].deployed.state_dict().values(), b.partitions[0].deployed.state_dict().values(),
+                strict=True)
+    return all(torch.equal(x, y) for x, y in pairs)
+
+
+# a student with a training-only module (temporal-attention's attention head; mixup draws from numpy),
+# and a teacher whose dropout draws from torch's generator
+CASES = {"student": {"method": "temporal-attention"},
+         "teacher": {"method": "scratch", "model_name": "cnn", "model_kwargs": CNN}}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_stopped_training_resumes_bit_identical(case, tiny_bench, tiny_teachers, tmp_path, stop_once):
+    whole = train_and_select(tiny_bench, seed=2, **CASES[case])
+    resumed = stopped_then_resumed(tiny_bench, tmp_path, stop_once, **CASES[case])
+    assert resumed.partitions[0].resumed_from == 3 and whole.partitions[0].resumed_from == 0
+    assert same_networks(whole, resumed)
+    assert resumed.validation == whole.validation
+    assert resumed.partitions[0].history == whole.partitions[0].history
+    assert resumed.partitions[0].best_step == whole.partitions[0].best_step
+
+
+@pytest.mark.parametrize(("case", "part"), [("student", "numpy_rng"), ("student", "optimizer"),
+                                            ("teacher", "torch_rng")])
+def test_a_resume_that_forgets_part_of_the_state_is_not_identical(case, part, tiny_bench, tiny_teachers, tmp_path,
+                                                                   stop_once, monkeypatch):
+    whole = train_and_select(tiny_bench, seed=2, **CASES[case])
+    forgetting(monkeypatch, part)
+    assert not same_networks(whole, stopped_then_resumed(tiny_bench, tmp_path, stop_once, **CASES[case]))
+
+
+def test_a_checkpoint_serves_only_its_own_training(tmp_path):
+    Checkpoint(tmp_path / "partition-0.pt", "run a:0:all").save({"step": 3})
+    assert Checkpoint(tmp_path / "partition-0.pt", "run a:0:all").load()["step"] == 3
+    assert Checkpoint(tmp_path / "partition-0.pt", "run b:0:all").load() is None
+    (tmp_path / "partition-1.pt").write_bytes(b"truncated")
+    assert Checkpoint(tmp_path / "partition-1.pt", "run a:1:all").load() is None
+    assert saved_steps(tmp_path) == [3, 0] and saved_steps(tmp_path / "none") == []
+
+
+def test_an_interrupted_pair_resumes_and_says_so(tiny_bench, tiny_teachers, stop_once):
+    stop_once()
+    with pytest.raises(KeyboardInterrupt):
+        run_one(tiny_bench, "scratch", seed=13)
+    out = run_dir_for(tiny_bench, "scratch", 13)
+    assert results.read_record(out)["status"] == "interrupted" and (out / CHECKPOINTS / "partition-0.pt").is_file()
+    assert resume_point(tiny_bench, "scratch", 13) == "step 3"
+    record = run_one(tiny_bench, "scratch", seed=13)
+    assert record["status"] == "complete", record.get("error")
+    assert any("resumed from step 3" in n for n in results.read_record(out)["notes"])
+    assert not (out / CHECKPOINTS).exists()  # kept only while the pair is unfinished
+    whole = train_and_select(tiny_bench, "scratch", seed=13)
+    saved = torch.load(out / "model.pt", weights_only=True)["partitions"][0]["state_dict"]
+    assert all(torch.equal(a, b) for a, b in zip(saved.values(), whole.partitions[0].deployed.net.state_dict().values(),
+                                                 strict=True))
