@@ -260,7 +260,7 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
     runner.check_method_settings(bench, plugins)
     runner.teachers_needed(methods, bench, plugins)  # a teacher the profile lacks: one line, before anything
     if dry_run:
-        _print_matrix(bench, methods, seed_list, plugins)
+        _print_matrix(bench, methods, seed_list, plugins, force)
         _print_estimate(bench, methods, seed_list, jobs, plugins, force)
         return 0
     console.print(f"[bold]sedbench[/] profile [cyan]{escape(bench.name)}[/] on {bench.device} "
@@ -269,11 +269,10 @@ def run_cmd(methods_spec: str, seeds: str | None, jobs: int, executor: str, addr
     for note in runner.control_notes(bench, methods, seed_list, plugins):
         say(console, "[yellow]note[/]", note)
     if bench.dataset_exists:
-        for status, pairs in runner.unfinished_pairs(bench, methods, seed_list, plugins).items():
+        for status, pairs in runner.unfinished_pairs(bench, methods, seed_list, plugins, force).items():
             again = f"{'they train' if len(pairs) > 1 else 'it trains'} again"
-            why = {"damaged": f"{again}; the damaged folder is kept aside, hidden (.seed-N.damaged-<time>)",
-                   "interrupted": f"{again} from the step in brackets (its last validation before the stop)"}.get(
-                       status, f"{again} from step 0")
+            why = (f"{again}; the damaged folder is kept aside, hidden (.seed-N.damaged-<time>)" if status == "damaged"
+                   else f"{again} from the step in brackets (the last validation it reached; --force: step 0)")
             label = "damaged run record" if status == "damaged" else f"{status} earlier"
             say(console, "[yellow]note[/]", f"{label}: {', '.join(pairs)}; {why}")
     _print_expected_time(bench, methods, seed_list, jobs, plugins, force)
@@ -386,7 +385,7 @@ def _pending_label(bench, source, methods: list[str], seed: int, exists: bool, p
     return f"trains {source.name}'s network"
 
 
-def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[str, ...]) -> None:
+def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[str, ...], force: bool = False) -> None:
     """What a run would do. Writes nothing: no data generation, no cache or results folder."""
     from rich.table import Table
 
@@ -401,7 +400,6 @@ def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[st
         table.add_column(f"seed {seed}")
     exists = bench.dataset_exists
     labels = {"cached": "[green]cached[/]", "running": "[yellow]running elsewhere[/]", "pending": "will train",
-              "failed": "[red]failed: again[/]",
               "damaged": "[red]damaged record: again[/]"}
     for method in methods:
         built = build_method(method, runner.method_overrides(bench, method, plugins), plugins)
@@ -410,8 +408,9 @@ def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[st
         statuses = {s: runner.pair_status(bench, method, s, plugins) if exists else "pending" for s in seeds}
         table.add_row(method, *[
             pending[s] if status == "pending"
-            else f"[yellow]interrupted: from {runner.resume_point(bench, method, s, plugins)}[/]"
-            if status == "interrupted" else labels[status] for s, status in statuses.items()])
+            else f"[{'yellow' if status == 'interrupted' else 'red'}]{status}: from "
+                 f"{'step 0' if force else runner.resume_point(bench, method, s, plugins)}[/]"
+            if status in ("interrupted", "failed") else labels[status] for s, status in statuses.items()])
     console.print(table)
     if not exists:
         console.print(f"data: desed-synth {bench.config['data'].get('preset', 'quick')} will be generated at "
@@ -421,7 +420,11 @@ def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[st
     for name in needed:
         for run_seed in teacher_run_seeds(bench, seeds):
             label = runner.teacher_label(bench, name, run_seed)
-            console.print(f"{label}: {'will train' if missing is None or label in missing else 'cached'}")
+            if missing is not None and label not in missing:
+                console.print(f"{label}: cached")
+                continue
+            where = "step 0" if force or missing is None else runner.teacher_resume_point(bench, name, run_seed)
+            console.print(f"{label}: will train" + (f" (from {where})" if where != "step 0" else ""))
     for note in runner.control_notes(bench, methods, seeds, plugins):
         say(console, "[yellow]note[/]", note)
 
@@ -1021,7 +1024,10 @@ def _exit_interrupted(cause: BaseException | None) -> None:
     from sedbench.errors import Terminated
 
     terminated = isinstance(cause, Terminated)
-    err_console.print("terminated (SIGTERM)" if terminated else "interrupted")
+    command = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
+    resumes = ("; the same command resumes (finished pairs and teachers are kept, a training in progress goes "
+               "on from its last validation)") if command in ("run", "teachers") else ""
+    err_console.print(("terminated (SIGTERM)" if terminated else "interrupted") + resumes, highlight=False)
     sys.exit(143 if terminated else 130)
 
 

@@ -159,7 +159,9 @@ class Method:
         return {}
 
     def on_step_end(self, ctx: StepContext) -> None:
-        """Called after the optimiser step and the mean-student update."""
+        """Called after the optimiser step and the mean-student update. State that changes during
+        training belongs in ``setup``'s modules: a stopped training resumes from a checkpoint of those
+        (``sedbench.training.checkpoint``); state kept on ``self`` would not come back."""
 
 
 # ------------------------------------------------------------------------------------ registry

@@ -34,7 +34,7 @@ from sedbench.locks import run_lock
 from sedbench.methods import Method, build_method, method_settings, params_dict
 from sedbench.pool import ProcessTask, run_in_processes, task_signals
 from sedbench.progress import finished, progress_bars
-from sedbench.training.checkpoint import CHECKPOINTS
+from sedbench.training.checkpoint import CHECKPOINTS, saved_steps
 from sedbench.training.fit import TrainResult, routed_predict, train_and_select, train_teacher
 
 __all__ = ["TrainResult", "routed_predict", "run_matrix", "run_one", "train_and_select", "train_teacher"]
@@ -389,9 +389,9 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
         if record["status"] != "complete":  # no scores or network beside a record that is not complete
             remove_scores(work / SCORES_DIR)
             (work / "model.pt").unlink(missing_ok=True)
-        if record["status"] != "interrupted":  # kept only to resume; a failure would fail again
-            shutil.rmtree(work / CHECKPOINTS, ignore_errors=True)
         results.write_record(work, record)
+        if record["status"] == "complete":  # kept until then: a stopped or failed run resumes from it
+            shutil.rmtree(work / CHECKPOINTS, ignore_errors=True)
         if work != out:
             _settle_rerun(out, work, previous, record)
     return record
@@ -696,26 +696,37 @@ def pair_status(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ..
 
 
 def unfinished_pairs(bench: Benchmark, methods: list[str], seeds: list[int],
-                     plugins: tuple[str, ...] = ()) -> dict[str, list[str]]:
-    """The pairs an earlier run of these settings left ``interrupted`` or ``failed``:
-    {status: ["METHOD seed S", ...]}; an interrupted pair says where it resumes ("(from step N)")."""
+                     plugins: tuple[str, ...] = (), force: bool = False) -> dict[str, list[str]]:
+    """The pairs an earlier run of these settings left ``interrupted``, ``failed`` or ``damaged``:
+    {status: ["METHOD seed S", ...]}; the first two say where their training resumes, "(from step N)"
+    (step 0 with ``force``)."""
     found: dict[str, list[str]] = {}
     for m in methods:
         for s in seeds:
             status = pair_status(bench, m, s, plugins)
             if status in ("interrupted", "failed", "damaged"):
-                where = f" (from {resume_point(bench, m, s, plugins)})" if status == "interrupted" else ""
+                where = "step 0" if force else resume_point(bench, m, s, plugins)
+                where = "" if status == "damaged" else f" (from {where})"
                 found.setdefault(status, []).append(f"{m} seed {s}{where}")
     return found
 
 
 def resume_point(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ...] = ()) -> str:
-    """Where an interrupted pair's training resumes: the step of its last validation, per partition
-    for a method that trains several students; "step 0" when it left no checkpoint. Reads only."""
-    from sedbench.training.checkpoint import saved_steps
-
+    """Where a stopped or failed pair's training resumes: the step of its last validation, per student
+    for a method that trains several; "step 0" when it left no checkpoint. Reads only."""
     m = build_method(method, method_overrides(bench, method, plugins), plugins)
-    steps = saved_steps(run_identity(bench, m, seed, plugins).directory / CHECKPOINTS)
+    identity = run_identity(bench, m, seed, plugins)
+    return _steps_text(saved_steps(identity.directory / CHECKPOINTS, identity.run_hash))
+
+
+def teacher_resume_point(bench: Benchmark, name: str, run_seed: int | None = None) -> str:
+    """Where a stopped or failed teacher's training resumes ("step 0" without a checkpoint). Reads only."""
+    from sedbench.teachers import teacher_checkpoints, teacher_dir
+
+    return _steps_text(saved_steps(teacher_checkpoints(bench, name, run_seed), teacher_dir(bench, name, run_seed).name))
+
+
+def _steps_text(steps: list[int]) -> str:
     if not any(steps):
         return "step 0"
     return f"step {steps[0]}" if len(steps) == 1 else f"steps {', '.join(map(str, steps))} of its students"

@@ -235,6 +235,12 @@ def teacher_lock(bench: Benchmark, name: str, run_seed: int | None = None) -> Pa
     return path.parent / f".{path.name}.lock"
 
 
+def teacher_checkpoints(bench: Benchmark, name: str, run_seed: int | None = None) -> Path:
+    """Where a teacher's training keeps its state until it is cached (``training.checkpoint``)."""
+    path = teacher_dir(bench, name, run_seed)
+    return path.parent / f".{path.name}.checkpoint"
+
+
 def teacher_run_seeds(bench: Benchmark, seeds: list[int]) -> list[int | None]:
     """The run seeds whose teachers differ: [None] when teachers are shared, else the distinct ones."""
     if teacher_seeds_mode(bench) == "shared":

@@ -115,7 +115,7 @@ def test_a_pair_left_interrupted_or_failed_says_where_it_trains_again_from(tiny_
     for left, status in (("interrupted", "interrupted"), ("running", "interrupted"), ("failed", "failed")):
         results.write_record(out, {**record, "status": left})  # "running" without its lock: a killed process
         assert runner.pair_status(bench, "scratch", 0) == status
-        where = " (from step 0)" if status == "interrupted" else ""  # it left no checkpoint
+        where = " (from step 0)"  # it left no checkpoint
         assert runner.unfinished_pairs(bench, ["scratch", "vanilla"], [0]) == {status: [f"scratch seed 0{where}"]}
     results.write_record(out, {**record, "status": "interrupted", "config_hash": "other settings"})
     assert runner.pair_status(bench, "scratch", 0) == "pending"  # another setting's record says nothing here
@@ -370,7 +370,9 @@ def test_a_run_that_fails_after_writing_its_scores_leaves_only_its_record(tiny_b
     record = runner.run_one(bench, "scratch", 0)
     assert record["status"] == "failed"
     out = runner.run_dir_for(bench, "scratch", 0)
-    assert sorted(p.name for p in out.iterdir()) == ["run.json"]
+    # no scores or network; the training's last checkpoint stays, so the next run does not train it again
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint", "run.json"]
+    assert runner.resume_point(bench, "scratch", 0) == "step 6"
 
 @pytest.mark.parametrize("executor", ["jobs 1", "jobs 2", "ray"])
 def test_the_runs_of_a_failed_teacher_record_why_they_did_not_train(tiny_bench, tmp_path, executor):

@@ -9,13 +9,15 @@ the validation history). The batch order is a function of the seed and the step 
 ``setup()`` returns or is recomputed by ``setup()``; state kept anywhere else would not be restored.
 
 A file serves only the training it was written for: its ``key`` names the run (or teacher) and the
-partition, and a file with another key, or one that cannot be read, is ignored (training starts from
-step 0). It is written whole (temporary file, then rename), so a kill mid-write leaves the previous one.
+partition, and a file with another key, one that cannot be read, or one whose networks do not fit
+this code's (written by another version of sedbench) is ignored: training starts from step 0. It is
+written whole (temporary file, synced, then renamed), so a kill mid-write leaves the previous one.
 """
 
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,18 +47,42 @@ class Checkpoint:
         buffer = io.BytesIO()  # not the temporary file: torch.save would embed its random name
         torch.save({**state, "key": self.key}, buffer)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self.path) as tmp:
-            tmp.write_bytes(buffer.getvalue())
+        with atomic_path(self.path) as tmp, open(tmp, "wb") as file:
+            file.write(buffer.getvalue())
+            file.flush()
+            os.fsync(file.fileno())  # a power cut after the rename leaves this state, not an empty file
 
 
-def saved_steps(folder: Path) -> list[int]:
-    """The step each checkpoint in ``folder`` was saved at (what a stopped run resumes from), in
-    partition order; empty when there is none. Reads only."""
-    steps = []
-    paths = folder.glob("partition-*.pt") if folder.is_dir() else []
-    for path in sorted(paths, key=lambda p: int(p.stem.removeprefix("partition-"))):
+FIELDS = ("step", "seconds", "student", "mean_student", "modules", "optimizer", "torch_rng", "numpy_rng",
+          "best_score", "best_step", "best_state", "history")
+
+
+def fits(state: dict[str, Any], networks: dict[str, torch.nn.Module]) -> bool:
+    """Whether ``state`` has every field and its networks' tensors have the names and shapes of
+    ``networks`` (checked before anything is restored: a partial restore would mix two trainings)."""
+    if any(name not in state for name in FIELDS):
+        return False
+    for name, net in networks.items():
+        mine, theirs = net.state_dict(), state[name]
+        if not isinstance(theirs, dict) or mine.keys() != theirs.keys():
+            return False
+        if any(not isinstance(theirs[k], torch.Tensor) or theirs[k].shape != v.shape for k, v in mine.items()):
+            return False
+    return True
+
+
+def saved_steps(folder: Path, key: str) -> list[int]:
+    """The step each checkpoint of training ``key`` in ``folder`` was saved at (what a stopped training
+    resumes from), in partition order: 0 for one that is unreadable or another training's; empty when
+    there is none. Reads only; never raises (``--dry-run`` calls it)."""
+    found: dict[int, int] = {}
+    for path in folder.glob("partition-*.pt") if folder.is_dir() else []:
+        index = path.stem.removeprefix("partition-")
+        if not index.isdigit():  # a copy or a stray file: not one this code wrote
+            continue
         try:
-            steps.append(int(torch.load(path, map_location="cpu", weights_only=True, mmap=True)["step"]))
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            found[int(index)] = int(state["step"]) if str(state.get("key", "")).startswith(f"{key}:") else 0
         except Exception:  # noqa: BLE001 - unreadable: that partition starts from step 0
-            steps.append(0)
-    return steps
+            found[int(index)] = 0
+    return [found[i] for i in sorted(found)]

@@ -25,7 +25,7 @@ from sedbench.methods import Method, Partition, SetupContext, StepContext
 from sedbench.models import ModelOutput
 from sedbench.teachers import TeacherCache
 from sedbench.training import losses
-from sedbench.training.checkpoint import Checkpoint
+from sedbench.training.checkpoint import Checkpoint, fits
 from sedbench.training.ema import ema_factor, make_mean_student, update_mean_student
 from sedbench.training.mixup import draw_mix, host_array
 from sedbench.training.recipe import RecipeOptions
@@ -237,7 +237,8 @@ def train_partition(
     history: list[dict[str, float]] = []
     resumed_from, earlier_s = 0, 0.0
     saved = checkpoint.load() if checkpoint is not None else None
-    if saved is not None:  # after setup(), which draws from torch's generator as it did the first time
+    # restored after setup(), which draws from torch's generator as it did the first time
+    if saved is not None and fits(saved, {"student": student, "mean_student": mean_student, "modules": modules}):
         student.load_state_dict(saved["student"])
         mean_student.load_state_dict(saved["mean_student"])
         modules.load_state_dict(saved["modules"])

@@ -37,12 +37,13 @@ from sedbench.teachers import (
     attention_rollout,
     load_teacher,
     resample_frames,
+    teacher_checkpoints,
     teacher_dir,
     teacher_lock,
     teacher_seed,
 )
 from sedbench.training.augment import freq_mixstyle
-from sedbench.training.checkpoint import CHECKPOINTS, Checkpoint
+from sedbench.training.checkpoint import Checkpoint
 from sedbench.training.engine import (
     DeployedModel,
     TrainConfig,
@@ -216,23 +217,21 @@ def train_teacher(bench: Benchmark, name: str, progress=None, force: bool = Fals
         if (path / "info.json").is_file() and not force:
             return TeacherCache(path)  # trained by the process we waited for
         crash_log = path.with_name(f"{path.name}.traceback.txt")
-        checkpoints = path.with_name(f".{path.name}.{CHECKPOINTS}")
+        checkpoints = teacher_checkpoints(bench, name, run_seed)
         if force:  # trained again from step 0, not resumed from a stopped training's state
             shutil.rmtree(checkpoints, ignore_errors=True)
         try:
             cache = _train_teacher(bench, name, path, progress, run_seed, checkpoints)
         except SedbenchError:
-            shutil.rmtree(checkpoints, ignore_errors=True)  # kept only to resume; a failure would fail again
             raise
         except Exception as exc:
-            shutil.rmtree(checkpoints, ignore_errors=True)
             # a crash (a CUDA out-of-memory, a bug in a model) fails the runs that read this teacher in one
             # line, as a diverged one does, and the matrix goes on; a teacher has no run record, so its
             # traceback goes beside its cache entry
             atomic_write_text(crash_log, "".join(traceback.format_exception(exc)))
             raise TrainingError(f"teacher {name}: training raised {one_line(exc)} (traceback: {crash_log})") from exc
         crash_log.unlink(missing_ok=True)  # an earlier attempt's
-        shutil.rmtree(checkpoints, ignore_errors=True)
+        shutil.rmtree(checkpoints, ignore_errors=True)  # kept until now: a stopped or failed one resumes from it
         return cache
 
 

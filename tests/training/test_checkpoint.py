@@ -10,9 +10,16 @@ import pytest
 import torch
 
 from sedbench import results
-from sedbench.runner import resume_point, run_dir_for, run_one, train_and_select
+from sedbench.runner import (
+    resume_point,
+    run_dir_for,
+    run_one,
+    teacher_resume_point,
+    train_and_select,
+    unfinished_pairs,
+)
 from sedbench.training import engine
-from sedbench.training.checkpoint import CHECKPOINTS, Checkpoint, saved_steps
+from sedbench.training.checkpoint import CHECKPOINTS, FIELDS, Checkpoint, fits, saved_steps
 
 STOP_AT = 4  # tiny validates at steps 3 and 6: a stop at step 4 resumes from step 3
 CNN = {"width": 0.5, "context_layers": 1, "dropout": 0.2}  # tiny's cnn teacher: dropout draws from torch
@@ -55,7 +62,7 @@ def stopped_then_resumed(bench, folder: Path, stop, **kwargs):
     stop()
     with pytest.raises(KeyboardInterrupt):
         train_and_select(bench, seed=2, checkpoints=(folder, "key"), **kwargs)
-    assert saved_steps(folder) == [3]
+    assert saved_steps(folder, "key") == [3]
     return train_and_select(bench, seed=2, checkpoints=(folder, "key"), **kwargs)
 
 
@@ -92,12 +99,22 @@ def test_a_resume_that_forgets_part_of_the_state_is_not_identical(case, part, ti
 
 
 def test_a_checkpoint_serves_only_its_own_training(tmp_path):
-    Checkpoint(tmp_path / "partition-0.pt", "run a:0:all").save({"step": 3})
+    state = {name: 0 for name in FIELDS} | {"step": 3, "student": {"weight": torch.zeros(2, 3)}}
+    Checkpoint(tmp_path / "partition-0.pt", "run a:0:all").save(state)
     assert Checkpoint(tmp_path / "partition-0.pt", "run a:0:all").load()["step"] == 3
     assert Checkpoint(tmp_path / "partition-0.pt", "run b:0:all").load() is None
     (tmp_path / "partition-1.pt").write_bytes(b"truncated")
+    (tmp_path / "partition-0 (copy).pt").write_bytes(b"a stray file")
     assert Checkpoint(tmp_path / "partition-1.pt", "run a:1:all").load() is None
-    assert saved_steps(tmp_path) == [3, 0] and saved_steps(tmp_path / "none") == []
+    assert saved_steps(tmp_path, "run a") == [3, 0] and saved_steps(tmp_path, "run b") == [0, 0]
+    assert saved_steps(tmp_path / "none", "run a") == []
+    # another version's networks (other names or shapes) are not restored, even in part
+    loaded = Checkpoint(tmp_path / "partition-0.pt", "run a:0:all").load()
+    networks = {"student": torch.nn.Linear(3, 2, bias=False), "mean_student": torch.nn.Sequential(),
+                "modules": torch.nn.ModuleDict()}
+    assert fits({**loaded, "mean_student": {}, "modules": {}}, networks)
+    assert not fits({**loaded, "mean_student": {}, "modules": {}}, {**networks, "student": torch.nn.Linear(4, 2)})
+    assert not fits({k: v for k, v in loaded.items() if k != "numpy_rng"}, networks)
 
 
 def test_an_interrupted_pair_resumes_and_says_so(tiny_bench, tiny_teachers, stop_once):
@@ -107,6 +124,9 @@ def test_an_interrupted_pair_resumes_and_says_so(tiny_bench, tiny_teachers, stop
     out = run_dir_for(tiny_bench, "scratch", 13)
     assert results.read_record(out)["status"] == "interrupted" and (out / CHECKPOINTS / "partition-0.pt").is_file()
     assert resume_point(tiny_bench, "scratch", 13) == "step 3"
+    assert unfinished_pairs(tiny_bench, ["scratch"], [13]) == {"interrupted": ["scratch seed 13 (from step 3)"]}
+    assert unfinished_pairs(tiny_bench, ["scratch"], [13], force=True) == {
+        "interrupted": ["scratch seed 13 (from step 0)"]}
     record = run_one(tiny_bench, "scratch", seed=13)
     assert record["status"] == "complete", record.get("error")
     assert any("resumed from step 3" in n for n in results.read_record(out)["notes"])
@@ -115,3 +135,17 @@ def test_an_interrupted_pair_resumes_and_says_so(tiny_bench, tiny_teachers, stop
     saved = torch.load(out / "model.pt", weights_only=True)["partitions"][0]["state_dict"]
     assert all(torch.equal(a, b) for a, b in zip(saved.values(), whole.partitions[0].deployed.net.state_dict().values(),
                                                  strict=True))
+
+
+def test_a_stopped_teacher_resumes_and_is_cached(tiny_root, stop_once):
+    from sedbench.teachers import teacher_checkpoints
+    from sedbench.training.fit import train_teacher
+    from tests.conftest import make_tiny_bench
+
+    bench = make_tiny_bench(tiny_root, name="tiny-teacher-resume", **{"teacher_training.lr": 0.0011})  # its own key
+    stop_once()
+    with pytest.raises(KeyboardInterrupt):
+        train_teacher(bench, "cnn")
+    assert teacher_resume_point(bench, "cnn") == "step 3"
+    cache = train_teacher(bench, "cnn")
+    assert cache.info.validation["history"] and not teacher_checkpoints(bench, "cnn").exists()
