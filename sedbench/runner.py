@@ -746,8 +746,25 @@ def pending_work(bench: Benchmark, methods: list[str], seeds: list[int], plugins
         return ([(m, cost) for (m, _), cost in run_costs(bench, built, pairs, plugins, nothing_cached=True)],
                 [n for _ in teacher_run_seeds(bench, seeds) for n in teachers])
     pending = [(m, s) for m, s in pairs if force or pair_status(bench, m, s, plugins) != "cached"]
-    return ([(m, cost) for (m, _), cost in run_costs(bench, built, pending, plugins)],
+    # a stopped pair costs what its checkpoints have left to train (all of it with --force)
+    return ([(m, cost * (1.0 if force else 1.0 - done_share(bench, built[m], s, plugins)))
+             for (m, s), cost in run_costs(bench, built, pending, plugins)],
             [name for name, _ in missing_teachers(bench, teachers, seeds).values()])
+
+
+def done_share(bench: Benchmark, method: Method, seed: int, plugins: tuple[str, ...] = ()) -> float:
+    """The share of a pair's schedule its checkpoints hold: the steps its students reached over the
+    schedule's (the partitions' shares add up to at most 1); 0 without a checkpoint."""
+    from sedbench.training.engine import TrainConfig
+
+    identity = run_identity(bench, method, seed, plugins)
+    done = sum(saved_steps(identity.directory / CHECKPOINTS, identity.run_hash))
+    if not done:
+        return 0.0
+    cfg = TrainConfig.from_dict(bench.config["training"])
+    if cfg.counted_in_epochs:  # epochs -> steps, as train_and_select counts them
+        cfg = cfg.in_steps(bench.training_data.epoch_length(cfg.batch_size))
+    return min(1.0, done / cfg.steps)
 
 
 def run_costs(bench: Benchmark, built: dict[str, Method], pairs: list[tuple[str, int]],

@@ -11,6 +11,7 @@ import torch
 
 from sedbench import results
 from sedbench.runner import (
+    pending_work,
     resume_point,
     run_dir_for,
     run_one,
@@ -127,6 +128,8 @@ def test_an_interrupted_pair_resumes_and_says_so(tiny_bench, tiny_teachers, stop
     assert unfinished_pairs(tiny_bench, ["scratch"], [13]) == {"interrupted": ["scratch seed 13 (from step 3)"]}
     assert unfinished_pairs(tiny_bench, ["scratch"], [13], force=True) == {
         "interrupted": ["scratch seed 13 (from step 0)"]}
+    assert pending_work(tiny_bench, ["scratch"], [13])[0] == [("scratch", 0.5)]  # the estimate counts what is left
+    assert pending_work(tiny_bench, ["scratch"], [13], force=True)[0] == [("scratch", 1.0)]
     record = run_one(tiny_bench, "scratch", seed=13)
     assert record["status"] == "complete", record.get("error")
     assert any("resumed from step 3" in n for n in results.read_record(out)["notes"])
