@@ -35,7 +35,7 @@ from sedbench.methods import Method, build_method, method_settings, params_dict
 from sedbench.pool import ProcessTask, run_in_processes, task_signals
 from sedbench.progress import finished, progress_bars
 from sedbench.training.checkpoint import CHECKPOINTS, saved_steps
-from sedbench.training.fit import TrainResult, routed_predict, train_and_select, train_teacher
+from sedbench.training.fit import TrainResult, routed_predict, schedule, train_and_select, train_teacher
 
 __all__ = ["TrainResult", "routed_predict", "run_matrix", "run_one", "train_and_select", "train_teacher"]
 
@@ -714,9 +714,14 @@ def unfinished_pairs(bench: Benchmark, methods: list[str], seeds: list[int],
 def resume_point(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ...] = ()) -> str:
     """Where a stopped or failed pair's training resumes: the step of its last validation, per student
     for a method that trains several; "step 0" when it left no checkpoint. Reads only."""
-    m = build_method(method, method_overrides(bench, method, plugins), plugins)
-    identity = run_identity(bench, m, seed, plugins)
-    return _steps_text(saved_steps(identity.directory / CHECKPOINTS, identity.run_hash))
+    built = build_method(method, method_overrides(bench, method, plugins), plugins)
+    return _steps_text(_saved_steps(bench, built, seed, plugins))
+
+
+def _saved_steps(bench: Benchmark, method: Method, seed: int, plugins: tuple[str, ...]) -> list[int]:
+    """The steps a pair's checkpoints hold (the folder and key `_run_claimed` trains with)."""
+    identity = run_identity(bench, method, seed, plugins)
+    return saved_steps(identity.directory / CHECKPOINTS, identity.run_hash)
 
 
 def teacher_resume_point(bench: Benchmark, name: str, run_seed: int | None = None) -> str:
@@ -755,16 +760,8 @@ def pending_work(bench: Benchmark, methods: list[str], seeds: list[int], plugins
 def done_share(bench: Benchmark, method: Method, seed: int, plugins: tuple[str, ...] = ()) -> float:
     """The share of a pair's schedule its checkpoints hold: the steps its students reached over the
     schedule's (the partitions' shares add up to at most 1); 0 without a checkpoint."""
-    from sedbench.training.engine import TrainConfig
-
-    identity = run_identity(bench, method, seed, plugins)
-    done = sum(saved_steps(identity.directory / CHECKPOINTS, identity.run_hash))
-    if not done:
-        return 0.0
-    cfg = TrainConfig.from_dict(bench.config["training"])
-    if cfg.counted_in_epochs:  # epochs -> steps, as train_and_select counts them
-        cfg = cfg.in_steps(bench.training_data.epoch_length(cfg.batch_size))
-    return min(1.0, done / cfg.steps)
+    done = sum(_saved_steps(bench, method, seed, plugins))
+    return min(1.0, done / schedule(bench).steps) if done else 0.0
 
 
 def run_costs(bench: Benchmark, built: dict[str, Method], pairs: list[tuple[str, int]],

@@ -107,6 +107,15 @@ def deployment_routes(method: Method, trained: list[TrainedPartition], classes: 
     return routed
 
 
+def schedule(bench: Benchmark, training_overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """The benchmark's recipe (with a teacher's overrides) in steps: an epoch-counted schedule becomes
+    DESED_task's epochs of this training data."""
+    cfg = TrainConfig.from_dict(merge(bench.config["training"], training_overrides or {}))
+    if cfg.counted_in_epochs:
+        cfg = cfg.in_steps(bench.training_data.epoch_length(cfg.batch_size))
+    return cfg
+
+
 def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model_name: str | None = None,
                      model_kwargs: dict[str, Any] | None = None,
                      training_overrides: dict[str, Any] | None = None, augment=None, progress=None,
@@ -120,9 +129,7 @@ def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model
 
     if isinstance(method, str):
         method = build_method(method, method_settings(bench.config, method, plugins), plugins)
-    cfg = TrainConfig.from_dict(merge(bench.config["training"], training_overrides or {}))
-    if cfg.counted_in_epochs:  # epochs -> steps, DESED_task's epoch on this training data
-        cfg = cfg.in_steps(bench.training_data.epoch_length(cfg.batch_size))
+    cfg = schedule(bench, training_overrides)
     is_student = model_name is None
     name = model_name or bench.student_model
     n_mels, n_classes = bench.feature_cfg.n_mels, len(bench.classes)
