@@ -10,6 +10,7 @@ never used as evidence here: with fewer than 2 seeds the tables say there is no 
 
     python benchmarks/readme_results.py --profile quick [--results results] [--wall-s 1650]
         [--calibration docs/calibration.md]   # `python benchmarks/calibrate.py --markdown` output
+        [--data desed-synth-quick-seed1]         # after `sedbench evaluate results --data data/desed-synth/quick-seed1`
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
+from sedbench.evaluation.ondata import load_on_data
 from sedbench.io import atomic_write_text
 from sedbench.report import plots
 from sedbench.report.costs import teacher_seconds_from_timings, teachers_table, training_costs
@@ -66,9 +68,7 @@ def verdict_rows(family, runs, metric: str = "psds1", alpha: float = 0.05) -> li
         r = match.iloc[0]
         seeds = [int(s) for s in str(r["seeds"]).split(",") if s]
         per_seed = [float(values.at[s, method] - values.at[s, control]) for s in seeds]
-        above = sum(d > 0 for d in per_seed)
-        sign = ("above on every seed" if above == len(per_seed) else "below on every seed" if above == 0
-                else f"above on {above} of {len(per_seed)} seeds")
+        sign = seed_signs(per_seed)
         has_ci = _given(r["ci_low"]) and _given(r["ci_high"])
         if _given(r["p_adj"]) and r["p_adj"] < alpha:
             reading = f"finding: {'above' if r['delta'] > 0 else 'below'} its control after Holm; {sign}"
@@ -82,6 +82,61 @@ def verdict_rows(family, runs, metric: str = "psds1", alpha: float = 0.05) -> li
                     + f" | {format(r['p_adj'], '.2f') if _given(r['p_adj']) else '–'}"
                     + f" | {format(r['mde'], '.3f') if _given(r['mde']) else '–'} | {reading} |")
     return rows
+
+
+def other_data_rows(own, there, metric: str = "psds1") -> list[str]:
+    """Markdown rows: each method's mean on its own eval split and on another data set (the seeds
+    evaluated on both), the change, and its rank on each: whether an ordering travels to new data."""
+    both = own.merge(there, on=["method", "seed"], suffixes=("_own", "_there"))
+    mean = both.groupby("method")[[f"{metric}_own", f"{metric}_there"]].mean()
+    n = both.groupby("method")["seed"].nunique()
+    rank = mean.rank(ascending=False, method="min").astype(int)
+    rows = [f"| method | seeds | {metric.upper()} own eval | there | change | rank own -> there |",
+            "|---|---|---|---|---|---|"]
+    for method, r in mean.sort_values(f"{metric}_there", ascending=False).iterrows():
+        change = r[f"{metric}_there"] - r[f"{metric}_own"]
+        rows.append(f"| {method} | {n[method]} | {r[f'{metric}_own']:.3f} | {r[f'{metric}_there']:.3f} | "
+                    f"{change:+.3f} | {rank.at[method, f'{metric}_own']} -> {rank.at[method, f'{metric}_there']} |")
+    return rows
+
+
+def other_data_lines(results: str, profile: str, group: str, name: str, runs, against, resamples: int) -> list[str]:
+    """The README's check on another data set (`sedbench evaluate RESULTS --data DATA` first): the same
+    students scored there, and each method against its control there, in a Holm family of its own."""
+    there = load_on_data(results, name, benchmark=profile)
+    there = there[there["benchmark_hash"].astype(str).str.startswith(f"{group}+")] if not there.empty else there
+    if there.empty or not (there["status"] == "complete").any():
+        raise SystemExit(f"no run of group {group} under {results} was evaluated on {name}: run "
+                         f"`sedbench evaluate {results} --data DATA` first (DATA: the set named {name})")
+    done, notes = select_comparable(there, profile)
+    for note in notes:
+        print(f"note ({name}): {note}")
+    family = comparison_family(there, ["psds1"], "scratch", against=against, benchmark=profile,
+                               n_resamples=resamples)
+    own = runs[["method", "seed", "psds1"]]
+    return [
+        f"The same students on another data set, `{name}` (`sedbench evaluate {results} --data DATA`, then "
+        f"`sedbench table --data {name}`): nothing was trained or selected on it, so it shows which "
+        "differences travel to data the recipe was not tuned on.",
+        "",
+        *other_data_rows(own, done[["method", "seed", "psds1"]]),
+        "",
+        f"Each method against its control on `{name}` (PSDS1; p_adj: Holm over the "
+        f"{family.attrs.get('family_size', len(family))} comparisons on this set, a family of its own):",
+        "",
+        *verdict_rows(family, done),
+    ]
+
+
+def seed_signs(per_seed: list[float]) -> str:
+    """``above on every seed``, ``below on every seed``, ``equal on every seed`` or the counts (a tie is
+    neither above nor below: two students that both score 0 are not one below the other)."""
+    n, above, below = len(per_seed), sum(d > 0 for d in per_seed), sum(d < 0 for d in per_seed)
+    for count, word in ((above, "above"), (below, "below"), (n - above - below, "equal")):
+        if count == n:
+            return f"{word} on every seed"
+    parts = [f"{word} on {count}" for count, word in ((above, "above"), (below, "below")) if count]
+    return " and ".join(parts) + f" of {n} seeds"
 
 
 def shared_costs_sentence(runs) -> str:
@@ -221,6 +276,9 @@ def main() -> None:
     parser.add_argument("--command", default="sedbench run --methods all --jobs 2",
                         help="the command, where its timings do not record methods and seeds (older versions)")
     parser.add_argument("--resamples", type=int, default=10_000, help="hierarchical bootstrap resamples")
+    parser.add_argument("--data", action="append", default=[], metavar="NAME",
+                        help="also show the students on this data set (`sedbench evaluate RESULTS --data`), "
+                             "e.g. desed-synth-quick-seed1; repeatable")
     parser.add_argument("--calibration", type=Path, default=None,
                         help="markdown from `python benchmarks/calibrate.py --markdown` to include")
     args = parser.parse_args()
@@ -321,6 +379,8 @@ def main() -> None:
         *[f"![{alt}]({png.as_posix()})\n" for alt, png in figures],
         shared_costs_sentence(runs) + "`sedbench report` writes all of this, and every other table and figure, "
         "into one HTML file (`results/report.html` after `make benchmark`).",
+        *[line for name in args.data for line in
+          ["", *other_data_lines(args.results, args.profile, group, name, runs, against, args.resamples)]],
         *(
             ["", "A/A calibration (`benchmarks/calibrate.py`): seeds of one method split into two pseudo-methods:", "",
              args.calibration.read_text().strip()]

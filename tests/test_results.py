@@ -180,9 +180,26 @@ def test_the_readme_verdicts_read_each_method_against_its_control():
     rows = module.verdict_rows(family, runs)
     assert [r.split(" | ")[0] for r in rows[2:]] == ["| takd vs scratch-ema", "| vanilla vs scratch"]
     takd, vanilla = rows[2], rows[3]
-    assert "-0.020, +0.070, -0.040" in takd and "no evidence at 3 seeds; above on 1 of 3 seeds" in takd
+    assert "-0.020, +0.070, -0.040" in takd and "no evidence at 3 seeds; above on 1 and below on 2 of 3 seeds" in takd
     assert "+0.100, +0.110, +0.090" in vanilla and "above on every seed" in vanilla
     assert "finding" not in takd
+    assert module.seed_signs([0.0, 0.0]) == "equal on every seed"
+    assert module.seed_signs([0.1, 0.0, -0.1]) == "above on 1 and below on 1 of 3 seeds"
+    assert module.seed_signs([-0.1, -0.2]) == "below on every seed"
+
+
+def test_the_readme_says_whether_an_ordering_travels_to_other_data():
+    """Other data: each method's mean on its own eval and there, over the seeds scored on both (a seed
+    not evaluated there leaves both means), the change, and the rank on each."""
+    module = readme_results()
+    own = pd.DataFrame({"method": ["scratch"] * 3 + ["vanilla"] * 3, "seed": [0, 1, 2] * 2,
+                        "psds1": [0.20, 0.30, 0.90, 0.40, 0.50, 0.10]})
+    there = pd.DataFrame({"method": ["scratch", "scratch", "vanilla", "vanilla"], "seed": [0, 1, 0, 1],
+                          "psds1": [0.35, 0.45, 0.30, 0.40]})
+    header, _, first, second = module.other_data_rows(own, there)
+    assert header.startswith("| method | seeds | PSDS1 own eval | there |")
+    assert first == "| scratch | 2 | 0.250 | 0.400 | +0.150 | 2 -> 1 |"
+    assert second == "| vanilla | 2 | 0.450 | 0.350 | -0.100 | 1 -> 2 |"
 
 
 def test_a_borrowed_run_whose_lender_was_run_again_is_left_out(tmp_path):
