@@ -128,6 +128,34 @@ def other_data_lines(results: str, profile: str, group: str, name: str, runs, ag
     ]
 
 
+def coverage_sentence(runs, teachers) -> str:
+    """What the tables cover, from the records: methods and controls with their seeds, the teachers read
+    (validation PSDS1, who read them) and which control isolates each method's mechanism."""
+    seeds = runs.groupby("method")["seed"].nunique()
+    controls = set(runs.loc[runs["is_control"].fillna(False).astype(bool), "method"]) if "is_control" in runs else set()
+    usual = int(seeds.mode().iloc[0])
+    more = [f"{m} {n}" for m, n in seeds.items() if n != usual]
+    n_methods = len(seeds) - len(controls)
+    text = (f"{n_methods} method{'s' * (n_methods != 1)} and {len(controls)} control{'s' * (len(controls) != 1)}, "
+            f"{usual} seeds each"
+            + (f" ({', '.join(more)})" if more else "") + ", in one settings group.")
+    if not teachers.empty:
+        # under teacher_seeds: per_run each run seed has its own teachers: no one score stands for them
+        per_run = "teacher_seeds" in runs and (runs["teacher_seeds"] == "per_run").any()
+        read = "; ".join(f"{t.teacher} ({'' if per_run or not _given(t.psds1) else f'{t.psds1:.3f}; '}"
+                         f"read by {t.used_by})" for t in teachers.itertuples())
+        text += (" The teachers, " + ("one trained per run seed (`sedbench teachers list` gives each one's "
+                 "validation PSDS1)" if per_run else "trained once and shared by every seed (validation PSDS1)")
+                 + f": {read}.")
+    by_control: dict[str, list[str]] = {}
+    for method, control in sorted(controls_of(runs).items()):
+        by_control.setdefault(control, []).append(method)
+    if by_control:
+        text += (" Each method is compared with the control that isolates its mechanism: "
+                 + "; ".join(f"`{c}` for {', '.join(ms)}" for c, ms in by_control.items()) + ".")
+    return text
+
+
 def seed_signs(per_seed: list[float]) -> str:
     """``above on every seed``, ``below on every seed``, ``equal on every seed`` or the counts (a tie is
     neither above nor below: two students that both score 0 are not one below the other)."""
@@ -299,7 +327,8 @@ def main() -> None:
                                n_resamples=args.resamples)
     psds1, psds2, inter, weak_map = comparison_tables(df, metrics, "scratch", against=against,
                                                       benchmark=args.profile, family=family)
-    img = Path("docs/img")
+    root = Path(args.readme).parent  # the figures go beside the README they are linked from
+    img = root / "docs" / "img"
     figures = [
         ("Methods ranked by PSDS1: every seed, the mean with its 95 % CI over seeds",
          plots.ranked(df, img / f"{args.profile}-ranked-psds1.png", "psds1", benchmark=args.profile)),
@@ -339,6 +368,8 @@ def main() -> None:
                             [timings_written(p) for p in timings_paths])
         + uncovered_runs_sentence(runs, all_timings),
         "",
+        "The tables cover " + coverage_sentence(runs, teachers),
+        "",
         f"Seeds are the replicates: {n_seeds} or more per method. Each delta is the mean paired difference "
         "over seeds (method minus `scratch`, or minus the method's control), with its 95 % CI from a "
         "hierarchical bootstrap (seeds, then eval clips); p is the paired t-test over seeds and p_adj its "
@@ -376,7 +407,7 @@ def main() -> None:
         "",
         *markdown_rows(teachers),
         "",
-        *[f"![{alt}]({png.as_posix()})\n" for alt, png in figures],
+        *[f"![{alt}]({Path(png).relative_to(root).as_posix()})\n" for alt, png in figures],
         shared_costs_sentence(runs) + "`sedbench report` writes all of this, and every other table and figure, "
         "into one HTML file (`results/report.html` after `make benchmark`).",
         *[line for name in args.data for line in

@@ -202,6 +202,22 @@ def test_the_readme_says_whether_an_ordering_travels_to_other_data():
     assert second == "| vanilla | 2 | 0.450 | 0.350 | -0.100 | 1 -> 2 |"
 
 
+def test_the_readme_says_what_its_tables_cover_from_the_records():
+    """Methods, controls and seeds, the teachers read (a score only where one teacher serves every
+    seed) and the control of each method: written from the records, not typed."""
+    module = readme_results()
+    rows = [("scratch", s, None, False) for s in range(5)] + [("vanilla", s, "scratch", False) for s in range(3)]
+    rows += [("scratch-ema", s, None, True) for s in range(3)] + [("takd", s, "scratch-ema", False) for s in range(3)]
+    runs = pd.DataFrame(rows, columns=["method", "seed", "control", "is_control"]).assign(teacher_seeds="shared")
+    teachers = pd.DataFrame({"teacher": ["cnn"], "psds1": [0.481], "used_by": ["takd, vanilla"]})
+    text = module.coverage_sentence(runs, teachers)
+    assert text.startswith("3 methods and 1 control, 3 seeds each (scratch 5), in one settings group.")
+    assert "trained once and shared by every seed (validation PSDS1): cnn (0.481; read by takd, vanilla)." in text
+    assert text.endswith("`scratch-ema` for takd; `scratch` for vanilla.")
+    per_run = module.coverage_sentence(runs.assign(teacher_seeds="per_run"), teachers)
+    assert "0.481" not in per_run and "one trained per run seed" in per_run
+
+
 def test_a_borrowed_run_whose_lender_was_run_again_is_left_out(tmp_path):
     """environment-mask deploys vanilla's network (Method.trains_as): after `--methods vanilla --force`
     its record still holds the old network, so the tables must not compare the new vanilla with it."""
