@@ -28,6 +28,7 @@ from sedbench.report import plots
 from sedbench.report.costs import teacher_seconds_from_timings, teachers_table, training_costs
 from sedbench.report.tables import comparison_family, comparison_tables, controls_of, render
 from sedbench.results import group_stages, group_timings, load, read_timings, select_comparable, timings_written
+from sedbench.stats import format_p, verdict
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -56,7 +57,8 @@ def _given(v) -> bool:
 def verdict_rows(family, runs, metric: str = "psds1", alpha: float = 0.05) -> list[str]:
     """Markdown rows: each method against the control that isolates its mechanism (the Holm family's
     row, whatever its kind: a control that is the reference is compared once), with the per-seed
-    differences the mean hides and a reading that says what this many seeds can and cannot tell."""
+    differences the mean hides and a reading that says what this many seeds can and cannot tell.
+    A pair without a comparison keeps its row and says why (a silent gap would read as no method)."""
     rows = ["| method vs control | Δ [95% CI] | per seed | p_adj (Holm) | MDE | reading |",
             "|---|---|---|---|---|---|"]
     values = runs.assign(_v=runs[metric].astype(float)).pivot_table(index="seed", columns="method", values="_v")
@@ -64,33 +66,43 @@ def verdict_rows(family, runs, metric: str = "psds1", alpha: float = 0.05) -> li
     for method, control in sorted(controls_of(runs).items()):
         match = mine[(mine["method"] == method) & (mine["baseline"] == control)]
         if match.empty or not _given(match.iloc[0]["delta"]):
+            why = verdict(match.iloc[0]) if not match.empty else f"{control} has no complete run: no comparison"
+            rows.append(f"| {method} vs {control} | – | – | – | – | {why} |")
             continue
         r = match.iloc[0]
         seeds = [int(s) for s in str(r["seeds"]).split(",") if s]
         per_seed = [float(values.at[s, method] - values.at[s, control]) for s in seeds]
         sign = seed_signs(per_seed)
         has_ci = _given(r["ci_low"]) and _given(r["ci_high"])
+        excludes_zero = has_ci and (r["ci_low"] > 0 or r["ci_high"] < 0)
         if _given(r["p_adj"]) and r["p_adj"] < alpha:
-            reading = f"finding: {'above' if r['delta'] > 0 else 'below'} its control after Holm; {sign}"
-        elif has_ci and (r["ci_low"] > 0 or r["ci_high"] < 0):
+            reading = f"finding: {'above' if r['delta'] > 0 else 'below'} its control after Holm"
+            if has_ci and not excludes_zero:  # the t-test is over seeds; the CI also resamples clips
+                reading += " (its CI, which also resamples eval clips, includes 0)"
+            reading += f"; {sign}"
+        elif excludes_zero:
             reading = f"per-comparison CI excludes 0, no finding after Holm; {sign}"
         else:
             reading = f"no evidence at {len(seeds)} seeds; {sign}"
         interval = f" [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]" if has_ci else ""
         rows.append(f"| {method} vs {control} | {r['delta']:+.3f}{interval} | "
                     + ", ".join(f"{d:+.3f}" for d in per_seed)
-                    + f" | {format(r['p_adj'], '.2f') if _given(r['p_adj']) else '–'}"
+                    + f" | {format_p(r['p_adj']) if _given(r['p_adj']) else '–'}"
                     + f" | {format(r['mde'], '.3f') if _given(r['mde']) else '–'} | {reading} |")
     return rows
 
 
 def other_data_rows(own, there, metric: str = "psds1") -> list[str]:
-    """Markdown rows: each method's mean on its own eval split and on another data set (the seeds
-    evaluated on both), the change, and its rank on each: whether an ordering travels to new data."""
-    both = own.merge(there, on=["method", "seed"], suffixes=("_own", "_there"))
-    mean = both.groupby("method")[[f"{metric}_own", f"{metric}_there"]].mean()
-    n = both.groupby("method")["seed"].nunique()
-    rank = mean.rank(ascending=False, method="min").astype(int)
+    """Markdown rows: each method's mean on its own eval split and on another data set, over the runs
+    scored on both (paired by run folder: ``there``'s ``source_run_dir`` is ``own``'s ``run_dir``, so a
+    retrained variant is never set against the evaluation of the one before), the change, and its
+    rank on each among these methods (ties at the printed precision share a rank)."""
+    own = own.dropna(subset=[metric])
+    there = there.dropna(subset=[metric])
+    both = own.merge(there, left_on="run_dir", right_on="source_run_dir", suffixes=("_own", "_there"))
+    mean = both.groupby("method_own")[[f"{metric}_own", f"{metric}_there"]].mean()
+    n = both.groupby("method_own")["run_dir_own"].nunique()
+    rank = mean.round(3).rank(ascending=False, method="min").astype(int)
     rows = [f"| method | seeds | {metric.upper()} own eval | there | change | rank own -> there |",
             "|---|---|---|---|---|---|"]
     for method, r in mean.sort_values(f"{metric}_there", ascending=False).iterrows():
@@ -104,22 +116,28 @@ def other_data_lines(results: str, profile: str, group: str, name: str, runs, ag
     """The README's check on another data set (`sedbench evaluate RESULTS --data DATA` first): the same
     students scored there, and each method against its control there, in a Holm family of its own."""
     there = load_on_data(results, name, benchmark=profile)
-    there = there[there["benchmark_hash"].astype(str).str.startswith(f"{group}+")] if not there.empty else there
-    if there.empty or not (there["status"] == "complete").any():
+    # the runs the tables above show, and only those: another variant's evaluation is another network
+    there = there[there["source_run_dir"].isin(runs["run_dir"])] if not there.empty else there
+    scored = there[there["status"] == "complete"] if not there.empty else there
+    if scored.empty:
         raise SystemExit(f"no run of group {group} under {results} was evaluated on {name}: run "
                          f"`sedbench evaluate {results} --data DATA` first (DATA: the set named {name})")
-    done, notes = select_comparable(there, profile)
+    missing = runs[~runs["run_dir"].isin(scored["source_run_dir"])]
+    done, notes = select_comparable(scored, profile)
     for note in notes:
         print(f"note ({name}): {note}")
-    family = comparison_family(there, ["psds1"], "scratch", against=against, benchmark=profile,
+    family = comparison_family(done, ["psds1"], "scratch", against=against, benchmark=profile,
                                n_resamples=resamples)
-    own = runs[["method", "seed", "psds1"]]
+    not_scored = "; ".join(f"{m} seed(s) {', '.join(str(int(x)) for x in sorted(g['seed']))}"
+                           for m, g in missing.groupby("method"))
     return [
         f"The same students on another data set, `{name}` (`sedbench evaluate {results} --data DATA`, then "
-        f"`sedbench table --data {name}`): nothing was trained or selected on it, so it shows which "
-        "differences travel to data the recipe was not tuned on.",
+        f"`sedbench table --data {name}`): nothing was trained or selected on it. The ranks are among "
+        "these methods, with no test behind a change of rank; the rows after the table test which "
+        "differences with the controls hold there.",
         "",
-        *other_data_rows(own, done[["method", "seed", "psds1"]]),
+        *other_data_rows(runs, done),
+        *(["", f"Not evaluated on `{name}`, so left out of both: {not_scored}."] if not_scored else []),
         "",
         f"Each method against its control on `{name}` (PSDS1; p_adj: Holm over the "
         f"{family.attrs.get('family_size', len(family))} comparisons on this set, a family of its own):",

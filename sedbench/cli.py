@@ -423,7 +423,8 @@ def _print_matrix(bench, methods: list[str], seeds: list[int], plugins: tuple[st
             if missing is not None and label not in missing:
                 console.print(f"{label}: cached")
                 continue
-            where = "step 0" if force or missing is None else runner.teacher_resume_point(bench, name, run_seed)
+            # run's --force trains pairs again, not teachers: a stopped teacher resumes either way
+            where = "step 0" if missing is None else runner.teacher_resume_point(bench, name, run_seed)
             console.print(f"{label}: will train" + (f" (from {where})" if where != "step 0" else ""))
     for note in runner.control_notes(bench, methods, seeds, plugins):
         say(console, "[yellow]note[/]", note)
@@ -1025,8 +1026,14 @@ def _exit_interrupted(cause: BaseException | None) -> None:
 
     terminated = isinstance(cause, Terminated)
     command = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
-    resumes = ("; the same command resumes (finished pairs and teachers are kept, a training in progress goes "
-               "on from its last validation)") if command in ("run", "teachers") else ""
+    resumes = ""
+    if command in ("run", "teachers") and "--force" in sys.argv:  # --force deletes what a resume would read
+        resumes = ("; the same command starts from step 0 again (--force); without --force, finished pairs and "
+                   "teachers are kept and a training in progress goes on from its last validation (a finished "
+                   "pair that was being trained again keeps its earlier result)")
+    elif command in ("run", "teachers"):
+        resumes = ("; the same command resumes (finished pairs and teachers are kept, a training in progress goes "
+                   "on from its last validation)")
     err_console.print(("terminated (SIGTERM)" if terminated else "interrupted") + resumes, highlight=False)
     sys.exit(143 if terminated else 130)
 

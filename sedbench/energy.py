@@ -30,6 +30,18 @@ def track_energy(enabled: bool = True) -> Iterator[dict[str, Any]]:
             reading.update(_stop_tracker(tracker))
 
 
+def with_stopped_share(reading: dict[str, Any], total_s: float, earlier_s: float) -> dict[str, Any]:
+    """The energy of a training that was stopped and resumed: the tracker saw only the last process,
+    so the stopped one's ``earlier_s`` seconds are added at the last one's mean power (the same
+    training loop on the same settings). The source then says it is partly extrapolated."""
+    kwh = reading.get("energy_kwh")
+    if earlier_s <= 0 or kwh is None or total_s <= earlier_s:
+        return reading
+    source = str(reading.get("energy_source", "")).replace("measured", "estimate", 1)
+    return {**reading, "energy_kwh": kwh * total_s / (total_s - earlier_s),
+            "energy_source": f"{source}; {earlier_s:.0f} s of a stopped process added at this one's mean power"}
+
+
 def _start_tracker():
     try:
         from codecarbon import OfflineEmissionsTracker

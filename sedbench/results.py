@@ -413,6 +413,13 @@ def select_comparable(
     complete = df[df["status"] == "complete"].reset_index(drop=True)
     if complete.empty:
         raise SedbenchError(_none_completed(df, names[0]))
+    twice = complete[complete.duplicated(["method", "seed"], keep=False)]
+    if not twice.empty:  # the tables' means, tests and per-seed rows would each resolve them differently
+        first = twice.iloc[0]
+        folders = ", ".join(str(d) for d in twice[(twice["method"] == first["method"])
+                                                  & (twice["seed"] == first["seed"])]["run_dir"])
+        raise SedbenchError(f"two complete runs of {first['method']} seed {first['seed']} in one settings group "
+                            f"({folders}): move one out of the results folder")
     return complete, notes
 
 

@@ -27,7 +27,7 @@ from torch import nn
 from sedbench import results
 from sedbench.benchmark import Benchmark
 from sedbench.config import MAX_SEED, config_hash
-from sedbench.energy import track_energy
+from sedbench.energy import track_energy, with_stopped_share
 from sedbench.errors import SedbenchError, Terminated, one_line
 from sedbench.io import replace_dir
 from sedbench.locks import run_lock
@@ -334,6 +334,7 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
             with track_energy() as energy:
                 result = train_and_select(bench, method, seed, progress=progress, plugins=plugins,
                                           checkpoints=(work / CHECKPOINTS, run_hash))
+            energy = with_stopped_share(energy, result.train_s, sum(p.earlier_s for p in result.partitions))
         start = time.perf_counter()
         # scored as `sedbench evaluate RUN --data` scores it: the deployed students behind their routes,
         # each clip cut at its duration, a clip longer than the training length in windows
@@ -400,7 +401,8 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
 def resumed_notes(result: TrainResult) -> list[str]:
     """What a record says when its training was stopped and resumed (from the last validation)."""
     return [f"{'training' if len(result.partitions) == 1 else 'partition ' + p.partition.name} resumed from step "
-            f"{p.resumed_from} after a stop (train_s counts both processes; the energy figure, only the last)"
+            f"{p.resumed_from} after a stop (train_s counts both processes; energy_kwh adds the stopped one's time at "
+            "the last one's mean power)"
             for p in result.partitions if p.resumed_from]
 
 
@@ -674,8 +676,8 @@ def pair_status(bench: Benchmark, method: str, seed: int, plugins: tuple[str, ..
     """``cached`` when a complete record with this exact identity exists, ``running`` while another
     process holds the run; ``interrupted`` or ``failed`` when an earlier run of these settings stopped
     there (a record left ``running`` by a killed process counts as interrupted); else ``pending``.
-    Reads only. An interrupted pair resumes from its last validation (``resume_point``); a failed,
-    damaged or pending one trains from step 0."""
+    Reads only. An interrupted or failed pair resumes from its last validation (``resume_point``)
+    when it left a checkpoint of these settings; a damaged or pending one trains from step 0."""
     from sedbench.locks import is_claimed
 
     m = build_method(method, method_overrides(bench, method, plugins), plugins)

@@ -116,7 +116,7 @@ def paired_test(method: Mapping[int, float], reference: Mapping[int, float], con
         # limit p = 0 would call 2 seeds of a constant +0.004 a finding. The exact sign-flip test over
         # seeds stays defined: a constant shift is its most extreme outcome, p = 2 / 2^n. There is no
         # t interval, sd or power either: a zero-width interval would claim certainty from 2 seeds.
-        if np.all(np.abs(d) <= IDENTICAL_ATOL):
+        if np.all(np.abs(d) <= max(IDENTICAL_ATOL, NO_SPREAD_RTOL * scale)):  # rounding, not a difference
             p_t, note = 1.0, "identical on every seed"
         else:
             p_t = sign_flip_p(d)
@@ -634,7 +634,7 @@ def verdict(row: Mapping, alpha: float = ALPHA, confidence: float = 0.95, higher
     d = row["delta"]
     ci = f"[{pct}% CI {_num(row['ci_low'])}, {_num(row['ci_high'])}]" if not _isnan(row.get("ci_low")) else ""
     p_adj = row.get("p_adj")
-    p_text = f"p_adj {_pval(p_adj)}" if not _isnan(p_adj) else f"p {_pval(row['p'])}"
+    p_text = f"p_adj {format_p(p_adj)}" if not _isnan(p_adj) else f"p {format_p(row['p'])}"
     p_used = p_adj if not _isnan(p_adj) else row["p"]
     has_ci = not _isnan(row.get("ci_low"))
     covers_zero = has_ci and row["ci_low"] <= 0 <= row["ci_high"]
@@ -776,8 +776,9 @@ def aa_paired_t_exact(values: Sequence[float], n: int, alpha: float = ALPHA, con
         p = 2 * sps.t.sf(np.abs(mean / (sd / math.sqrt(n))), n - 1)
     # paired_test's zero-variance rule: identical -> 1, a constant shift -> the exact sign-flip p,
     # which for a constant shift is 2 / 2^n (sign_flip_p, in closed form for a whole array of splits)
-    flat = no_spread(d, float(np.abs(x).max()))
-    identical = np.all(np.abs(d) <= IDENTICAL_ATOL, axis=1)
+    scale = float(np.abs(x).max())
+    flat = no_spread(d, scale)
+    identical = np.all(np.abs(d) <= max(IDENTICAL_ATOL, NO_SPREAD_RTOL * scale), axis=1)
     p = np.where(flat, np.where(identical, 1.0, 2.0 ** (1 - n)), p)
     hits = p < alpha
     rate = float(hits.mean())
@@ -839,6 +840,16 @@ def _num(v, sign: bool = True) -> str:
     return text if abs(v) >= 0.0005 or v == 0 else (f"{v:+.2g}" if sign else f"{v:.2g}")
 
 
-def _pval(p) -> str:
+def format_p(p, alpha: float = ALPHA) -> str:
+    """A p-value as the verdicts print it: '<0.001', 3 decimals below 0.1, 2 above; more decimals where
+    rounding would put it on the other side of ``alpha`` (0.0496 prints 0.0496, not 0.050)."""
     p = float(p)
-    return "<0.001" if p < 0.001 else f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+    if p < 0.001:
+        return "<0.001"
+    if p >= 0.1:
+        return f"{p:.2f}"
+    for decimals in range(3, 7):
+        text = f"{p:.{decimals}f}"
+        if (float(text) < alpha) == (p < alpha):
+            break
+    return text

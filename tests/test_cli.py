@@ -81,3 +81,15 @@ def test_a_typed_reference_with_runs_is_taken(tmp_path):
                                       "--format", "markdown"])
     assert result.exit_code == 0, result.output
     assert "Δ vs vanilla" in result.output
+
+
+def test_an_interrupted_command_says_how_to_go_on(monkeypatch, capsys):
+    """Ctrl-C: the same command resumes, except under --force, which would start from step 0 again."""
+    from sedbench import cli as cli_module
+
+    for argv, said in ((["sedbench", "run", "--methods", "all"], "the same command resumes"),
+                       (["sedbench", "run", "--force"], "starts from step 0 again (--force); without --force")):
+        monkeypatch.setattr("sys.argv", argv)
+        with pytest.raises(SystemExit) as stop:
+            cli_module._exit_interrupted(None)
+        assert stop.value.code == 130 and said in " ".join(capsys.readouterr().err.split())

@@ -61,6 +61,11 @@ def test_load_flattens_and_keeps_benchmarks_and_hashes_apart(tmp_path):
     assert list(runs["method"]) == ["vanilla"] and "newest" in notes[0]
     runs, _ = select_comparable(df, "quick", benchmark_hash="synth")
     assert list(runs["method"]) == ["scratch"]
+    # two records of one (method, seed) that no variant tells apart (older records): refused, with both
+    # folders, instead of a mean over both beside a test that read one of them
+    twice = pd.concat([runs, runs.assign(run_dir="elsewhere/seed-0")], ignore_index=True)
+    with pytest.raises(SedbenchError, match="two complete runs of scratch seed 0 .*elsewhere/seed-0"):
+        select_comparable(twice, "quick")
 
 
 def test_only_complete_runs_enter_comparisons(tmp_path):
@@ -183,23 +188,37 @@ def test_the_readme_verdicts_read_each_method_against_its_control():
     assert "-0.020, +0.070, -0.040" in takd and "no evidence at 3 seeds; above on 1 and below on 2 of 3 seeds" in takd
     assert "+0.100, +0.110, +0.090" in vanilla and "above on every seed" in vanilla
     assert "finding" not in takd
+    # a pair with no comparison keeps its row; a p_adj near the threshold is not rounded onto it;
+    # a finding whose CI (which also resamples clips) includes 0 says so
+    found = family.assign(p_adj=[0.0496, 1.0, 1.0], ci_low=[-0.01, -0.2, -0.2])
+    finding = module.verdict_rows(found, runs)[3]
+    assert "| 0.0496 |" in finding and "finding: above its control after Holm (its CI" in finding
+    lonely = module.verdict_rows(family, runs.assign(control=runs["control"].replace("scratch", "dual")))
+    assert any(r.startswith("| vanilla vs dual | – |") and "no complete run" in r for r in lonely)
     assert module.seed_signs([0.0, 0.0]) == "equal on every seed"
     assert module.seed_signs([0.1, 0.0, -0.1]) == "above on 1 and below on 1 of 3 seeds"
     assert module.seed_signs([-0.1, -0.2]) == "below on every seed"
 
 
 def test_the_readme_says_whether_an_ordering_travels_to_other_data():
-    """Other data: each method's mean on its own eval and there, over the seeds scored on both (a seed
-    not evaluated there leaves both means), the change, and the rank on each."""
+    """Other data: each method's mean on its own eval and there, over the runs scored on both, paired
+    by run folder (an evaluation of an earlier variant of vanilla is another network and stays out),
+    the change, and the rank on each; a run without a value leaves both means."""
     module = readme_results()
     own = pd.DataFrame({"method": ["scratch"] * 3 + ["vanilla"] * 3, "seed": [0, 1, 2] * 2,
                         "psds1": [0.20, 0.30, 0.90, 0.40, 0.50, 0.10]})
-    there = pd.DataFrame({"method": ["scratch", "scratch", "vanilla", "vanilla"], "seed": [0, 1, 0, 1],
-                          "psds1": [0.35, 0.45, 0.30, 0.40]})
+    own["run_dir"] = [f"new/{m}/seed-{s}" for m, s in zip(own["method"], own["seed"], strict=True)]
+    there = pd.DataFrame({"method": ["scratch", "scratch", "vanilla", "vanilla", "vanilla", "scratch"],
+                          "seed": [0, 1, 0, 1, 2, 2], "psds1": [0.35, 0.45, 0.30, 0.40, 0.99, float("nan")],
+                          "source_run_dir": ["new/scratch/seed-0", "new/scratch/seed-1", "new/vanilla/seed-0",
+                                             "new/vanilla/seed-1", "old/vanilla/seed-2", "new/scratch/seed-2"]})
+    there["run_dir"] = there["source_run_dir"] + "/evaluations/x"
     header, _, first, second = module.other_data_rows(own, there)
     assert header.startswith("| method | seeds | PSDS1 own eval | there |")
     assert first == "| scratch | 2 | 0.250 | 0.400 | +0.150 | 2 -> 1 |"
     assert second == "| vanilla | 2 | 0.450 | 0.350 | -0.100 | 1 -> 2 |"
+    tied = module.other_data_rows(own.assign(psds1=0.3000001), there.assign(psds1=[0.3] * 6))
+    assert all(row.endswith("| 1 -> 1 |") for row in tied[2:])  # equal at the printed precision
 
 
 def test_the_readme_says_what_its_tables_cover_from_the_records():

@@ -9,6 +9,7 @@ from sedbench.stats import (
     aa_clip_bootstrap_rate,
     aa_false_positive_rate,
     bootstrap_psds_difference,
+    format_p,
     hierarchical_bootstrap,
     holm,
     mde,
@@ -55,6 +56,10 @@ def test_identical_methods_are_not_significant():
     ref = {0: 0.30, 1: 0.35, 2: 0.28}
     t = paired_test(dict(ref), ref)
     assert t.delta == 0 and t.p_ttest == 1.0
+    # differences of float rounding (scores through float32, JSON) are none, not a constant shift:
+    # 6 same-signed ones would otherwise get the sign-flip test's p = 0.031, a "finding"
+    noise = paired_test({s: v + 1e-9 * (1 + s % 2) for s, v in enumerate([0.3] * 6)}, {s: 0.3 for s in range(6)})
+    assert noise.p_ttest == 1.0 and noise.note == "identical on every seed"
     rng = np.random.default_rng(0)
     a = {s: 0.3 + rng.normal(0, 0.02) for s in range(5)}
     b = {s: 0.3 + rng.normal(0, 0.02) for s in range(5)}
@@ -228,6 +233,8 @@ def test_verdict_sentences():
         mde=0.05,
     )
     assert verdict(row) == "vanilla beats scratch by +0.022 psds1 [95% CI +0.005, +0.040], p_adj 0.040, 3 seeds"
+    assert [format_p(p) for p in (0.0496, 0.04996, 0.0504, 0.012, 0.0004, 0.31)] == [
+        "0.0496", "0.04996", "0.050", "0.012", "<0.001", "0.31"]  # never rounded across alpha
     assert "includes 0" in verdict({**row, "ci_low": -0.001})
     ns = verdict({**row, "p_adj": 0.3, "ci_low": -0.01})
     assert ns.startswith("vanilla vs scratch: no evidence of a difference in psds1 at 3 seeds") and "MDE 0.050" in ns

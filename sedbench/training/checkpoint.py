@@ -57,16 +57,36 @@ FIELDS = ("step", "seconds", "student", "mean_student", "modules", "optimizer", 
           "best_score", "best_step", "best_state", "history")
 
 
-def fits(state: dict[str, Any], networks: dict[str, torch.nn.Module]) -> bool:
-    """Whether ``state`` has every field and its networks' tensors have the names and shapes of
-    ``networks`` (checked before anything is restored: a partial restore would mix two trainings)."""
+def fits(state: dict[str, Any], networks: dict[str, torch.nn.Module],
+         optimizer: torch.optim.Optimizer | None = None) -> bool:
+    """Whether ``state`` has every field, its networks' tensors have the names and shapes of
+    ``networks`` and its optimizer state the parameter groups and moment shapes of ``optimizer``
+    (checked before anything is restored: a partial restore would mix two trainings, and a load that
+    raised half way would fail the pair on every retry)."""
     if any(name not in state for name in FIELDS):
+        return False
+    if optimizer is not None and not _optimizer_fits(state["optimizer"], optimizer):
         return False
     for name, net in networks.items():
         mine, theirs = net.state_dict(), state[name]
         if not isinstance(theirs, dict) or mine.keys() != theirs.keys():
             return False
         if any(not isinstance(theirs[k], torch.Tensor) or theirs[k].shape != v.shape for k, v in mine.items()):
+            return False
+    return True
+
+
+def _optimizer_fits(saved: Any, optimizer: torch.optim.Optimizer) -> bool:
+    if not isinstance(saved, dict) or not isinstance(saved.get("param_groups"), list):
+        return False
+    groups = optimizer.param_groups
+    if [len(g.get("params", ())) for g in saved["param_groups"]] != [len(g["params"]) for g in groups]:
+        return False
+    shapes = [p.shape for g in groups for p in g["params"]]
+    for index, moments in (saved.get("state") or {}).items():
+        if not isinstance(index, int) or not 0 <= index < len(shapes) or not isinstance(moments, dict):
+            return False
+        if any(isinstance(v, torch.Tensor) and v.dim() and v.shape != shapes[index] for v in moments.values()):
             return False
     return True
 

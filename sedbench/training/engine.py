@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
@@ -100,6 +101,16 @@ class TrainedPartition:
     history: list[dict[str, float]]
     resumed_from: int = 0  # the step a stopped training resumed from (0: trained in one go)
     earlier_s: float = 0.0  # seconds of training before that step, in the process that was stopped
+
+
+def save_checkpoint(checkpoint: Checkpoint, state: dict[str, Any], step: int) -> None:
+    """Save the training's state; a disk that refuses it (full, quota, gone read-only) costs only the
+    resume, never the training: it goes on, and a stop would resume from the last state saved."""
+    try:
+        checkpoint.save(state)
+    except OSError as exc:
+        warnings.warn(f"checkpoint {checkpoint.path} not saved at step {step} ({exc.strerror or exc}); training "
+                      "goes on, and a stop now would resume from the last one saved", RuntimeWarning, stacklevel=2)
 
 
 @contextmanager
@@ -238,7 +249,8 @@ def train_partition(
     resumed_from, earlier_s = 0, 0.0
     saved = checkpoint.load() if checkpoint is not None else None
     # restored after setup(), which draws from torch's generator as it did the first time
-    if saved is not None and fits(saved, {"student": student, "mean_student": mean_student, "modules": modules}):
+    if saved is not None and fits(saved, {"student": student, "mean_student": mean_student, "modules": modules},
+                                  optimizer):
         student.load_state_dict(saved["student"])
         mean_student.load_state_dict(saved["mean_student"])
         modules.load_state_dict(saved["modules"])
@@ -287,13 +299,13 @@ def train_partition(
             if best[0] is None or score >= best[0]:
                 best = (score, step, copy.deepcopy(net.state_dict()))
             if checkpoint is not None:
-                checkpoint.save({
+                save_checkpoint(checkpoint, {
                     "step": step, "seconds": earlier_s + time.perf_counter() - started,
                     "student": student.state_dict(), "mean_student": mean_student.state_dict(),
                     "modules": modules.state_dict(), "optimizer": optimizer.state_dict(),
                     "torch_rng": torch.get_rng_state(), "numpy_rng": rng.bit_generator.state,
                     **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
-                    "best_score": best[0], "best_step": best[1], "best_state": best[2], "history": history})
+                    "best_score": best[0], "best_step": best[1], "best_state": best[2], "history": history}, step)
     net = mean_student if method.deploy == "mean_student" else student
     if best[2] is not None:
         net.load_state_dict(best[2])

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from sedbench.config import merge, teacher_freq_mixstyle, teacher_model, teacher_recipe
-from sedbench.energy import track_energy
+from sedbench.energy import track_energy, with_stopped_share
 from sedbench.errors import SedbenchError, TrainingError, one_line
 from sedbench.io import atomic_write_text
 from sedbench.methods import Method, SetupContext, build_method, method_settings
@@ -192,7 +192,7 @@ def train_and_select(bench: Benchmark, method: str | Method, seed: int, *, model
         finally:  # a failed training leaves no half bar behind: its error says what happened
             if progress is not None:
                 progress.remove_task(task)
-    # a resumed training's time includes what the stopped process spent (its energy does not)
+    # a resumed training's time includes what the stopped process spent (its energy: with_stopped_share)
     train_s = time.perf_counter() - start + sum(p.earlier_s for p in trained)
     routes = deployment_routes(method, trained, bench.classes, bench.environments)
     frames, clips = routed_predict(routes, validation, bench.device, cfg.eval_batch_size)
@@ -255,6 +255,7 @@ def _train_teacher(bench: Benchmark, name: str, path: Path, progress, run_seed: 
             training_overrides=teacher_recipe(bench.config, name),
             augment=augment, progress=progress, label=label, checkpoints=(checkpoints, path.name),
         )
+    energy = with_stopped_share(energy, result.train_s, result.partitions[0].earlier_s)
     model = result.partitions[0].deployed.net
     arrays = teacher_outputs(bench, model)
     info = TeacherInfo(

@@ -116,6 +116,28 @@ def test_a_checkpoint_serves_only_its_own_training(tmp_path):
     assert fits({**loaded, "mean_student": {}, "modules": {}}, networks)
     assert not fits({**loaded, "mean_student": {}, "modules": {}}, {**networks, "student": torch.nn.Linear(4, 2)})
     assert not fits({k: v for k, v in loaded.items() if k != "numpy_rng"}, networks)
+    # the optimizer too: the same networks under an Adam of other groups (a buffer that became a
+    # parameter) would raise half way through the restore, after the networks were loaded
+    student = networks["student"]
+    adam = torch.optim.Adam(student.parameters())
+    student(torch.ones(1, 3)).sum().backward()
+    adam.step()
+    same = {**loaded, "mean_student": {}, "modules": {}, "optimizer": adam.state_dict()}
+    assert fits(same, networks, torch.optim.Adam(student.parameters()))
+    two_groups = torch.optim.Adam([{"params": [student.weight]}, {"params": [torch.nn.Parameter(torch.zeros(2))]}])
+    assert not fits(same, networks, two_groups)
+    wider = torch.nn.Parameter(torch.zeros(2, 4))
+    assert not fits(same, networks, torch.optim.Adam([wider]))
+
+
+def test_a_disk_that_refuses_the_checkpoint_costs_the_resume_not_the_training(tiny_bench, tmp_path, monkeypatch):
+    def full(self, state):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Checkpoint, "save", full)
+    with pytest.warns(RuntimeWarning, match=r"not saved at step \d .No space left on device."):
+        result = train_and_select(tiny_bench, "scratch", seed=2, checkpoints=(tmp_path, "key"))
+    assert result.partitions[0].history and saved_steps(tmp_path, "key") == []
 
 
 def test_an_interrupted_pair_resumes_and_says_so(tiny_bench, tiny_teachers, stop_once):
@@ -133,6 +155,7 @@ def test_an_interrupted_pair_resumes_and_says_so(tiny_bench, tiny_teachers, stop
     record = run_one(tiny_bench, "scratch", seed=13)
     assert record["status"] == "complete", record.get("error")
     assert any("resumed from step 3" in n for n in results.read_record(out)["notes"])
+    assert "of a stopped process added" in record["timings"]["energy_source"]  # its energy is the whole training's
     assert not (out / CHECKPOINTS).exists()  # kept only while the pair is unfinished
     whole = train_and_select(tiny_bench, "scratch", seed=13)
     saved = torch.load(out / "model.pt", weights_only=True)["partitions"][0]["state_dict"]
@@ -152,3 +175,4 @@ def test_a_stopped_teacher_resumes_and_is_cached(tiny_root, stop_once):
     assert teacher_resume_point(bench, "cnn") == "step 3"
     cache = train_teacher(bench, "cnn")
     assert cache.info.validation["history"] and not teacher_checkpoints(bench, "cnn").exists()
+    assert "of a stopped process added" in cache.info.energy_source
