@@ -4,6 +4,8 @@ Generic: a task is ``fn(**kwargs)`` returning a summary dict; the runner gives i
 functions. What this module owns is the signal discipline (Ctrl-C and SIGTERM stop every worker and
 leave each run's record saying ``interrupted``; nothing outlives the parent) and a worker killed from
 outside (kill -9, the out-of-memory killer), which fails the tasks beside it while the rest go on.
+A worker's training progress reaches the parent's bars (or log lines) through a queue
+(:func:`worker_progress`): hours of teacher training in workers would otherwise show nothing.
 """
 
 from __future__ import annotations
@@ -37,18 +39,88 @@ class ProcessTask:
 
 _POOL_WORKER = False  # True in the worker processes of run_in_processes
 _POOL_STOP = None  # there: the parent's event "stop, start nothing more"
+_POOL_UPDATES = None  # there: the queue that carries progress to the parent (worker_progress)
+RELAY_EVERY_S = 0.5  # a worker sends a bar's position at most this often (a GPU step takes milliseconds)
 STOP_GRACE_S = 5.0  # how long interrupted workers get to write their records before they are terminated
 
 
-def _pool_worker_init(stop) -> None:
+class _RelayConsole:
+    def __init__(self, updates) -> None:
+        self.updates = updates
+
+    def print(self, text: str, *args, **kwargs) -> None:
+        self.updates.put(("print", None, str(text)))
+
+
+class RelayProgress:
+    """The part of rich's Progress a training uses (add_task, update, advance, remove_task,
+    console.print), sent to the parent's progress through the pool's queue."""
+
+    def __init__(self, updates) -> None:
+        self.updates, self.console = updates, _RelayConsole(updates)
+        self._ids, self._sent = 0, {}
+
+    def add_task(self, description: str, total: float | None = None, **kwargs) -> tuple[int, int]:
+        self._ids += 1
+        task = (os.getpid(), self._ids)
+        self.updates.put(("add", task, {"description": description, "total": total, **kwargs}))
+        return task
+
+    def update(self, task, **kwargs) -> None:
+        now = time.monotonic()
+        if now - self._sent.get(task, 0.0) >= RELAY_EVERY_S or "total" in kwargs:
+            self._sent[task] = now
+            self.updates.put(("update", task, kwargs))
+
+    def advance(self, task, advance: float = 1) -> None:
+        self.updates.put(("update", task, {"advance": advance}))
+
+    def remove_task(self, task) -> None:
+        self._sent.pop(task, None)
+        self.updates.put(("remove", task, None))
+
+
+def worker_progress() -> RelayProgress | None:
+    """In a worker of run_in_processes, a progress that shows in the parent; None elsewhere."""
+    return RelayProgress(_POOL_UPDATES) if _POOL_WORKER and _POOL_UPDATES is not None else None
+
+
+def _relay(updates, progress, shown: dict) -> None:
+    """Apply what the workers sent to the parent's ``progress`` (``shown``: worker task -> its TaskID)."""
+    import queue
+
+    while True:
+        try:
+            kind, task, payload = updates.get_nowait()
+        except (queue.Empty, OSError, EOFError):  # nothing more, or the queue of a pool that is gone
+            return
+        if kind == "print":
+            progress.console.print(payload, highlight=False, markup=False, soft_wrap=True)
+        elif kind == "add":
+            shown[task] = progress.add_task(**payload)
+        elif task in shown and kind == "update":
+            progress.update(shown[task], **payload)
+        elif task in shown and kind == "remove":
+            progress.remove_task(shown.pop(task))
+
+
+def _forget(progress, shown: dict) -> None:
+    """Remove the bars of a pool's workers (stopped or killed before they removed their own)."""
+    for task in list(shown):
+        progress.remove_task(shown.pop(task))
+
+
+def _pool_worker_init(stop, updates=None) -> None:
     """Initializer of run_in_processes' workers. A worker starts with SIGINT blocked (the parent blocks it
     while it spawns them): Ctrl-C reaches the whole process group, and between tasks (and while it
     starts up) a worker ignores it: the parent decides, and stops its workers itself. SIGTERM keeps its
     default between tasks: the parent's ``terminate()`` ends an idle worker quietly."""
     import threading
 
-    global _POOL_WORKER, _POOL_STOP
-    _POOL_WORKER, _POOL_STOP = True, stop
+    global _POOL_WORKER, _POOL_STOP, _POOL_UPDATES
+    _POOL_WORKER, _POOL_STOP, _POOL_UPDATES = True, stop, updates
+    if updates is not None:
+        updates.cancel_join_thread()  # a worker's exit never waits for the parent to read its last update
     ignore_sigint()
     parent = os.getppid()
 
@@ -176,9 +248,10 @@ class _SpawnPool:
 
     def __init__(self, context, jobs: int, threads: int) -> None:
         self.stop = context.Event()
+        self.updates = context.Queue()
         self.threads = threads
         self.executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                            initializer=_pool_worker_init, initargs=(self.stop,))
+                                            initializer=_pool_worker_init, initargs=(self.stop, self.updates))
         self.spawned_before = set(multiprocessing.active_children())
         self.workers: set = set()
 
@@ -201,6 +274,7 @@ class _SpawnPool:
         closer = threading.Thread(target=self.executor.shutdown, kwargs={"wait": True}, daemon=True)
         closer.start()
         closer.join(10.0)
+        self.updates.close()  # this process only reads it: nothing of its own is left to flush
 
 
 def run_in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
@@ -249,6 +323,7 @@ def run_in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
             "less memory)")
     pool = _SpawnPool(context, jobs, threads)
     running: dict[Any, ProcessTask] = {}
+    shown: dict = {}  # the workers' trainings shown in this process's progress
     try:
         while pending or running:
             broken = False
@@ -269,6 +344,7 @@ def run_in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
                     finish(task, failure(task, f"waits for {', '.join(task.needs)}, which is not scheduled"))
                 break
             done = set() if broken else wait(running, timeout=2.0, return_when=FIRST_COMPLETED)[0]
+            _relay(pool.updates, progress, shown)
             for future in done:
                 try:
                     finish(running[future], future.result())
@@ -286,9 +362,13 @@ def run_in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
                 for task in running.values():
                     finish(task, failure(task, lost))
                 running.clear()
+                _forget(progress, shown)
                 pool.close()
                 pool = _SpawnPool(context, jobs, threads)  # what has not started goes on
         pool.executor.shutdown(wait=True)
+        _relay(pool.updates, progress, shown)
+        _forget(progress, shown)
+        pool.close()
     except BaseException as exc:  # Ctrl-C, SIGTERM (Terminated), or a failure here: no worker is left behind
         with _signals_held():
             # every process spawned since the pool began: its workers, registered or not (the public

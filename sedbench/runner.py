@@ -32,7 +32,7 @@ from sedbench.errors import SedbenchError, Terminated, one_line
 from sedbench.io import replace_dir
 from sedbench.locks import run_lock
 from sedbench.methods import Method, build_method, method_settings, params_dict
-from sedbench.pool import ProcessTask, run_in_processes, task_signals
+from sedbench.pool import ProcessTask, run_in_processes, task_signals, worker_progress
 from sedbench.progress import finished, progress_bars
 from sedbench.training.checkpoint import CHECKPOINTS, saved_steps
 from sedbench.training.fit import TrainResult, routed_predict, schedule, train_and_select, train_teacher
@@ -828,7 +828,7 @@ def run_task(config: dict[str, Any], method: str, seed: int, results_root: str, 
     allow_override(override_methods)
     bench = Benchmark(config, results_root=results_root, cache_root=cache_root, device=device, progress=False,
                       threads=threads)
-    record = run_one(bench, method, seed, force=force, plugins=plugins)
+    record = run_one(bench, method, seed, force=force, plugins=plugins, progress=worker_progress())
     return {k: record.get(k) for k in SUMMARY_KEYS}
 
 
@@ -1041,7 +1041,7 @@ def teacher_task(name: str, config: dict[str, Any], cache_root: str, threads: in
     """Train one teacher in a worker process (the teachers of a profile are independent)."""
     _worker_setup(threads, device, memory_fraction)
     bench = Benchmark(config, cache_root=cache_root, device=device, progress=False, threads=threads)
-    cache = train_teacher(bench, name, run_seed=run_seed)
+    cache = train_teacher(bench, name, run_seed=run_seed, progress=worker_progress())
     return {"method": teacher_label(bench, name, run_seed), "seed": None, "status": "complete", "error": None,
             "trained": cache.trained_here}
 

@@ -185,3 +185,39 @@ def test_a_killed_worker_fails_the_tasks_beside_it_and_the_rest_go_on(tmp_path):
     assert (tmp_path / "t1").read_text() == "interrupted"  # the task beside it wrote its record first
     assert summaries[str(tmp_path / "t2")]["status"] == "complete"
     assert no_process_left(before)
+
+
+def _training_task(threads=None, steps=4):
+    """A worker task of the test below: a training's bar, as sedbench.training.fit drives it."""
+    import time
+
+    progress = pool.worker_progress()
+    task = progress.add_task("teacher cnn", total=steps)
+    progress.console.print("teacher cnn: resumed")
+    for step in range(1, steps + 1):
+        time.sleep(pool.RELAY_EVERY_S)  # every position is sent (none falls in the throttle)
+        progress.update(task, completed=step, description=f"teacher cnn loss {1 / step:.3f}")
+    progress.remove_task(task)
+    return {"method": "teacher cnn", "status": "complete"}
+
+
+def test_a_workers_training_shows_in_the_parents_progress():
+    """A training in a worker (a teacher, for an hour) shows in the parent's bars or, in a log, as a
+    line per tenth; without the relay the parent saw only the task's end."""
+    import io
+
+    from rich.console import Console
+
+    from sedbench.progress import LineProgress
+
+    out = io.StringIO()
+    with LineProgress(console=Console(file=out, width=200)) as progress:
+        pool.run_in_processes([pool.ProcessTask("teacher cnn", _training_task, {})], 1, progress, "benchmark")
+        assert not [t for t in progress.tasks if t.description.startswith("teacher cnn")]  # its bar is gone
+    lines = out.getvalue().splitlines()
+    assert "teacher cnn: resumed" in lines
+    assert [line.split(" (")[0] for line in lines if line.startswith("teacher cnn loss")] == [
+        f"teacher cnn loss {1 / s:.3f}: {s}/4" for s in range(1, 5)]
+    ended = next(i for i, line in enumerate(lines) if "teacher cnn: complete" in line)
+    assert lines.index("teacher cnn: resumed") < ended  # live, not read back once the task has ended
+    assert pool.worker_progress() is None  # in the parent, nothing is relayed
