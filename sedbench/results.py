@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import socket
-import subprocess
 import sys
 import warnings
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ import pandas as pd
 from sedbench import __version__
 from sedbench.errors import SedbenchError, SedbenchWarning
 from sedbench.io import atomic_write_json
+from sedbench.provenance import code_state
 from sedbench.stack import cpu_label, cpu_name
 
 RECORD_FILE = "run.json"
@@ -236,7 +236,7 @@ def environment_info() -> dict[str, Any]:
         if torch.cuda.is_available():
             info["device"] = torch.cuda.get_device_name(0)
             info["cuda"] = torch.version.cuda
-    info.update(_git_state(Path(__file__).resolve().parent.parent))
+    info.update(code_state())
     return info
 
 
@@ -252,21 +252,6 @@ def _importable(name: str) -> bool:
     from importlib.util import find_spec
 
     return find_spec(name) is not None
-
-
-def _git_state(path: Path) -> dict[str, Any]:
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, timeout=10)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return out.stdout.strip() if out.returncode == 0 else None
-
-    commit = git("rev-parse", "HEAD")
-    if commit is None:
-        return {"git_commit": None, "git_dirty": None}
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {"git_commit": commit, "git_dirty": bool(status) if status is not None else None}
 
 
 def now_iso() -> str:

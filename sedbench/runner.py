@@ -34,6 +34,7 @@ from sedbench.locks import run_lock
 from sedbench.methods import Method, build_method, method_settings, params_dict
 from sedbench.pool import ProcessTask, run_in_processes, task_signals, worker_progress
 from sedbench.progress import finished, progress_bars
+from sedbench.provenance import code_state, describe
 from sedbench.training.checkpoint import CHECKPOINTS, saved_steps
 from sedbench.training.fit import TrainResult, routed_predict, schedule, train_and_select, train_teacher
 
@@ -399,11 +400,18 @@ def _run_claimed(bench: Benchmark, method: Method, seed: int, identity: RunIdent
 
 
 def resumed_notes(result: TrainResult) -> list[str]:
-    """What a record says when its training was stopped and resumed (from the last validation)."""
-    return [f"{'training' if len(result.partitions) == 1 else 'partition ' + p.partition.name} resumed from step "
-            f"{p.resumed_from} after a stop (train_s counts both processes; energy_kwh adds the stopped one's time at "
-            "the last one's mean power)"
-            for p in result.partitions if p.resumed_from]
+    """What a record says when its training was stopped and resumed (from the last validation), and
+    which code trained the steps before that when it was not this code (a `git pull` between the two)."""
+    notes = []
+    for p in result.partitions:
+        if not p.resumed_from:
+            continue
+        what = "training" if len(result.partitions) == 1 else f"partition {p.partition.name}"
+        other = (f"; its first {p.resumed_from} steps were trained by {describe(p.resumed_code)}, the rest by "
+                 f"{describe(code_state())}" if p.resumed_code != code_state() else "")
+        notes.append(f"{what} resumed from step {p.resumed_from} after a stop (train_s counts both processes; "
+                     f"energy_kwh adds the stopped one's time at the last one's mean power){other}")
+    return notes
 
 
 def deployed_detector(bench: Benchmark, result: TrainResult, config: dict[str, Any], run_dir: Path, seed: int):

@@ -10,8 +10,9 @@ the validation history). The batch order is a function of the seed and the step 
 
 A file serves only the training it was written for: its ``key`` names the run (or teacher) and the
 partition, and a file with another key, one that cannot be read, or one whose networks do not fit
-this code's (written by another version of sedbench) is ignored: training starts from step 0. It is
-written whole (temporary file, synced, then renamed), so a kill mid-write leaves the previous one.
+this code's (written by another version of sedbench) is ignored: training starts from step 0. One
+that fits but was written by another commit is resumed, and the record says which commit (``code``).
+It is written whole (temporary file, synced, then renamed), so a kill mid-write leaves the previous one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import torch
 
 from sedbench.io import atomic_path
+from sedbench.provenance import code_state
 
 CHECKPOINTS = "checkpoint"  # the folder, in a run's directory, where its partitions' states are kept
 
@@ -45,7 +47,7 @@ class Checkpoint:
 
     def save(self, state: dict[str, Any]) -> None:
         buffer = io.BytesIO()  # not the temporary file: torch.save would embed its random name
-        torch.save({**state, "key": self.key}, buffer)
+        torch.save({**state, "key": self.key, "code": code_state()}, buffer)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(self.path) as tmp, open(tmp, "wb") as file:
             file.write(buffer.getvalue())

@@ -101,6 +101,7 @@ class TrainedPartition:
     history: list[dict[str, float]]
     resumed_from: int = 0  # the step a stopped training resumed from (0: trained in one go)
     earlier_s: float = 0.0  # seconds of training before that step, in the process that was stopped
+    resumed_code: dict | None = None  # the git state of the code that wrote that checkpoint (provenance)
 
 
 def save_checkpoint(checkpoint: Checkpoint, state: dict[str, Any], step: int) -> None:
@@ -246,7 +247,7 @@ def train_partition(
 
     best: tuple[Any, int, dict | None] = (None, 0, None)
     history: list[dict[str, float]] = []
-    resumed_from, earlier_s = 0, 0.0
+    resumed_from, earlier_s, resumed_code = 0, 0.0, None
     saved = checkpoint.load() if checkpoint is not None else None
     # restored after setup(), which draws from torch's generator as it did the first time
     if saved is not None and fits(saved, {"student": student, "mean_student": mean_student, "modules": modules},
@@ -260,7 +261,7 @@ def train_partition(
             torch.cuda.set_rng_state(saved["cuda_rng"], device)
         rng.bit_generator.state = saved["numpy_rng"]
         best, history = (saved["best_score"], saved["best_step"], saved["best_state"]), saved["history"]
-        resumed_from, earlier_s = int(saved["step"]), float(saved["seconds"])
+        resumed_from, earlier_s, resumed_code = int(saved["step"]), float(saved["seconds"]), saved.get("code")
         if on_step is not None:
             on_step(resumed_from, None)
     started = time.perf_counter()
@@ -311,7 +312,7 @@ def train_partition(
         net.load_state_dict(best[2])
     deployed = DeployedModel(net, class_mask).cpu().eval()
     return TrainedPartition(partition, deployed, training_only_params, best[1], best[0], history,
-                            resumed_from, earlier_s)
+                            resumed_from, earlier_s, resumed_code)
 
 
 def resolve_device(device: str | None) -> torch.device:

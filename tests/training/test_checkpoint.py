@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from sedbench import results
+from sedbench.provenance import code_state
 from sedbench.runner import (
     pending_work,
     resume_point,
@@ -103,6 +104,7 @@ def test_a_checkpoint_serves_only_its_own_training(tmp_path):
     state = {name: 0 for name in FIELDS} | {"step": 3, "student": {"weight": torch.zeros(2, 3)}}
     Checkpoint(tmp_path / "partition-0.pt", "run a:0:all").save(state)
     assert Checkpoint(tmp_path / "partition-0.pt", "run a:0:all").load()["step"] == 3
+    assert Checkpoint(tmp_path / "partition-0.pt", "run a:0:all").load()["code"] == code_state()  # who wrote it
     assert Checkpoint(tmp_path / "partition-0.pt", "run b:0:all").load() is None
     (tmp_path / "partition-1.pt").write_bytes(b"truncated")
     (tmp_path / "partition-0 (copy).pt").write_bytes(b"a stray file")
@@ -138,6 +140,21 @@ def test_a_disk_that_refuses_the_checkpoint_costs_the_resume_not_the_training(ti
     with pytest.warns(RuntimeWarning, match=r"not saved at step \d .No space left on device."):
         result = train_and_select(tiny_bench, "scratch", seed=2, checkpoints=(tmp_path, "key"))
     assert result.partitions[0].history and saved_steps(tmp_path, "key") == []
+
+
+def test_a_training_resumed_by_other_code_says_which_commits_trained_it():
+    from types import SimpleNamespace
+
+    from sedbench.runner import resumed_notes
+
+    def resumed(code):
+        part = SimpleNamespace(resumed_from=250, resumed_code=code, partition=SimpleNamespace(name="all"))
+        return resumed_notes(SimpleNamespace(partitions=[part]))
+
+    assert "trained by" not in resumed(code_state())[0]  # the same code both times: nothing more to say
+    other = resumed({"git_commit": "abcdef0123456789", "git_dirty": True})[0]
+    assert "its first 250 steps were trained by commit abcdef0, with uncommitted changes, the rest by " in other
+    assert "trained by an unknown commit" in resumed(None)[0]  # a checkpoint of a version that did not say
 
 
 def test_an_interrupted_pair_resumes_and_says_so(tiny_bench, tiny_teachers, stop_once):
