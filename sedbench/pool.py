@@ -82,7 +82,7 @@ class RelayProgress:
 
 def worker_progress() -> RelayProgress | None:
     """In a worker of run_in_processes, a progress that shows in the parent; None elsewhere."""
-    return RelayProgress(_POOL_UPDATES) if _POOL_WORKER and _POOL_UPDATES is not None else None
+    return RelayProgress(_POOL_UPDATES) if _POOL_UPDATES is not None else None  # set in workers only
 
 
 def _relay(updates, progress, shown: dict) -> None:
@@ -110,7 +110,7 @@ def _forget(progress, shown: dict) -> None:
         progress.remove_task(shown.pop(task))
 
 
-def _pool_worker_init(stop, updates=None) -> None:
+def _pool_worker_init(stop, updates) -> None:
     """Initializer of run_in_processes' workers. A worker starts with SIGINT blocked (the parent blocks it
     while it spawns them): Ctrl-C reaches the whole process group, and between tasks (and while it
     starts up) a worker ignores it: the parent decides, and stops its workers itself. SIGTERM keeps its
@@ -119,8 +119,7 @@ def _pool_worker_init(stop, updates=None) -> None:
 
     global _POOL_WORKER, _POOL_STOP, _POOL_UPDATES
     _POOL_WORKER, _POOL_STOP, _POOL_UPDATES = True, stop, updates
-    if updates is not None:
-        updates.cancel_join_thread()  # a worker's exit never waits for the parent to read its last update
+    updates.cancel_join_thread()  # a worker's exit never waits for the parent to read its last update
     ignore_sigint()
     parent = os.getppid()
 

@@ -116,7 +116,7 @@ def paired_test(method: Mapping[int, float], reference: Mapping[int, float], con
         # limit p = 0 would call 2 seeds of a constant +0.004 a finding. The exact sign-flip test over
         # seeds stays defined: a constant shift is its most extreme outcome, p = 2 / 2^n. There is no
         # t interval, sd or power either: a zero-width interval would claim certainty from 2 seeds.
-        if np.all(np.abs(d) <= max(IDENTICAL_ATOL, NO_SPREAD_RTOL * scale)):  # rounding, not a difference
+        if bool(no_difference(d, scale)):
             p_t, note = 1.0, "identical on every seed"
         else:
             p_t = sign_flip_p(d)
@@ -144,6 +144,12 @@ def no_spread(d: np.ndarray, scale: float) -> np.ndarray:
     """Whether paired differences (the last axis: seeds) are the same on every seed, up to the float
     rounding of metric values of size ``scale`` (the largest |value| compared); one bool per row."""
     return np.ptp(np.asarray(d, float), axis=-1) <= NO_SPREAD_RTOL * max(abs(scale), 1e-300)
+
+
+def no_difference(d: np.ndarray, scale: float) -> np.ndarray:
+    """Whether paired differences (the last axis: seeds) are all zero up to the float rounding of
+    values of size ``scale``: two methods that scored the same, not a constant shift; one bool per row."""
+    return np.all(np.abs(np.asarray(d, float)) <= max(IDENTICAL_ATOL, NO_SPREAD_RTOL * abs(scale)), axis=-1)
 
 
 def sign_flip_seeds(alpha: float = ALPHA) -> int:
@@ -778,7 +784,7 @@ def aa_paired_t_exact(values: Sequence[float], n: int, alpha: float = ALPHA, con
     # which for a constant shift is 2 / 2^n (sign_flip_p, in closed form for a whole array of splits)
     scale = float(np.abs(x).max())
     flat = no_spread(d, scale)
-    identical = np.all(np.abs(d) <= max(IDENTICAL_ATOL, NO_SPREAD_RTOL * scale), axis=1)
+    identical = no_difference(d, scale)
     p = np.where(flat, np.where(identical, 1.0, 2.0 ** (1 - n)), p)
     hits = p < alpha
     rate = float(hits.mean())
