@@ -202,12 +202,22 @@ def stage_seconds(timings: dict) -> dict[str, float]:
     return {s["stage"]: s["seconds"] for s in timings.get("stages", [])}
 
 
-def what_the_wall_holds(timings: dict) -> str:
-    """Say whether the measured wall time includes generating the data (a cached dataset takes 0 s)."""
-    seconds = stage_seconds(timings)
-    teachers = "teachers included" if any(k.startswith("teacher ") for k in seconds) else "teachers were cached"
-    if seconds.get("data", 0.0) + seconds.get("features", 0.0) > 5.0:
-        return f"data generation, features and {teachers}"
+def what_the_wall_holds(commands: list[dict]) -> str:
+    """Whether the wall times of ``commands`` (one command, or one command resumed) include training
+    teachers and generating the data (a cached dataset takes 0 s)."""
+    trained = [any(k.startswith("teacher ") for k in stage_seconds(t)) for t in commands]
+    # a stopped command's table of format 1 left out the teachers its worker processes trained
+    unknown = [t.get("stopped") and t.get("format", 1) < 2 for t in commands]
+    if any(trained):
+        teachers = "teachers included"
+    elif any(unknown):
+        teachers = "teachers trained or cached (a stopped command's table does not say)"
+    else:
+        teachers = "teachers were cached"
+    done = [what for stage, what in (("data", "data generation"), ("features", "feature extraction"))
+            if any(stage_seconds(t).get(stage, 0.0) > 5.0 for t in commands)]
+    if done:
+        return f"{', '.join(done)} and {teachers}"
     return f"{teachers}; the data and features were already on disk"
 
 
@@ -296,9 +306,9 @@ def uncovered_runs_sentence(runs, all_timings: list[dict]) -> str:
     named = "; ".join(f"{m} seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
                       for m, seeds in missing.items())
     subject = f"1 run ({named}) was" if n == 1 else f"{n} runs ({named}) were"
-    return (f" {subject} trained by commands that were stopped before they wrote a stage table (sedbench "
-            "wrote none for a stopped command before it kept them); their training times are in the tables' "
-            "Train time column.")
+    return (f" {subject} trained by commands that were stopped, whose stage tables do not list them (earlier "
+            "versions wrote no table for a stopped command, or one without what its worker processes had "
+            "finished); their training times are in the tables' Train time column.")
 
 
 def _wall_clause(members: list[tuple[dict, float | None, str]]) -> str:
@@ -307,7 +317,7 @@ def _wall_clause(members: list[tuple[dict, float | None, str]]) -> str:
     if not each:
         return ""
     minutes = ", ".join(each[:-1]) + " and " + each[-1] if len(each) > 1 else each[0]
-    held = ", ".join(dict.fromkeys(what_the_wall_holds(t) for t, w, _ in members if w))
+    held = what_the_wall_holds([t for t, w, _ in members if w])
     return f": {minutes} minutes wall, {held}"
 
 

@@ -277,9 +277,13 @@ class _SpawnPool:
 
 
 def run_in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
-                     threads: int | None = None) -> list[dict[str, Any]]:
+                     threads: int | None = None,
+                     on_finish: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """Run the tasks in ``jobs`` spawned processes, ``threads`` torch threads each (default: one
     share of the CPUs), dependencies first.
+
+    ``on_finish`` receives each task's summary as it finishes: a caller stopped by Ctrl-C never gets
+    the returned list, and still knows what finished (the stage table of a stopped `sedbench run`).
 
     Ready tasks start in order of (priority, cost), the longest first: with few workers the order
     decides how long the last one runs alone. A task whose dependency failed fails without running.
@@ -313,6 +317,8 @@ def run_in_processes(tasks: list[ProcessTask], jobs: int, progress, label: str,
             completed.add(task.key)
         summaries.append(summary)
         finished(progress, overall, summary)
+        if on_finish is not None:
+            on_finish(summary)
 
     context = mp.get_context("spawn")
     before = set(mp.active_children())

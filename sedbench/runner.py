@@ -933,8 +933,7 @@ def _run_stages(bench: Benchmark, methods: list[str], seeds: list[int], jobs: in
             args = dict(method=m, seed=s, **gpu(next(placed)), **_task_args(bench, force, plugins))
             tasks.append(ProcessTask(f"{m} seed {s}", run_task, args, needs=needs, cost=costs[(m, s)],
                                      on_blocked=functools.partial(blocked_run, bench, m, s, force, plugins)))
-        log.wall = ("teachers and runs (wall)", t)
-        for r in run_in_processes(tasks, jobs, progress, "benchmark", threads=bench.threads):
+        def record(r: dict[str, Any]) -> None:  # as each task finishes: a Ctrl-C later keeps it in the log
             if r["method"].startswith("teacher "):
                 bench.teacher_outcomes[r["method"]] = _teacher_outcome(r)
                 if r.get("status") != "complete":
@@ -942,6 +941,9 @@ def _run_stages(bench: Benchmark, methods: list[str], seeds: list[int], jobs: in
                 log.teachers(_teacher_stages(bench, {r["method"]: missing[r["method"]]}))  # a failed one has none
             else:
                 summaries.append(r)
+
+        log.wall = ("teachers and runs (wall)", t)
+        run_in_processes(tasks, jobs, progress, "benchmark", threads=bench.threads, on_finish=record)
         stage("teachers and runs (wall)", t)
     else:
         log.wall = ("teachers (wall)", t)
@@ -958,8 +960,8 @@ def _run_stages(bench: Benchmark, methods: list[str], seeds: list[int], jobs: in
         log.wall = ("runs (wall)", t)
         overall = progress.add_task("benchmark", total=len(pairs))
         if executor == "ray":
-            summaries += _run_ray(bench, pairs, lenders, built, address, force, plugins, progress, overall,
-                                  gpus_per_run)
+            _run_ray(bench, pairs, lenders, built, address, force, plugins, progress, overall, summaries,
+                     gpus_per_run)
         else:
             busy, failed = [], set()
             for method, seed in pairs:  # a pair another process is running is left for the end
@@ -1000,7 +1002,9 @@ def _write_matrix_timings(bench: Benchmark, methods: list[str], seeds: list[int]
                 if timings.get(part) is not None:
                     stages.append({"stage": f"{summary['method']} seed {summary['seed']} {part[:-2]}",
                                    "seconds": round(timings[part], 2)})
-    record = {"jobs": jobs, "executor": executor, "device": str(bench.device), "threads": bench.threads,
+    # format 2: a stopped command's table lists every teacher and pair it finished (format 1 left out
+    # what a --jobs N or Ray command's workers had finished)
+    record = {"format": 2, "jobs": jobs, "executor": executor, "device": str(bench.device), "threads": bench.threads,
               "methods": methods, "seeds": seeds, "teachers_trained": log.teachers_trained,
               "pairs_trained": sum(1 for s in summaries if not s.get("skipped") and s.get("status") == "complete"),
               "stages": stages}
@@ -1101,7 +1105,8 @@ def pair_teacher_labels(bench: Benchmark, method: Method, seed: int) -> list[str
 
 
 def _run_ray(bench, pairs, lenders, built, address, force, plugins, progress, overall,
-             gpus_per_run: float | None = None) -> list[dict[str, Any]]:
+             summaries: list[dict[str, Any]], gpus_per_run: float | None = None) -> None:
+    """Each pair as a Ray task; its summary goes into ``summaries`` as it finishes (a Ctrl-C keeps them)."""
     try:
         import ray
     except ImportError:
@@ -1119,7 +1124,7 @@ def _run_ray(bench, pairs, lenders, built, address, force, plugins, progress, ov
 
     # a borrower is submitted once its lender's run of the seed is done: submitted together, it could
     # deploy the lender's old network (--force) or train the lender inside itself beside the lender's task
-    summaries, runnable = [], []
+    runnable = []
     for m, s in pairs:
         blocked = failed_teacher(bench, built[m], s)
         if blocked:  # its teacher failed here: recorded, never submitted
@@ -1149,4 +1154,3 @@ def _run_ray(bench, pairs, lenders, built, address, force, plugins, progress, ov
             else:
                 summaries.append(blocked_run(bench, *pair, force, plugins, lender_failed(*pair, method)))
                 finished(progress, overall, summaries[-1])
-    return summaries

@@ -17,8 +17,10 @@ def test_process_pool_starts_longest_first_and_skips_dependents_of_failures():
 
     tasks = [task("cheap", 1.0), task("teacher", needs=(), status="failed"), task("dear", 3.0),
              task("middle", 2.0), task("student", 5.0, needs=("teacher",))]
+    told: list[dict] = []
     with Progress(disable=True) as progress:
-        summaries = pool.run_in_processes(tasks, 1, progress, "test")
+        summaries = pool.run_in_processes(tasks, 1, progress, "test", on_finish=told.append)
+    assert told == summaries  # each as it finished, the blocked student too
     by_key = {s["method"]: s for s in summaries}
     assert by_key["student"]["status"] == "failed" and by_key["student"]["error"] == "teacher failed: boom"
     started = [s["method"] for s in summaries if s["method"] != "student"]

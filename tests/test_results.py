@@ -158,8 +158,15 @@ def test_a_group_built_by_several_commands_keeps_every_commands_timings(tmp_path
     resumed = [{**matrix, "stopped": "terminated (SIGTERM)"}, {**matrix, "stopped": "terminated (SIGTERM)"}, matrix]
     assert module.commands_sentence(resumed, "quick", "", None) == (
         "`sedbench run --profile quick --methods scratch,vanilla --seeds 0,1,2 --jobs 2 --threads 1` (3 times, 2 of "
-        "them stopped before the end and resumed by the next): 50.0, 50.0 and 50.0 minutes wall, teachers were "
-        "cached; the data and features were already on disk.")
+        "them stopped before the end and resumed by the next): 50.0, 50.0 and 50.0 minutes wall, teachers trained "
+        "or cached (a stopped command's table does not say); the data and features were already on disk.")
+    # from format 2 on, a stopped command's table lists the teachers its workers trained: no teacher row = cached
+    resumed = [{**m, "format": 2} for m in resumed]
+    assert module.commands_sentence(resumed, "quick", "", None).endswith(
+        "50.0, 50.0 and 50.0 minutes wall, teachers were cached; the data and features were already on disk.")
+    with_features = [{**resumed[0], "stages": [*matrix["stages"], {"stage": "features", "seconds": 8.0}]}, matrix]
+    assert module.commands_sentence(with_features, "quick", "", None).endswith(
+        "minutes wall, feature extraction and teachers were cached.")
     # runs that no stage table covers (their command was stopped by an older version) are named, borrowers not
     runs = pd.DataFrame({"method": ["scratch", "scratch", "environment-mask"], "seed": [0, 1, 0],
                          "lender_config_hash": [None, None, "abc"]})

@@ -85,6 +85,27 @@ def test_killed_matrix_resumes_to_the_same_table(tiny_bench, tiny_teachers, tmp_
     assert (table["weak_map_mean"] > 0).all()  # PSDS1 is 0 on tiny: the comparison needs non-zero metrics
 
 
+def test_a_stopped_pool_command_lists_the_pairs_its_workers_finished(tiny_bench, tiny_teachers, tmp_path,
+                                                                      monkeypatch):
+    """`--jobs N`: the pool's summaries reach the stage table as they finish, so Ctrl-C after hours of
+    finished pairs keeps them (collecting the pool's returned list lost them all: it never returns)."""
+    bench = copy_bench(tiny_bench, tmp_path / "pool")
+
+    def pool_stopped_after_one(tasks, jobs, progress, label, threads=None, on_finish=None):
+        record = runner.run_one(bench, "scratch", 0)  # the one task a worker finished before Ctrl-C
+        assert on_finish is not None, "the pool's finished tasks must reach run_matrix before it returns"
+        on_finish({k: record.get(k) for k in runner.SUMMARY_KEYS})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "run_in_processes", pool_stopped_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_matrix(bench, ["scratch", "vanilla"], [0], jobs=2)
+    table = json.loads(results.find_timings(bench.results_root, bench.name, bench.benchmark_hash).read_text())
+    stages = [s["stage"] for s in table["stages"]]
+    assert table["stopped"] == "interrupted" and table["pairs_trained"] == 1 and table["format"] == 2
+    assert "teachers and runs (wall)" in stages and "scratch seed 0 train" in stages
+
+
 def test_dry_run_shows_cached_and_pending(tiny_bench, tiny_teachers, tmp_path):
     bench = copy_bench(tiny_bench, tmp_path / "dry")  # results of its own: other tests run vanilla too
     runner.run_one(bench, "scratch", 0)

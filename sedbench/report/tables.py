@@ -166,7 +166,7 @@ def table_comparisons(
     if same_as_reference:
         notes.append(f"{', '.join(sorted(same_as_reference))}: the control is the reference ({reference}), so "
                      "the comparison is made and counted in Holm once")
-    out.attrs["notes"] = notes
+    out.attrs["notes"] = list(dict.fromkeys(notes))  # the per-metric loop says a missing control once per metric
     out.attrs["metrics"] = list(metrics)
     out.attrs["pairwise"] = pairwise
     out.attrs["control_is_reference"] = sorted(same_as_reference)
@@ -244,7 +244,8 @@ def comparison_tables(
             effect=effect,
             ci=ci,
         )
-        table.attrs["notes"] = notes + _explain(table, long, metrics, clip, rerun_command(runs, "--seeds 3"))
+        table.attrs["notes"] = list(dict.fromkeys(notes + _explain(table, long, metrics, clip,
+                                                                   rerun_command(runs, "--seeds 3"))))
         table.attrs["verdicts"] = list(dict.fromkeys(  # a control that is the reference: one sentence
             v for col in ("verdict", "ctrl_verdict") if col in table for v in table[col] if isinstance(v, str)
         ))

@@ -219,6 +219,12 @@ def test_metrics_rendered_together_are_one_family(results):
     assert joint.loc["vanilla", "p"] == single.loc["vanilla", "p"]
     assert joint.loc["vanilla", "p_holm"] >= single.loc["vanilla", "p_holm"]
     assert any("over 2 metrics (psds1, psds2)" in n for n in tables[0].attrs["notes"])
+    # a control with no runs is said once under each table, not once per metric of the family
+    df = load(results)
+    df["control"] = df["method"].map({"vanilla": "absent"})
+    df["is_control"] = False
+    for table in comparison_tables(df, "psds1,psds2", against="reference,control"):
+        assert sum("control absent has no completed runs" in n for n in table.attrs["notes"]) == 1
 
 
 def test_pairwise_matrix(results):
