@@ -303,6 +303,7 @@ def flatten_record(record: dict, directory: str | os.PathLike | None = None) -> 
     row["cpu"] = _training_cpu(record)
     lent = record.get("trained_by") or {}  # a run that deploys another run's network (Method.trains_as)
     row["lender_config_hash"], row["lender_finished"] = lent.get("config_hash"), lent.get("finished")
+    row["lender_method"] = lent.get("method")
     _flatten_into(row, record.get("metrics") or {}, "")
     _flatten_into(row, record.get("validation") or {}, "val_")
     complexity = dict(record.get("complexity") or {})

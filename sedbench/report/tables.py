@@ -223,7 +223,7 @@ def comparison_tables(
             power=power,
             effect=effect,
         )
-    notes = notes + long.attrs["notes"]
+    notes = notes + long.attrs["notes"] + deployment_notes(runs)
     tables = []
     for metric in metrics:
         table = _wide(runs, long[long["metric"] == metric], metric, reference, confidence)
@@ -351,6 +351,26 @@ def _wide(runs: pd.DataFrame, long: pd.DataFrame, metric: str, reference: str, c
     if "is_control" in table:
         order.insert(1, "is_control")
     return table[[c for c in order if c in table]]
+
+
+def deployment_notes(runs: pd.DataFrame) -> list[str]:
+    """What the cost columns hold for a method that is not one student trained by its own run: one that
+    deploys another method's trained network (``Method.trains_as``: its Train time is that run's), and
+    one that deploys several students (its costs are totals, ``runner.deployed_total``)."""
+    notes = []
+    if "lender_method" in runs:
+        for method, g in runs[runs["lender_method"].notna()].groupby("method"):
+            lender = ", ".join(sorted(set(g["lender_method"])))
+            notes.append(f"{method} deploys {lender}'s trained network of each seed and trains nothing itself: "
+                         f"its Train time is {lender}'s")
+    if "n_models" in runs:
+        n_models = pd.to_numeric(runs["n_models"], errors="coerce").fillna(1)
+        for method, g in runs[n_models > 1].groupby("method"):
+            n = int(pd.to_numeric(g["n_models"]).max())
+            notes.append(f"{method} deploys {n} students: its Params, MACs and latency are totals over the {n} "
+                         f"(what a deployment ships, and runs without its router); routed, one student runs "
+                         f"per clip, 1/{n} of its MACs and latency")
+    return notes
 
 
 def _explain(table: pd.DataFrame, long: pd.DataFrame, metrics: Sequence[str], clip: bool, more_seeds: str

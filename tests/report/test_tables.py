@@ -387,3 +387,20 @@ def test_a_latency_timed_on_a_busy_core_shows_its_cpu_time_and_says_so(tmp_path)
         "process's CPU time), so the column shows the CPU time, which leaves out the waiting "
         "(not the slower caches of a shared core); `sedbench profile RUN_DIR` times a run's student again"
     ]
+
+
+def test_costs_of_a_borrowed_network_and_of_several_students_are_said_under_the_table(results):
+    # environment-mask-like: deploys vanilla's run of each seed; environment-aware-like: three students
+    for seed, v in enumerate(PSDS["vanilla"]):
+        lent = fake_record("masked", seed, v + 0.01, benchmark="quick")
+        lent["trained_by"] = {"method": "vanilla", "config_hash": f"x-{seed}", "trained_here": False}
+        write_record(run_dir(results, "quick", "masked", seed), lent)
+        many = fake_record("routed", seed, v + 0.02, benchmark="quick", params=900_000)
+        many["complexity"]["n_models"] = 3
+        write_record(run_dir(results, "quick", "routed", seed), many)
+    notes = comparison_table(load(results), "psds1", "scratch").attrs["notes"]
+    assert "masked deploys vanilla's trained network of each seed and trains nothing itself: its Train time " \
+           "is vanilla's" in notes
+    routed = [n for n in notes if n.startswith("routed deploys 3 students")]
+    assert len(routed) == 1 and "1/3 of its MACs and latency" in routed[0]
+    assert not [n for n in notes if n.startswith(("vanilla deploys", "scratch deploys", "same deploys"))]
