@@ -171,6 +171,9 @@ def _trained_anything(path: Path) -> bool:
         data = json.loads(path.read_text(encoding="utf-8"))
         if "pairs_trained" not in data:  # written before the counts were recorded: read its stages
             return any(str(s.get("stage", "")).endswith(" train") for s in data.get("stages", []))
+        if data.get("stopped") and data.get("format", 1) < 2 and (data.get("jobs", 1) > 1
+                                                                 or data.get("executor") == "ray"):
+            return True  # its counts left out what its worker processes finished: it may have trained
         return bool(data.get("pairs_trained") or data.get("teachers_trained"))
     except (OSError, ValueError, AttributeError):
         return False

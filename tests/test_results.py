@@ -126,6 +126,13 @@ def test_a_group_built_by_several_commands_keeps_every_commands_timings(tmp_path
                                                 "seeds": [0], "teachers_trained": 0, "pairs_trained": 0, "stages": []})
     assert group_timings(tmp_path, "quick", "abc123") == [legacy, added]
     assert find_timings(tmp_path, "quick", "abc123") == added
+    # a stopped --jobs 2 command of format 1 counted none of what its workers finished: it may have trained
+    stopped = {"jobs": 2, "device": "cpu", "threads": 1, "methods": ["takd"], "seeds": [2], "teachers_trained": 0,
+               "pairs_trained": 0, "stopped": "interrupted", "stages": []}
+    old_stop = write_timings(tmp_path, "quick", "abc123", stopped)
+    write_timings(tmp_path, "quick", "abc123", {**stopped, "format": 2})  # format 2 counts them: nothing
+    write_timings(tmp_path, "quick", "abc123", {**stopped, "jobs": 1})  # in-process counts were whole
+    assert group_timings(tmp_path, "quick", "abc123") == [legacy, added, old_stop]
     from sedbench.results import timings_written
 
     assert timings_written(legacy).isoformat() == "2026-11-30T05:36:00+00:00"  # the command's end, from the name
