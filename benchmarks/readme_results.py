@@ -27,7 +27,15 @@ from sedbench.io import atomic_write_text
 from sedbench.report import plots
 from sedbench.report.costs import teacher_seconds_from_timings, teachers_table, training_costs
 from sedbench.report.tables import comparison_family, comparison_tables, controls_of, render
-from sedbench.results import group_stages, group_timings, load, read_timings, select_comparable, timings_written
+from sedbench.results import (
+    counts_left_out_workers,
+    group_stages,
+    group_timings,
+    load,
+    read_timings,
+    select_comparable,
+    timings_written,
+)
 from sedbench.stats import format_p, verdict
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -206,8 +214,7 @@ def what_the_wall_holds(commands: list[dict]) -> str:
     """Whether the wall times of ``commands`` (one command, or one command resumed) include training
     teachers and generating the data (a cached dataset takes 0 s)."""
     trained = [any(k.startswith("teacher ") for k in stage_seconds(t)) for t in commands]
-    # a stopped command's table of format 1 left out the teachers its worker processes trained
-    unknown = [t.get("stopped") and t.get("format", 1) < 2 for t in commands]
+    unknown = [counts_left_out_workers(t) for t in commands]
     if any(trained):
         teachers = "teachers included"
     elif any(unknown):

@@ -166,14 +166,20 @@ def group_stages(timings: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def counts_left_out_workers(timings: dict[str, Any]) -> bool:
+    """Whether a command's stage table may leave out teachers and pairs it trained: one stopped with
+    worker processes (``--jobs N`` or Ray) before timings format 2, which records what they finished."""
+    return bool(timings.get("stopped")) and timings.get("format", 1) < 2 and (
+        timings.get("jobs", 1) > 1 or timings.get("executor") == "ray")
+
+
 def _trained_anything(path: Path) -> bool:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if "pairs_trained" not in data:  # written before the counts were recorded: read its stages
             return any(str(s.get("stage", "")).endswith(" train") for s in data.get("stages", []))
-        if data.get("stopped") and data.get("format", 1) < 2 and (data.get("jobs", 1) > 1
-                                                                 or data.get("executor") == "ray"):
-            return True  # its counts left out what its worker processes finished: it may have trained
+        if counts_left_out_workers(data):
+            return True  # it may have trained
         return bool(data.get("pairs_trained") or data.get("teachers_trained"))
     except (OSError, ValueError, AttributeError):
         return False

@@ -365,8 +365,8 @@ def deployment_notes(runs: pd.DataFrame) -> list[str]:
                          f"its Train time is {lender}'s")
     if "n_models" in runs:
         n_models = pd.to_numeric(runs["n_models"], errors="coerce").fillna(1)
-        for method, g in runs[n_models > 1].groupby("method"):
-            n = int(pd.to_numeric(g["n_models"]).max())
+        for method, g in n_models[n_models > 1].groupby(runs["method"]):
+            n = int(g.max())
             notes.append(f"{method} deploys {n} students: its Params, MACs and latency are totals over the {n} "
                          f"(what a deployment ships, and runs without its router); routed, one student runs "
                          f"per clip, 1/{n} of its MACs and latency")
